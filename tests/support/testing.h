@@ -1,0 +1,77 @@
+// Shared helpers for linea's tests: random inputs, gradcheck and CPU/CUDA parity
+// assertions, and the GPU skip.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "autograd/gradcheck.h"
+#include "core/rng.h"
+#include "core/tensor.h"
+
+namespace linea::testing {
+
+// Uniform in [lo, hi), f64 on CPU unless told otherwise; seeded so failures reproduce.
+inline Tensor random_tensor(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0,
+                            DType dtype = DType::f64, Device device = Device::cpu()) {
+  Generator gen(seed);
+  Tensor t = Tensor::empty(shape, DType::f64);
+  uniform_(t, gen, lo, hi);
+  return t.to(device, dtype);
+}
+
+// The same values as `random_tensor(shape)` but stored transposed in its last two dims,
+// so kernels see a non-contiguous input.
+inline Tensor random_strided(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0) {
+  Shape swapped = shape;
+  std::swap(swapped[swapped.size() - 1], swapped[swapped.size() - 2]);
+  return random_tensor(swapped, seed, lo, hi).transpose(-1, -2);
+}
+
+#define LINEA_EXPECT_GRADCHECK(fn, inputs)                                          \
+  do {                                                                              \
+    ::linea::GradcheckResult r_ = ::linea::gradcheck((fn), (inputs));               \
+    EXPECT_TRUE(r_.ok) << "gradcheck failed (max abs error " << r_.max_abs_error    \
+                       << "):\n" << r_.message;                                     \
+  } while (0)
+
+#define LINEA_EXPECT_GRADCHECK_OPTS(fn, inputs, opts)                               \
+  do {                                                                              \
+    ::linea::GradcheckResult r_ = ::linea::gradcheck((fn), (inputs), (opts));       \
+    EXPECT_TRUE(r_.ok) << "gradcheck failed (max abs error " << r_.max_abs_error    \
+                       << "):\n" << r_.message;                                     \
+  } while (0)
+
+// Skips the current test where no CUDA GPU is usable.
+#define LINEA_REQUIRE_GPU()                                                         \
+  do {                                                                              \
+    if (!::linea::cuda_available()) GTEST_SKIP() << "no CUDA GPU present";          \
+  } while (0)
+
+// |a - b| <= atol + rtol * |b| elementwise (b is the reference), reporting the worst element.
+inline ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double atol, double rtol) {
+  if (a.shape() != b.shape())
+    return ::testing::AssertionFailure() << "shapes differ: " << a.desc() << " vs " << b.desc();
+  std::vector<double> va = a.to_vector(), vb = b.to_vector();
+  size_t bad = 0, worst = 0;
+  double worst_excess = 0.0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    double err = std::abs(va[i] - vb[i]);
+    double allowed = atol + rtol * std::abs(vb[i]);
+    bool nan_mismatch = std::isnan(va[i]) != std::isnan(vb[i]);
+    if (nan_mismatch || err > allowed) {
+      ++bad;
+      if (nan_mismatch || err - allowed > worst_excess) {
+        worst_excess = nan_mismatch ? INFINITY : err - allowed;
+        worst = i;
+      }
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << va.size() << " elements differ; worst at flat index "
+                                       << worst << ": " << va[worst] << " vs " << vb[worst] << " (atol " << atol
+                                       << ", rtol " << rtol << ")";
+}
+
+}  // namespace linea::testing
