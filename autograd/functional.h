@@ -1,5 +1,17 @@
 // Every differentiable op, in one include (the torch.nn.functional of linea).
 #pragma once
+#include "autograd/ops/concat.h"
+#include "autograd/ops/cross_entropy.h"
+#include "autograd/ops/cumsum.h"
+#include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/embedding.h"
+#include "autograd/ops/gather.h"
+#include "autograd/ops/layer_norm.h"
+#include "autograd/ops/matmul.h"
 #include "autograd/ops/reduce.h"
+#include "autograd/ops/rms_norm.h"
+#include "autograd/ops/softmax.h"
+#include "autograd/ops/triangular.h"
 #include "autograd/ops/views.h"
+#include "autograd/ops/where.h"

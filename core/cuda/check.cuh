@@ -19,7 +19,7 @@
     cublasStatus_t st_ = (expr);                                                                    \
     if (st_ != CUBLAS_STATUS_SUCCESS)                                                               \
       throw ::linea::Error(::linea::str_cat(__FILE__, ":", __LINE__, ": cuBLAS error in ", #expr, \
-                                            ": ", cublasGetStatusString(st_)));                     \
+                                            ": ", cublasLtGetStatusString(st_)));                   \
   } while (0)
 
 // Checks the last kernel launch.
