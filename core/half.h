@@ -8,7 +8,7 @@
 #if defined(__CUDACC__)
 #define LINEA_HD __host__ __device__ __forceinline__
 #else
-#define LINEA_HD inline
+#define LINEA_HD inline __attribute__((always_inline))  // loops vectorize only if inlined
 #endif
 
 namespace linea {

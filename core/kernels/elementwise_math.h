@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "core/half.h"
+#include "core/kernels/fast_math.h"
 
 namespace linea {
 
@@ -23,9 +24,9 @@ const char* binary_op_name(BinaryOp op);
 
 namespace math {
 
-template <class A> LINEA_HD A sigmoid(A x) { return A(1) / (A(1) + std::exp(-x)); }
+template <class A> LINEA_HD A sigmoid(A x) { return A(1) / (A(1) + math::exp<A>(-x)); }
 // log(1 + e^x) without overflow.
-template <class A> LINEA_HD A softplus(A x) { return x > A(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+template <class A> LINEA_HD A softplus(A x) { return x > A(0) ? x + std::log1p(math::exp<A>(-x)) : std::log1p(math::exp<A>(x)); }
 
 constexpr double kSqrt2OverPi = 0.7978845608028654;
 constexpr double kInvSqrt2 = 0.7071067811865476;
@@ -34,20 +35,20 @@ constexpr double kInvSqrt2Pi = 0.3989422804014327;
 template <UnaryOp Op, class A>
 LINEA_HD A unary_fwd(A x, A a, A b) {
   if constexpr (Op == UnaryOp::neg) return -x;
-  else if constexpr (Op == UnaryOp::exp) return std::exp(x);
+  else if constexpr (Op == UnaryOp::exp) return math::exp<A>(x);
   else if constexpr (Op == UnaryOp::log) return std::log(x);
   else if constexpr (Op == UnaryOp::sqrt) return std::sqrt(x);
   else if constexpr (Op == UnaryOp::rsqrt) return A(1) / std::sqrt(x);
-  else if constexpr (Op == UnaryOp::tanh) return std::tanh(x);
+  else if constexpr (Op == UnaryOp::tanh) return math::tanh<A>(x);
   else if constexpr (Op == UnaryOp::sigmoid) return sigmoid(x);
   else if constexpr (Op == UnaryOp::relu) return x > A(0) ? x : A(0);
   else if constexpr (Op == UnaryOp::gelu_tanh)
-    return A(0.5) * x * (A(1) + std::tanh(A(kSqrt2OverPi) * (x + A(0.044715) * x * x * x)));
+    return A(0.5) * x * (A(1) + math::tanh<A>(A(kSqrt2OverPi) * (x + A(0.044715) * x * x * x)));
   else if constexpr (Op == UnaryOp::gelu_erf) return A(0.5) * x * (A(1) + std::erf(x * A(kInvSqrt2)));
   else if constexpr (Op == UnaryOp::silu) return x * sigmoid(x);
   else if constexpr (Op == UnaryOp::softplus) return softplus(x);
   else if constexpr (Op == UnaryOp::logsigmoid) return -softplus(-x);
-  else if constexpr (Op == UnaryOp::elu) return x > A(0) ? x : a * (std::exp(x) - A(1));
+  else if constexpr (Op == UnaryOp::elu) return x > A(0) ? x : a * (math::exp<A>(x) - A(1));
   else if constexpr (Op == UnaryOp::pow) return std::pow(x, a);
   else if constexpr (Op == UnaryOp::clamp) return x < a ? a : (x > b ? b : x);
   else return a * x + b;  // affine
@@ -66,12 +67,12 @@ LINEA_HD A unary_bwd(A x, A y, A dy, A a, A b) {
   else if constexpr (Op == UnaryOp::relu) return x > A(0) ? dy : A(0);
   else if constexpr (Op == UnaryOp::gelu_tanh) {
     A inner = A(kSqrt2OverPi) * (x + A(0.044715) * x * x * x);
-    A t = std::tanh(inner);
+    A t = math::tanh<A>(inner);
     A dinner = A(kSqrt2OverPi) * (A(1) + A(3 * 0.044715) * x * x);
     return dy * (A(0.5) * (A(1) + t) + A(0.5) * x * (A(1) - t * t) * dinner);
   } else if constexpr (Op == UnaryOp::gelu_erf) {
     A cdf = A(0.5) * (A(1) + std::erf(x * A(kInvSqrt2)));
-    A pdf = A(kInvSqrt2Pi) * std::exp(A(-0.5) * x * x);
+    A pdf = A(kInvSqrt2Pi) * math::exp<A>(A(-0.5) * x * x);
     return dy * (cdf + x * pdf);
   } else if constexpr (Op == UnaryOp::silu) {
     A s = sigmoid(x);

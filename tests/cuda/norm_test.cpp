@@ -40,7 +40,9 @@ TEST(CudaNorm, LayerNormAndRmsNormMatchCpu) {
                                : kernels::rms_norm(gpu(x), gpu(wt), 1e-5, &rstdg);
           EXPECT_TRUE(all_close(yg.to(kCpu), y, tol, tol)) << what;
           EXPECT_TRUE(all_close(rstdg.to(kCpu), rstd, 1e-5, 1e-5)) << what;
-          if (centered) EXPECT_TRUE(all_close(meang.to(kCpu), mean, 1e-5, 1e-5)) << what;
+          if (centered) {
+            EXPECT_TRUE(all_close(meang.to(kCpu), mean, 1e-5, 1e-5)) << what;
+          }
           // Backward from the CPU statistics on both devices isolates the backward kernels.
           kernels::NormGrads g = centered ? kernels::layer_norm_bwd(dy, x, wt, mean, rstd, affine, affine)
                                           : kernels::rms_norm_bwd(dy, x, wt, rstd, affine);
@@ -49,9 +51,13 @@ TEST(CudaNorm, LayerNormAndRmsNormMatchCpu) {
                                            : kernels::rms_norm_bwd(gpu(dy), gpu(x), gpu(wt), gpu(rstd), affine);
           EXPECT_TRUE(all_close(gg.dx.to(kCpu), g.dx, tol, tol)) << what << " dx";
           EXPECT_EQ(gg.dweight.defined(), affine) << what;
-          if (affine) EXPECT_TRUE(all_close(gg.dweight.to(kCpu), g.dweight, ptol, tol)) << what << " dweight";
+          if (affine) {
+            EXPECT_TRUE(all_close(gg.dweight.to(kCpu), g.dweight, ptol, tol)) << what << " dweight";
+          }
           EXPECT_EQ(gg.dbias.defined(), affine && centered) << what;
-          if (gg.dbias.defined()) EXPECT_TRUE(all_close(gg.dbias.to(kCpu), g.dbias, ptol, tol)) << what << " dbias";
+          if (gg.dbias.defined()) {
+            EXPECT_TRUE(all_close(gg.dbias.to(kCpu), g.dbias, ptol, tol)) << what << " dbias";
+          }
         }
       }
     }
