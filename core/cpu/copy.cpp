@@ -1,4 +1,4 @@
-#include "core/cpu/copy.h"
+#include "core/kernels/copy.h"
 
 namespace linea::cpu {
 

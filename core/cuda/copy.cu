@@ -1,5 +1,5 @@
 #include "core/cuda/check.cuh"
-#include "core/cuda/copy.h"
+#include "core/kernels/copy.h"
 
 namespace linea::cuda {
 namespace {

@@ -1,10 +1,6 @@
 #include "core/kernels/copy.h"
 
-#include "core/cpu/copy.h"
 #include "core/kernels/dispatch.h"
-#ifdef LINEA_WITH_CUDA
-#include "core/cuda/copy.h"
-#endif
 
 namespace linea {
 

@@ -1,8 +1,0 @@
-// CPU twins of core/kernels/copy.h.
-#pragma once
-#include "core/kernels/strided.h"
-
-namespace linea::cpu {
-void copy(const Tensor& dst, const Tensor& src, const StridedOffsets<2>& idx);
-void fill(const Tensor& dst, double value, const StridedOffsets<1>& idx);
-}  // namespace linea::cpu
