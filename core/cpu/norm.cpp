@@ -29,17 +29,13 @@ void norm_fwd(const Tensor& x, const Tensor& weight, const Tensor& bias, double 
       T* yr = yp + n * C;
       A mu = 0;
       if (centered) {
-#pragma omp simd reduction(+ : mu)
-        for (int64_t c = 0; c < C; ++c) mu += load_as<A, T>(xr[c]);
-        mu /= A(C);
+        mu = blocked_sum<A>(C, [&](int64_t c) { return load_as<A, T>(xr[c]); }) / A(C);
         mp[n] = mu;
       }
-      A ss = 0;
-#pragma omp simd reduction(+ : ss)
-      for (int64_t c = 0; c < C; ++c) {
+      const A ss = blocked_sum<A>(C, [&](int64_t c) {
         const A d = load_as<A, T>(xr[c]) - mu;
-        ss += d * d;
-      }
+        return d * d;
+      });
       const A rs = A(1) / std::sqrt(ss / A(C) + A(eps));
       rp[n] = rs;
 #pragma omp simd

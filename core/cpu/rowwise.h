@@ -34,13 +34,27 @@ inline A row_max(const T* row, int64_t C) {
   return m;
 }
 
+// Sums term(i) for i in [0, n): SIMD sums over blocks of 256, blocks combined in double.
+// A plain f32 SIMD reduction over a row rounds ~n / lanes times in sequence (50k-wide
+// vocab rows on 4-lane SSE: ~1e-4 relative); blocking bounds that by the block size.
+template <class A, class Term>
+__attribute__((always_inline)) inline A blocked_sum(int64_t n, const Term& term) {
+  constexpr int64_t kBlock = 256;
+  double total = 0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    A s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = b; i < e; ++i) s += term(i);
+    total += double(s);
+  }
+  return A(total);
+}
+
 // sum over the row of exp(row[c] - m).
 template <class T, class A>
 inline A row_sum_exp(const T* row, int64_t C, A m) {
-  A s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t c = 0; c < C; ++c) s += exp_nonpos<A>(load_as<A, T>(row[c]) - m);
-  return s;
+  return blocked_sum<A>(C, [&](int64_t c) { return exp_nonpos<A>(load_as<A, T>(row[c]) - m); });
 }
 
 }  // namespace linea::cpu

@@ -31,12 +31,10 @@ void softmax(const Tensor& x, const Tensor& y, int64_t N, int64_t C, bool log) {
 #pragma omp simd
           for (int64_t c = 0; c < C; ++c) yr[c] = store_as<T, A>((load_as<A, T>(xr[c]) - m) - log_sum);
         } else {
-          A sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t c = 0; c < C; ++c) {
+          const A sum = blocked_sum<A>(C, [&](int64_t c) {
             e[c] = exp_nonpos<A>(load_as<A, T>(xr[c]) - m);
-            sum += e[c];
-          }
+            return e[c];
+          });
           const A inv = A(1) / sum;
 #pragma omp simd
           for (int64_t c = 0; c < C; ++c) yr[c] = store_as<T, A>(e[c] * inv);
@@ -59,16 +57,13 @@ void softmax_bwd(const Tensor& y, const Tensor& dy, const Tensor& dx, int64_t N,
       const T* yr = yp + n * C;
       const T* gr = gp + n * C;
       T* dr = dxp + n * C;
-      A s = 0;
       if (log) {
-#pragma omp simd reduction(+ : s)
-        for (int64_t c = 0; c < C; ++c) s += load_as<A, T>(gr[c]);
+        const A s = blocked_sum<A>(C, [&](int64_t c) { return load_as<A, T>(gr[c]); });
 #pragma omp simd
         for (int64_t c = 0; c < C; ++c)
           dr[c] = store_as<T, A>(load_as<A, T>(gr[c]) - exp_nonpos<A>(load_as<A, T>(yr[c])) * s);
       } else {
-#pragma omp simd reduction(+ : s)
-        for (int64_t c = 0; c < C; ++c) s += load_as<A, T>(gr[c]) * load_as<A, T>(yr[c]);
+        const A s = blocked_sum<A>(C, [&](int64_t c) { return load_as<A, T>(gr[c]) * load_as<A, T>(yr[c]); });
 #pragma omp simd
         for (int64_t c = 0; c < C; ++c) dr[c] = store_as<T, A>(load_as<A, T>(yr[c]) * (load_as<A, T>(gr[c]) - s));
       }
