@@ -40,16 +40,16 @@ void run_backward(const std::vector<Variable>& roots, const std::vector<Tensor>&
   // Count, for every reachable node, how many edges lead into it.
   std::unordered_map<Node*, int> deps;
   std::vector<Node*> stack;
-  std::unordered_map<Node*, bool> seen;
   for (auto& s : seeds)
-    if (!seen[s.get()]) { seen[s.get()] = true; stack.push_back(s.get()); }
+    if (deps.emplace(s.get(), 0).second) stack.push_back(s.get());
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (const Edge& e : n->next) {
       if (!e.valid()) continue;
-      deps[e.node.get()] += 1;
-      if (!seen[e.node.get()]) { seen[e.node.get()] = true; stack.push_back(e.node.get()); }
+      auto [it, first_visit] = deps.emplace(e.node.get(), 0);
+      it->second += 1;
+      if (first_visit) stack.push_back(e.node.get());
     }
   }
 

@@ -13,7 +13,7 @@ std::vector<Tensor> FunctionNode::apply(std::vector<Tensor>& grads) {
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grads) {
   auto impl = leaf.lock();
   if (!impl || !grads[0].defined()) return {};
-  Tensor g = grads[0];
+  Tensor g = std::move(grads[0]);  // so use_count below counts only other holders
   LINEA_CHECK(g.shape() == impl->data.shape(), "gradient ", g.desc(), " does not match leaf ", impl->data.desc());
   if (!impl->grad.defined()) {
     // The incoming tensor may be shared (add's backward hands dy to both inputs); .grad

@@ -21,12 +21,8 @@ __global__ void ce_fwd_kernel(const T* logits, const I* targets, int64_t ignore_
       continue;
     }
     const T* xr = logits + n * V;
-    A m = -INFINITY;
-    for (int64_t c = threadIdx.x; c < V; c += blockDim.x) m = MaxOp()(m, load_as<A, T>(xr[c]));
-    m = block_reduce<A>(m, MaxOp(), A(-INFINITY));
-    A s = 0;
-    for (int64_t c = threadIdx.x; c < V; c += blockDim.x) s += std::exp(load_as<A, T>(xr[c]) - m);
-    s = block_reduce<A>(s, SumOp(), A(0));
+    A m, s;
+    block_row_max_sumexp<T, A>(xr, V, m, s);
     if (threadIdx.x == 0) {
       const bool ok = t >= 0 && t < V;
       const A log_sum = std::log(s);

@@ -13,19 +13,28 @@ __device__ void record(unsigned long long* fault, int64_t value) {
   if (atomicCAS(&fault[0], 0ull, 1ull) == 0ull) fault[1] = (unsigned long long)value;
 }
 
+// Element e = (row r, position j) of the plan: o holds the row's offsets into (index,
+// out/src, x/acc) and v the index value; false (fault recorded) when v is out of range.
+template <class I>
+__device__ __forceinline__ bool locate(const I* index, const IndexPlan& p, int64_t e, int64_t (&o)[3], int64_t& j,
+                                       int64_t& v, unsigned long long* fault) {
+  const int64_t r = e % p.row_count;
+  j = e / p.row_count;
+  p.rows.offsets(r, o);
+  v = int64_t(index[o[0] + j * p.step[0]]);
+  if (v >= 0 && v < p.indexed_size) return true;
+  record(fault, v);
+  return false;
+}
+
+#define LINEA_PLAN_LOOP(e, p) \
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < (p).row_count * (p).count; e += int64_t(gridDim.x) * blockDim.x)
+
 template <class I, class T>
 __global__ void gather_kernel(const I* index, T* out, const T* x, IndexPlan p, unsigned long long* fault) {
-  const int64_t n = p.row_count * p.count;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t r = e % p.row_count, j = e / p.row_count;
-    int64_t o[3];
-    p.rows.offsets(r, o);
-    const int64_t v = int64_t(index[o[0] + j * p.step[0]]);
-    if (v < 0 || v >= p.indexed_size) {
-      record(fault, v);
-      continue;
-    }
-    out[o[1] + j * p.step[1]] = x[o[2] + v * p.indexed_stride];
+  LINEA_PLAN_LOOP(e, p) {
+    int64_t o[3], j, v;
+    if (locate(index, p, e, o, j, v, fault)) out[o[1] + j * p.step[1]] = x[o[2] + v * p.indexed_stride];
   }
 }
 
@@ -33,17 +42,10 @@ template <class I, class T>
 __global__ void scatter_add_kernel(const I* index, const T* src, acc_t<T>* acc, IndexPlan p,
                                    unsigned long long* fault) {
   using A = acc_t<T>;
-  const int64_t n = p.row_count * p.count;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t r = e % p.row_count, j = e / p.row_count;
-    int64_t o[3];
-    p.rows.offsets(r, o);
-    const int64_t v = int64_t(index[o[0] + j * p.step[0]]);
-    if (v < 0 || v >= p.indexed_size) {
-      record(fault, v);
-      continue;
-    }
-    atomicAdd(&acc[o[2] + v * p.indexed_stride], load_as<A, T>(src[o[1] + j * p.step[1]]));
+  LINEA_PLAN_LOOP(e, p) {
+    int64_t o[3], j, v;
+    if (locate(index, p, e, o, j, v, fault))
+      atomicAdd(&acc[o[2] + v * p.indexed_stride], load_as<A, T>(src[o[1] + j * p.step[1]]));
   }
 }
 

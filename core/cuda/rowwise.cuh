@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/cuda/check.cuh"
+#include "core/half.h"
 
 namespace linea::cuda {
 
@@ -33,6 +34,18 @@ __device__ A block_reduce(A v, Op op, A identity) {
   __syncthreads();
   v = lane < int(blockDim.x >> 5) ? partial[lane] : identity;
   return warp_reduce(v, op);
+}
+
+// Softmax statistics of one row of C, returned to every thread of the block: the max m
+// and the sum of exp(x - m).
+template <class T, class A>
+__device__ void block_row_max_sumexp(const T* xr, int64_t C, A& m, A& s) {
+  m = -INFINITY;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) m = MaxOp()(m, load_as<A, T>(xr[c]));
+  m = block_reduce<A>(m, MaxOp(), A(-INFINITY));
+  s = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) s += std::exp(load_as<A, T>(xr[c]) - m);
+  s = block_reduce<A>(s, SumOp(), A(0));
 }
 
 // Threads per row of C elements: about 4 elements per thread, a multiple of 32 in [32, 512].

@@ -15,12 +15,8 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t N, int64_t C, bool log)
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
     const T* xr = x + n * C;
     T* yr = y + n * C;
-    A m = -INFINITY;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) m = MaxOp()(m, load_as<A, T>(xr[c]));
-    m = block_reduce<A>(m, MaxOp(), A(-INFINITY));
-    A s = 0;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) s += std::exp(load_as<A, T>(xr[c]) - m);
-    s = block_reduce<A>(s, SumOp(), A(0));
+    A m, s;
+    block_row_max_sumexp<T, A>(xr, C, m, s);
     if (log) {
       const A log_sum = std::log(s);  // (x - m) first: exact for x near m, even for logits ~1e3
       for (int64_t c = threadIdx.x; c < C; c += blockDim.x) yr[c] = store_as<T, A>((load_as<A, T>(xr[c]) - m) - log_sum);
