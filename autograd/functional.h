@@ -1,5 +1,6 @@
 // Every differentiable op, in one include (the torch.nn.functional of linea).
 #pragma once
+#include "autograd/ops/attention.h"
 #include "autograd/ops/concat.h"
 #include "autograd/ops/cross_entropy.h"
 #include "autograd/ops/cumsum.h"
@@ -11,6 +12,7 @@
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/rms_norm.h"
+#include "autograd/ops/rope.h"
 #include "autograd/ops/softmax.h"
 #include "autograd/ops/triangular.h"
 #include "autograd/ops/views.h"

@@ -73,6 +73,12 @@ double time_gemm(const GemmShape& s, DType dtype, Device device, bool quick) {
 
 }  // namespace
 
+double gemm_peak_flops(Device device, DType dtype) {
+  const int64_t n = device.is_cuda() ? 8192 : 2048;
+  const GemmShape s{n, n, n, false, "peak"};
+  return 2.0 * double(n) * double(n) * double(n) / time_gemm(s, dtype, device, /*quick=*/true);
+}
+
 void bench_gemm(Device device, bool quick) {
   std::vector<DType> dtypes = {DType::f32};
   if (device.is_cuda()) dtypes.push_back(DType::bf16);

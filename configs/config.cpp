@@ -1,0 +1,31 @@
+// load_config and parse_config: recipe tree -> overrides -> typed Config -> validation.
+#include "configs/config.h"
+
+#include "configs/config_reader.h"
+#include "configs/config_validate.h"
+#include "configs/recipe_tree.h"
+
+namespace linea {
+
+namespace {
+
+Config config_from_tree(const RecipeValue& root) {
+  KeyLocations where(root.at);
+  Config config = read_config(root, where);
+  validate_config(config, where);
+  return config;
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  RecipeValue root = load_recipe_file(path);
+  for (const std::string& assignment : overrides) apply_override(root, assignment);
+  return config_from_tree(root);
+}
+
+Config parse_config(const std::string& yaml_text, const std::string& source_name) {
+  return config_from_tree(load_recipe_text(yaml_text, source_name));
+}
+
+}  // namespace linea

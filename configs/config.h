@@ -1,0 +1,165 @@
+// Config: the typed form of a YAML recipe (DESIGN §7), its loading with `base:` inheritance
+// and `--set` overrides, validation, dumping back to YAML and model-config diffs.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+
+namespace linea {
+
+enum class ModelKind : uint8_t { decoder, encoder };
+enum class FfnKind : uint8_t { swiglu, geglu, sglu, glu, mlp, moe };
+enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
+enum class NormPosition : uint8_t { pre, post };
+enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
+enum class PositionKind : uint8_t { rope, alibi, none };
+enum class Objective : uint8_t { causal, mlm };
+enum class OptimKind : uint8_t { adamw, sgd };
+enum class Precision : uint8_t { fp32, bf16 };
+enum class DistBackend : uint8_t { automatic /* "auto" */, mpi, nccl };
+
+// The YAML spelling of each value ("swiglu", "simple_rmsnorm", "auto", ...).
+const char* to_string(ModelKind v);
+const char* to_string(FfnKind v);
+const char* to_string(NormKind v);
+const char* to_string(NormPosition v);
+const char* to_string(AttentionKind v);
+const char* to_string(PositionKind v);
+const char* to_string(Objective v);
+const char* to_string(OptimKind v);
+const char* to_string(Precision v);
+const char* to_string(DistBackend v);
+
+struct FfnConfig {
+  FfnKind kind = FfnKind::swiglu;
+  int64_t hidden = 688;  // inner width of the feed-forward block
+};
+
+struct NormConfig {
+  NormKind kind = NormKind::rmsnorm;
+  double eps = 1e-5;
+  NormPosition position = NormPosition::pre;  // pre-norm (Llama) or post-norm (original BERT)
+};
+
+// Llama-3 style RoPE frequency scaling; absent means plain RoPE.
+struct RopeScalingConfig {
+  double factor = 8.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_max_position_embeddings = 8192;
+};
+
+struct AttentionConfig {
+  AttentionKind kind = AttentionKind::softmax;
+  PositionKind positions = PositionKind::rope;
+  double rope_theta = 10000.0;
+  std::optional<RopeScalingConfig> rope_scaling;  // YAML: a map, or null / absent for none
+};
+
+struct ModelConfig {
+  ModelKind kind = ModelKind::decoder;
+  int64_t vocab_size = 8192;
+  int64_t hidden = 256;
+  int64_t layers = 4;
+  int64_t heads = 4;     // must divide hidden
+  int64_t kv_heads = 4;  // must divide heads (grouped-query attention when fewer)
+  FfnConfig ffn;
+  NormConfig norm;
+  AttentionConfig attention;
+  // Per-layer attention kinds, repeated cyclically over the layers; empty: every layer
+  // uses attention.kind.
+  std::vector<AttentionKind> layer_pattern;
+  bool tie_embeddings = true;
+  double dropout = 0.0;    // in [0, 1)
+  double init_std = 0.02;  // std of the normal init
+  int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit
+};
+
+struct DataConfig {
+  std::string train = "data/train";  // folder of HDF5 shards from `linea prepare`
+  std::string valid = "data/valid";
+  int64_t seq_len = 256;  // > 0 and <= model.max_seq_len
+  Objective objective = Objective::causal;
+  std::optional<std::string> tokenizer;  // tokenizer model path; null / absent: the shards' own
+};
+
+struct OptimConfig {
+  OptimKind kind = OptimKind::adamw;
+  double lr = 1e-3;                         // peak learning rate, >= 0
+  std::array<double, 2> betas = {0.9, 0.95};  // adamw; each in [0, 1)
+  double eps = 1e-8;                        // adamw, > 0
+  double weight_decay = 0.1;                // >= 0; decoupled for adamw
+  double grad_clip = 1.0;                   // global grad-norm limit; 0 disables clipping
+  double momentum = 0.9;                    // sgd, in [0, 1)
+  // Parameters that get no weight decay: a parameter is excluded when any pattern is a
+  // substring of its dotted name ("layers.0.input_layernorm.weight" matches "norm").
+  std::vector<std::string> no_decay = {"norm", "bias", "embed_tokens"};
+};
+
+struct ScheduleConfig {
+  // Nested: optim/schedule.h owns linea::ScheduleKind (same names; map with to_string).
+  enum class Kind : uint8_t { constant, linear, cosine, wsd, plateau };
+  Kind kind = Kind::cosine;
+  int64_t warmup_steps = 0;   // linear warmup from 0 to lr (every kind)
+  double min_lr_ratio = 0.1;  // floor of the decay as a fraction of lr, in [0, 1]
+  int64_t decay_steps = 0;    // wsd: length of the final decay, <= train.steps
+  int64_t plateau_patience = 3;  // plateau: evaluations without improvement before a cut, >= 1
+  double plateau_factor = 0.5;   // plateau: lr multiplier per cut, in (0, 1)
+};
+const char* to_string(ScheduleConfig::Kind v);
+
+struct TrainConfig {
+  int64_t steps = 1000;            // optimizer steps, >= 0
+  int64_t batch_size = 16;         // global sequences per optimizer step
+  int64_t micro_batch_size = 16;   // per rank per forward; must divide batch_size
+  int64_t log_every = 10;          // >= 1
+  int64_t eval_every = 200;        // 0: never
+  int64_t eval_batches = 20;       // >= 0
+  int64_t ckpt_every = 500;        // 0: only at the end
+  int64_t keep_checkpoints = 3;    // >= 1
+  Precision precision = Precision::fp32;
+  Device device = Device::cpu();   // YAML: cpu | cuda | cuda:N
+  int64_t threads = 0;             // 0 = all cores
+};
+
+struct DistConfig {
+  DistBackend backend = DistBackend::automatic;  // auto: NCCL on GPUs, MPI on CPUs
+  double bucket_mb = 25.0;                       // gradient all-reduce bucket size, > 0
+  bool shard_optimizer = false;
+};
+
+struct Config {
+  int64_t seed = 1234;
+  ModelConfig model;
+  DataConfig data;
+  OptimConfig optim;
+  ScheduleConfig schedule;
+  TrainConfig train;
+  DistConfig dist;
+};
+
+// Key-by-key equality over the whole schema (every key dump_config writes).
+bool operator==(const ModelConfig& a, const ModelConfig& b);
+bool operator==(const Config& a, const Config& b);
+inline bool operator!=(const ModelConfig& a, const ModelConfig& b) { return !(a == b); }
+inline bool operator!=(const Config& a, const Config& b) { return !(a == b); }
+
+// Reads the recipe at `path`, resolving `base:` chains (paths relative to the including
+// file; maps merge deeply, the child wins, lists replace) and then applying each override
+// "a.b.c=value" (value parsed as YAML, so "[0.9, 0.99]" and "{kind: mlp}" work).
+// Every problem throws ConfigError with one line "<file>:<line>:<col>: <key>: <what>".
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// Parses and validates a complete recipe held in memory (for example the one stored in a
+// checkpoint); `source_name` stands for the file in messages, and a `base:` in the text is
+// resolved relative to source_name's folder.
+Config parse_config(const std::string& yaml_text, const std::string& source_name);
+// The config as YAML with every key, in schema order; parse_config(dump_config(c)) == c.
+std::string dump_config(const Config& config);
+// One line per differing key, "model.hidden: 256 vs 512" (a's value first), in schema order.
+std::vector<std::string> model_config_diff(const ModelConfig& a, const ModelConfig& b);
+
+}  // namespace linea

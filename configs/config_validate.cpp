@@ -1,0 +1,111 @@
+// The range and consistency rules of a recipe.
+#include "configs/config_validate.h"
+
+#include "configs/config_error.h"
+#include "core/error.h"
+
+namespace linea {
+
+namespace {
+
+class Checker {
+ public:
+  explicit Checker(const KeyLocations& where) : where_(where) {}
+
+  // Fails at `key` with "expected <expected>, got <got>" unless `ok`.
+  template <class T>
+  void require(bool ok, const std::string& key, const T& got, const std::string& expected) const {
+    if (!ok) throw_config_error(where_.find(key), key, str_cat("expected ", expected, ", got ", got));
+  }
+  void positive(int64_t v, const std::string& key) const { require(v > 0, key, v, "an integer > 0"); }
+  void non_negative(int64_t v, const std::string& key) const { require(v >= 0, key, v, "an integer >= 0"); }
+  void non_negative(double v, const std::string& key) const { require(v >= 0, key, v, "a number >= 0"); }
+  void positive(double v, const std::string& key) const { require(v > 0, key, v, "a number > 0"); }
+  void fraction(double v, const std::string& key) const { require(v >= 0 && v < 1, key, v, "a number in [0, 1)"); }
+  // `part` must divide `whole`; reported at `key`, or at `whole_key` when only that was set.
+  void divides(int64_t part, const std::string& key, int64_t whole, const std::string& whole_key) const {
+    if (part <= 0 || whole % part == 0) return;
+    const std::string& at = !where_.has(key) && where_.has(whole_key) ? whole_key : key;
+    throw_config_error(where_.find(at), key,
+                       str_cat("expected a divisor of ", whole_key, " (", whole, "), got ", part));
+  }
+
+ private:
+  const KeyLocations& where_;
+};
+
+void validate_model(const ModelConfig& m, const Checker& c) {
+  c.positive(m.vocab_size, "model.vocab_size");
+  c.positive(m.hidden, "model.hidden");
+  c.positive(m.layers, "model.layers");
+  c.positive(m.heads, "model.heads");
+  c.positive(m.kv_heads, "model.kv_heads");
+  c.divides(m.heads, "model.heads", m.hidden, "model.hidden");
+  c.divides(m.kv_heads, "model.kv_heads", m.heads, "model.heads");
+  c.positive(m.ffn.hidden, "model.ffn.hidden");
+  c.positive(m.norm.eps, "model.norm.eps");
+  c.positive(m.attention.rope_theta, "model.attention.rope_theta");
+  if (m.attention.rope_scaling) {
+    const RopeScalingConfig& s = *m.attention.rope_scaling;
+    c.require(s.factor >= 1, "model.attention.rope_scaling.factor", s.factor, "a number >= 1");
+    c.positive(s.low_freq_factor, "model.attention.rope_scaling.low_freq_factor");
+    c.require(s.high_freq_factor > s.low_freq_factor, "model.attention.rope_scaling.high_freq_factor",
+              s.high_freq_factor, str_cat("a number > low_freq_factor (", s.low_freq_factor, ")"));
+    c.positive(s.original_max_position_embeddings, "model.attention.rope_scaling.original_max_position_embeddings");
+  }
+  c.fraction(m.dropout, "model.dropout");
+  c.positive(m.init_std, "model.init_std");
+  c.positive(m.max_seq_len, "model.max_seq_len");
+}
+
+void validate_optim(const OptimConfig& o, const Checker& c) {
+  c.non_negative(o.lr, "optim.lr");
+  c.fraction(o.betas[0], "optim.betas[0]");
+  c.fraction(o.betas[1], "optim.betas[1]");
+  c.positive(o.eps, "optim.eps");
+  c.non_negative(o.weight_decay, "optim.weight_decay");
+  c.non_negative(o.grad_clip, "optim.grad_clip");
+  c.fraction(o.momentum, "optim.momentum");
+  for (size_t i = 0; i < o.no_decay.size(); ++i)
+    c.require(!o.no_decay[i].empty(), str_cat("optim.no_decay[", i, "]"), "''", "a non-empty name pattern");
+}
+
+void validate_schedule(const ScheduleConfig& s, const TrainConfig& t, const Checker& c) {
+  c.non_negative(s.warmup_steps, "schedule.warmup_steps");
+  c.require(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, "schedule.min_lr_ratio", s.min_lr_ratio, "a number in [0, 1]");
+  c.non_negative(s.decay_steps, "schedule.decay_steps");
+  c.require(s.kind != ScheduleConfig::Kind::wsd || s.decay_steps <= t.steps, "schedule.decay_steps", s.decay_steps,
+            str_cat("at most train.steps (", t.steps, ")"));
+  c.positive(s.plateau_patience, "schedule.plateau_patience");
+  c.require(s.plateau_factor > 0 && s.plateau_factor < 1, "schedule.plateau_factor", s.plateau_factor,
+            "a number in (0, 1)");
+}
+
+void validate_train(const TrainConfig& t, const Checker& c) {
+  c.non_negative(t.steps, "train.steps");
+  c.positive(t.batch_size, "train.batch_size");
+  c.positive(t.micro_batch_size, "train.micro_batch_size");
+  c.divides(t.micro_batch_size, "train.micro_batch_size", t.batch_size, "train.batch_size");
+  c.positive(t.log_every, "train.log_every");
+  c.non_negative(t.eval_every, "train.eval_every");
+  c.non_negative(t.eval_batches, "train.eval_batches");
+  c.non_negative(t.ckpt_every, "train.ckpt_every");
+  c.require(t.keep_checkpoints >= 1, "train.keep_checkpoints", t.keep_checkpoints, "an integer >= 1");
+  c.non_negative(t.threads, "train.threads");
+}
+
+}  // namespace
+
+void validate_config(const Config& config, const KeyLocations& where) {
+  Checker c(where);
+  validate_model(config.model, c);
+  c.positive(config.data.seq_len, "data.seq_len");
+  c.require(config.data.seq_len <= config.model.max_seq_len, "data.seq_len", config.data.seq_len,
+            str_cat("at most model.max_seq_len (", config.model.max_seq_len, ")"));
+  validate_optim(config.optim, c);
+  validate_schedule(config.schedule, config.train, c);
+  validate_train(config.train, c);
+  c.positive(config.dist.bucket_mb, "dist.bucket_mb");
+}
+
+}  // namespace linea

@@ -1,0 +1,166 @@
+// CPU fused attention: blocks of 64 query rows as Eigen GEMMs against the keys they can
+// see, softmax in f32 (f64 for f64) in a per-thread [64, T] scratch; bf16/f16 inputs run
+// through f32 copies. The backward owns one kv head per task, so dk/dv sum the query heads
+// of its group in a fixed order (deterministic) without atomics or partial buffers.
+#include <omp.h>
+
+// GCC 12 reports false -Wmaybe-uninitialized inside Eigen's inlined AVX-512 GEMM kernels
+// (see core/cpu/matmul.cpp); the diagnostic must stay off for the whole file.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Core>
+#include <vector>
+
+#include "core/cpu/rowwise.h"
+#include "core/kernels/attention.h"
+
+namespace linea::cpu {
+namespace {
+
+constexpr int64_t kQueryBlock = 64;
+
+template <class A>
+using Mat = Eigen::Matrix<A, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class A>
+using ConstMap = Eigen::Map<const Mat<A>>;
+template <class A>
+using OutMap = Eigen::Map<Mat<A>>;
+
+// Keys [0, n) seen by query rows [i0, i0 + m), and by row i alone (the causal mask).
+int64_t block_keys(const AttentionDims& d, int64_t i0, int64_t m) { return d.causal ? i0 + m : d.T; }
+int64_t row_keys(const AttentionDims& d, int64_t i, int64_t n) { return d.causal ? i + 1 : n; }
+
+// Threads pay off once there are ~T^2 D multiply-adds per head to share.
+bool worth_threads(const AttentionDims& d) { return d.B * d.H * d.T * d.T * d.D > kRowParallelGrain; }
+
+// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]; one task per (b, h, query block).
+template <class A>
+void forward(const A* q, const A* k, const A* v, A* out, A* lse, const AttentionDims& d) {
+  const int64_t T = d.T, D = d.D, group = d.H / d.Hkv, blocks = (T + kQueryBlock - 1) / kQueryBlock;
+  const A scale = A(d.scale);
+#pragma omp parallel if (worth_threads(d))
+  {
+    std::vector<A> scratch(kQueryBlock * T), inv_sum(kQueryBlock);
+#pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < d.B * d.H * blocks; ++task) {
+      const int64_t bh = task / blocks, i0 = (task % blocks) * kQueryBlock, m = std::min(kQueryBlock, T - i0);
+      const int64_t kv = (bh / d.H) * d.Hkv + (bh % d.H) / group, n = block_keys(d, i0, m);
+      ConstMap<A> Q(q + (bh * T + i0) * D, m, D), K(k + kv * T * D, n, D), V(v + kv * T * D, n, D);
+      OutMap<A> S(scratch.data(), m, n);  // scores, then unnormalized probabilities
+      S.noalias() = (Q * K.transpose()) * scale;
+      for (int64_t r = 0; r < m; ++r) {
+        A* s = scratch.data() + r * n;
+        const int64_t nr = row_keys(d, i0 + r, n);
+        const A mx = row_max<A, A>(s, nr);
+        const A sum = blocked_sum<A>(nr, [&](int64_t c) {
+          s[c] = exp_nonpos<A>(s[c] - mx);
+          return s[c];
+        });
+        for (int64_t c = nr; c < n; ++c) s[c] = 0;
+        lse[bh * T + i0 + r] = mx + std::log(sum);
+        inv_sum[r] = A(1) / sum;
+      }
+      OutMap<A> O(out + (bh * T + i0) * D, m, D);
+      O.noalias() = S * V;
+      for (int64_t r = 0; r < m; ++r) O.row(r) *= inv_sum[r];
+    }
+  }
+}
+
+// dq/dout/out like q, dk/dv like k. One task per (b, kv head): it walks the query heads of
+// the group and their query blocks, recomputing P from lse.
+template <class A>
+void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, const A* dout, A* dq, A* dk, A* dv,
+              const AttentionDims& d) {
+  const int64_t T = d.T, D = d.D, group = d.H / d.Hkv;
+  const A scale = A(d.scale);
+#pragma omp parallel if (worth_threads(d))
+  {
+    std::vector<A> p_buf(kQueryBlock * T), ds_buf(kQueryBlock * T);
+#pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < d.B * d.Hkv; ++task) {
+      OutMap<A> dK(dk + task * T * D, T, D), dV(dv + task * T * D, T, D);
+      dK.setZero();
+      dV.setZero();
+      for (int64_t g = 0; g < group; ++g) {
+        const int64_t bh = (task / d.Hkv) * d.H + (task % d.Hkv) * group + g;
+        for (int64_t i0 = 0; i0 < T; i0 += kQueryBlock) {
+          const int64_t m = std::min(kQueryBlock, T - i0), n = block_keys(d, i0, m), row0 = bh * T + i0;
+          ConstMap<A> Q(q + row0 * D, m, D), O(out + row0 * D, m, D), dO(dout + row0 * D, m, D);
+          ConstMap<A> K(k + task * T * D, n, D), V(v + task * T * D, n, D);
+          OutMap<A> P(p_buf.data(), m, n), dS(ds_buf.data(), m, n);
+          P.noalias() = (Q * K.transpose()) * scale;
+          dS.noalias() = dO * V.transpose();  // dP, turned into dS row by row
+          for (int64_t r = 0; r < m; ++r) {
+            A* p = p_buf.data() + r * n;
+            A* ds = ds_buf.data() + r * n;
+            const int64_t nr = row_keys(d, i0 + r, n);
+            const A l = lse[row0 + r];
+            const A* o_r = out + (row0 + r) * D;
+            const A* do_r = dout + (row0 + r) * D;
+            A di = 0;
+#pragma omp simd reduction(+ : di)
+            for (int64_t c = 0; c < D; ++c) di += o_r[c] * do_r[c];
+#pragma omp simd
+            for (int64_t c = 0; c < nr; ++c) {
+              p[c] = exp_nonpos<A>(p[c] - l);
+              ds[c] = p[c] * (ds[c] - di) * scale;  // scale folded in: dq = dS k, dk = dS^T q
+            }
+            for (int64_t c = nr; c < n; ++c) p[c] = ds[c] = 0;
+          }
+          OutMap<A>(dq + row0 * D, m, D).noalias() = dS * K;
+          dV.topRows(n).noalias() += P.transpose() * dO;
+          dK.topRows(n).noalias() += dS.transpose() * Q;
+        }
+      }
+    }
+  }
+}
+
+template <class A>
+const A* ptr(const Tensor& t) {
+  return static_cast<const A*>(t.data_ptr());
+}
+template <class A>
+A* mut(const Tensor& t) {
+  return static_cast<A*>(t.data_ptr());
+}
+Tensor f32(const Tensor& t) { return t.to(DType::f32); }
+Tensor f32_like(const Tensor& t) { return Tensor::empty(t.shape(), DType::f32); }
+
+}  // namespace
+
+void attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                   const AttentionDims& d) {
+  dispatch_floating(q.dtype(), "attention", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (is_half_v<T>) {
+      Tensor o = f32_like(out);
+      forward<float>(ptr<float>(f32(q)), ptr<float>(f32(k)), ptr<float>(f32(v)), mut<float>(o), mut<float>(lse), d);
+      Tensor(out).copy_(o);
+    } else {
+      forward<T>(ptr<T>(q), ptr<T>(k), ptr<T>(v), mut<T>(out), mut<T>(lse), d);
+    }
+  });
+}
+
+void attention_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                   const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv, const AttentionDims& d) {
+  dispatch_floating(q.dtype(), "attention backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (is_half_v<T>) {
+      Tensor gq = f32_like(dq), gk = f32_like(dk), gv = f32_like(dv);
+      backward<float>(ptr<float>(f32(q)), ptr<float>(f32(k)), ptr<float>(f32(v)), ptr<float>(f32(out)),
+                      ptr<float>(lse), ptr<float>(f32(dout)), mut<float>(gq), mut<float>(gk), mut<float>(gv), d);
+      Tensor(dq).copy_(gq);
+      Tensor(dk).copy_(gk);
+      Tensor(dv).copy_(gv);
+    } else {
+      backward<T>(ptr<T>(q), ptr<T>(k), ptr<T>(v), ptr<T>(out), ptr<T>(lse), ptr<T>(dout), mut<T>(dq), mut<T>(dk),
+                  mut<T>(dv), d);
+    }
+  });
+}
+
+}  // namespace linea::cpu

@@ -1,0 +1,221 @@
+// scaled_dot_product_attention: gradchecks (odd T, GQA, causal and not, strided inputs),
+// forward / lse / backward against a naive explicit T x T reference, f32 and bf16
+// accuracy, the default scale and shape errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autograd/functional.h"
+#include "core/kernels/attention.h"
+#include "support/testing.h"
+
+using namespace linea;
+using namespace linea::testing;
+
+namespace {
+
+// Naive attention in double with an explicit T x T probability matrix per head.
+// q [B,H,T,D], k/v [B,Hkv,T,D]; dout optional ([B,H,T,D]) for the gradients.
+struct Naive {
+  Tensor out, lse, dq, dk, dv;
+};
+Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale, const Tensor& dout = {}) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1), G = H / Hkv;
+  const std::vector<double> Q = q.to_vector(), K = k.to_vector(), V = v.to_vector();
+  const std::vector<double> dO = dout.defined() ? dout.to_vector() : std::vector<double>(Q.size());
+  std::vector<double> O(Q.size()), L(size_t(B * H * T)), dQ(Q.size()), dK(K.size()), dV(V.size());
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t qo = (b * H + h) * T * D, ko = (b * Hkv + h / G) * T * D;
+      std::vector<double> P(size_t(T * T)), dP(size_t(T * T));
+      for (int64_t i = 0; i < T; ++i) {
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < T; ++j) {
+          double s = 0;
+          for (int64_t c = 0; c < D; ++c) s += Q[qo + i * D + c] * K[ko + j * D + c];
+          P[i * T + j] = (causal && j > i) ? -INFINITY : s * scale;
+          mx = std::max(mx, P[i * T + j]);
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < T; ++j) sum += std::exp(P[i * T + j] - mx);
+        L[(b * H + h) * T + i] = mx + std::log(sum);
+        for (int64_t j = 0; j < T; ++j) P[i * T + j] = std::exp(P[i * T + j] - mx) / sum;
+        for (int64_t c = 0; c < D; ++c)
+          for (int64_t j = 0; j < T; ++j) O[qo + i * D + c] += P[i * T + j] * V[ko + j * D + c];
+      }
+      // dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dq = scale dS K, dk = scale dS^T Q, dv = P^T dO.
+      for (int64_t i = 0; i < T; ++i) {
+        double row = 0;
+        for (int64_t j = 0; j < T; ++j) {
+          for (int64_t c = 0; c < D; ++c) dP[i * T + j] += dO[qo + i * D + c] * V[ko + j * D + c];
+          row += dP[i * T + j] * P[i * T + j];
+        }
+        for (int64_t j = 0; j < T; ++j) {
+          const double ds = P[i * T + j] * (dP[i * T + j] - row) * scale;
+          for (int64_t c = 0; c < D; ++c) {
+            dQ[qo + i * D + c] += ds * K[ko + j * D + c];
+            dK[ko + j * D + c] += ds * Q[qo + i * D + c];
+            dV[ko + j * D + c] += P[i * T + j] * dO[qo + i * D + c];
+          }
+        }
+      }
+    }
+  }
+  auto t = [](const std::vector<double>& x, const Shape& s) { return Tensor::from_vector(x, s, DType::f64); };
+  return Naive{t(O, q.shape()), t(L, {B, H, T}), t(dQ, q.shape()), t(dK, k.shape()), t(dV, v.shape())};
+}
+
+// q, k, v of the given sizes (f64, values in [-2, 2] so softmax rows are far from uniform).
+std::vector<Tensor> qkv(int64_t B, int64_t H, int64_t Hkv, int64_t T, int64_t D, uint64_t seed) {
+  return {random_tensor({B, H, T, D}, seed, -2, 2), random_tensor({B, Hkv, T, D}, seed + 1, -2, 2),
+          random_tensor({B, Hkv, T, D}, seed + 2, -2, 2)};
+}
+
+TEST(AttentionGrad, GradcheckGqaAndMhaCausalAndNot) {
+  struct Case {
+    int64_t B, H, Hkv, T, D;
+  };
+  for (Case c : {Case{2, 4, 2, 5, 3}, Case{1, 2, 2, 7, 4}, Case{1, 3, 1, 6, 2}}) {
+    for (bool causal : {true, false}) {
+      auto fn = [causal](const std::vector<Variable>& x) {
+        return scaled_dot_product_attention(x[0], x[1], x[2], causal);
+      };
+      LINEA_EXPECT_GRADCHECK(fn, qkv(c.B, c.H, c.Hkv, c.T, c.D, 10 * c.T + causal));
+    }
+  }
+  // An explicit scale, and q given as a transposed [B,T,H,D] view.
+  auto scaled = [](const std::vector<Variable>& x) {
+    return scaled_dot_product_attention(x[0], x[1], x[2], true, 0.7);
+  };
+  std::vector<Tensor> in = qkv(1, 4, 2, 5, 3, 3);
+  in[0] = random_tensor({1, 5, 4, 3}, 4, -2, 2).transpose(1, 2);
+  LINEA_EXPECT_GRADCHECK(scaled, in);
+}
+
+TEST(AttentionValues, MatchNaiveReferenceAcrossQueryBlocks) {
+  // T = 130 spans three 64-row query blocks of the CPU kernel (the last one partial).
+  for (int64_t T : {5, 7, 130}) {
+    for (bool causal : {true, false}) {
+      std::vector<Tensor> in = qkv(2, 4, 2, T, 8, T + causal);
+      Tensor dout = random_tensor({2, 4, T, 8}, 99);
+      const double scale = 1 / std::sqrt(8.0);
+      Naive ref = naive(in[0], in[1], in[2], causal, scale, dout);
+      Tensor lse;
+      Tensor out = kernels::attention_fwd(in[0], in[1], in[2], causal, 0, &lse);
+      EXPECT_EQ(lse.dtype(), DType::f64);
+      EXPECT_TRUE(all_close(out, ref.out, 1e-12, 1e-12)) << "out T=" << T << " causal=" << causal;
+      EXPECT_TRUE(all_close(lse, ref.lse, 1e-12, 1e-12)) << "lse T=" << T << " causal=" << causal;
+      kernels::AttentionGrads g = kernels::attention_bwd(in[0], in[1], in[2], out, lse, dout, causal, 0);
+      EXPECT_TRUE(all_close(g.dq, ref.dq, 1e-11, 1e-10)) << "dq T=" << T << " causal=" << causal;
+      EXPECT_TRUE(all_close(g.dk, ref.dk, 1e-11, 1e-10)) << "dk T=" << T << " causal=" << causal;
+      EXPECT_TRUE(all_close(g.dv, ref.dv, 1e-11, 1e-10)) << "dv T=" << T << " causal=" << causal;
+    }
+  }
+}
+
+TEST(AttentionValues, CausalFirstRowCopiesTheFirstValue) {
+  // Query 0 sees only key 0 under the causal mask: out[.., 0, :] = v[.., 0, :], lse = scale q0.k0.
+  std::vector<Tensor> in = qkv(1, 2, 1, 4, 3, 21);
+  Tensor lse;
+  Tensor out = kernels::attention_fwd(in[0], in[1], in[2], true, 0.5, &lse);
+  for (int64_t h = 0; h < 2; ++h) {
+    double dot = 0;
+    for (int64_t c = 0; c < 3; ++c) {
+      EXPECT_DOUBLE_EQ(out.at({0, h, 0, c}), in[2].at({0, 0, 0, c}));
+      dot += in[0].at({0, h, 0, c}) * in[1].at({0, 0, 0, c});
+    }
+    EXPECT_NEAR(lse.at({0, h, 0}), 0.5 * dot, 1e-15);
+  }
+}
+
+TEST(AttentionValues, F32AndBf16AgainstF64) {
+  // f32 vs the f64 kernel on the same f32-rounded inputs. A score sums D = 64 products of
+  // values in [-2, 2]: f32 rounding ~ sqrt(D) * 6e-8 * |partial sums ~ 10| ~ 5e-6, ~6e-7
+  // after the 1/8 scale; exp adds ~2 ulp; the output is a convex combination of |v| <= 2,
+  // so errors are ~1e-6 and 2e-5 leaves margin. Gradients sum T = 200 such terms: 2e-4.
+  std::vector<Tensor> in = qkv(2, 4, 2, 200, 64, 31);
+  Tensor dout = random_tensor({2, 4, 200, 64}, 32);
+  std::vector<Tensor> in32, in64;
+  for (Tensor& t : in) {
+    in32.push_back(t.to(DType::f32));
+    in64.push_back(in32.back().to(DType::f64));
+  }
+  for (bool causal : {true, false}) {
+    Tensor lse32, lse64;
+    Tensor o32 = kernels::attention_fwd(in32[0], in32[1], in32[2], causal, 0, &lse32);
+    Tensor o64 = kernels::attention_fwd(in64[0], in64[1], in64[2], causal, 0, &lse64);
+    EXPECT_EQ(lse32.dtype(), DType::f32);
+    EXPECT_TRUE(all_close(o32, o64, 2e-5, 1e-5));
+    EXPECT_TRUE(all_close(lse32, lse64, 2e-5, 1e-6));
+    kernels::AttentionGrads g32 =
+        kernels::attention_bwd(in32[0], in32[1], in32[2], o32, lse32, dout.to(DType::f32), causal, 0);
+    kernels::AttentionGrads g64 =
+        kernels::attention_bwd(in64[0], in64[1], in64[2], o64, lse64, dout.to(DType::f32).to(DType::f64), causal, 0);
+    EXPECT_TRUE(all_close(g32.dq, g64.dq, 2e-4, 1e-4));
+    EXPECT_TRUE(all_close(g32.dk, g64.dk, 2e-4, 1e-4));
+    EXPECT_TRUE(all_close(g32.dv, g64.dv, 2e-4, 1e-4));
+    // bf16 runs the f32 kernel on rounded inputs and rounds each output once: 2^-8
+    // relative, plus input rounding (2^-9 relative on q, k, v moves outputs by ~1e-2).
+    Variable q(in[0].to(DType::bf16), true), k(in[1].to(DType::bf16), true), v(in[2].to(DType::bf16), true);
+    Variable y = scaled_dot_product_attention(q, k, v, causal);
+    EXPECT_EQ(y.dtype(), DType::bf16);
+    EXPECT_TRUE(all_close(y.data(), o64, 3e-2, 2e-2));
+    sum(mul(y, y)).backward();
+    EXPECT_EQ(q.grad().dtype(), DType::bf16);
+    EXPECT_EQ(k.grad().shape(), (Shape{2, 2, 200, 64}));
+  }
+}
+
+TEST(AttentionValues, DefaultScaleAndGqaEqualsRepeatedKv) {
+  std::vector<Tensor> in = qkv(1, 4, 2, 6, 5, 41);
+  Tensor a = scaled_dot_product_attention(Variable(in[0]), Variable(in[1]), Variable(in[2]), false).data();
+  Tensor b = kernels::attention_fwd(in[0], in[1], in[2], false, 1 / std::sqrt(5.0), nullptr);
+  EXPECT_TRUE(all_close(a, b, 0, 0));
+  // GQA = MHA with each kv head repeated for its H/Hkv query heads; dk/dv sum the repeats.
+  Tensor krep = Tensor::empty({1, 4, 6, 5}, DType::f64), vrep = Tensor::empty({1, 4, 6, 5}, DType::f64);
+  for (int64_t h = 0; h < 4; ++h) {
+    krep.select(1, h).copy_(in[1].select(1, h / 2));
+    vrep.select(1, h).copy_(in[2].select(1, h / 2));
+  }
+  Variable k(in[1], true), kr(krep, true);
+  Tensor r = scaled_dot_product_attention(Variable(in[0]), Variable(krep), Variable(vrep), false).data();
+  EXPECT_TRUE(all_close(a, r, 1e-14, 1e-14));
+  sum(scaled_dot_product_attention(Variable(in[0]), k, Variable(in[2]), true)).backward();
+  sum(scaled_dot_product_attention(Variable(in[0]), kr, Variable(vrep), true)).backward();
+  for (int64_t g = 0; g < 2; ++g) {
+    std::vector<double> s = kr.grad().select(1, 2 * g).to_vector(), other = kr.grad().select(1, 2 * g + 1).to_vector();
+    for (size_t i = 0; i < s.size(); ++i) s[i] += other[i];
+    EXPECT_TRUE(all_close(k.grad().select(1, g), Tensor::from_vector(s, {1, 6, 5}, DType::f64), 1e-13, 1e-12));
+  }
+}
+
+template <class Fn>
+void expect_error(Fn fn, const std::string& fragment) {
+  try {
+    fn();
+    FAIL() << "expected an error containing: " << fragment;
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(AttentionErrors, ShapesHeadsAndDtypes) {
+  Variable q(Tensor::zeros({1, 4, 5, 8})), k(Tensor::zeros({1, 2, 5, 8})), v(Tensor::zeros({1, 2, 5, 8}));
+  Variable k3(Tensor::zeros({1, 3, 5, 8})), k6(Tensor::zeros({1, 2, 6, 8}));
+  expect_error([&] { scaled_dot_product_attention(q, k3, k3, true); },
+               "query heads H = 4 must be a multiple of kv heads Hkv = 3");
+  expect_error([&] { scaled_dot_product_attention(q, k6, k6, true); }, "does not match q f32[1, 4, 5, 8]");
+  expect_error([&] { scaled_dot_product_attention(q, k, Variable(Tensor::zeros({1, 2, 5, 4})), true); },
+               "must have the same shape");
+  expect_error([&] { scaled_dot_product_attention(Variable(Tensor::zeros({4, 5, 8})), k, v, true); },
+               "expected q [B, H, T, D] with 4 dims, got f32[4, 5, 8]");
+  expect_error([&] { scaled_dot_product_attention(q, Variable(k.data().to(DType::f64)), v, true); }, "f64");
+  expect_error([&] { scaled_dot_product_attention(Variable(Tensor::zeros({1, 4, 5, 8}, DType::i64)), k, v, true); },
+               "i64");
+  Tensor lse;
+  Tensor out = kernels::attention_fwd(q.data(), k.data(), v.data(), true, 0, &lse);
+  expect_error([&] { kernels::attention_bwd(q.data(), k.data(), v.data(), out, lse.to(DType::f64), out, true, 0); },
+               "lse f64[1, 4, 5] on cpu should be f32[1, 4, 5]");
+}
+
+}  // namespace

@@ -1,0 +1,152 @@
+// prepare_shards on real text: shard layout and attributes, the token stream equals the
+// tokenizer's output per paragraph, atomic replacement of older shards, bad inputs.
+#include "data/prepare.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io/hdf5_file.h"
+#include "data/sha256.h"
+#include "data/token_shards.h"
+#include "support/kjv_text.h"
+
+using namespace linea;
+using linea::testing::KjvCorpus;
+using linea::testing::TempDir;
+
+namespace {
+
+// The paragraphs of `text` as prepare_shards defines documents.
+std::vector<std::string> paragraphs(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  std::string line, current;
+  while (std::getline(lines, line)) {
+    if (line.empty()) {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    } else {
+      current += (current.empty() ? "" : "\n") + line;
+    }
+  }
+  if (!current.empty()) out.push_back(current);
+  return out;
+}
+
+}  // namespace
+
+TEST(Prepare, ShardsHoldTheTokenizersOutputWithDocumentOffsetsAndProvenance) {
+  const KjvCorpus& corpus = KjvCorpus::get();
+  TempDir dir;
+  std::string ruth_path = dir.file("ruth.txt"), jonah_path = dir.file("jonah.txt");
+  std::string ruth = linea::testing::bible_text("Ruth1:1-Ruth4:22");
+  std::string jonah = linea::testing::bible_text("Jonah1:1-Jonah4:11");
+  linea::testing::write_file(ruth_path, "\n\n" + ruth + "\n  \n");  // extra blank lines separate nothing
+  linea::testing::write_file(jonah_path, jonah);
+
+  Tokenizer tok = Tokenizer::load(corpus.model_path);
+  std::vector<double> expected;
+  std::vector<int64_t> doc_starts;
+  for (const std::string& text : {ruth, jonah})
+    for (const std::string& doc : paragraphs(text)) {
+      doc_starts.push_back(int64_t(expected.size()));
+      for (int32_t id : tok.encode(doc)) expected.push_back(id);
+      expected.push_back(tok.eos_id());
+    }
+  ASSERT_EQ(doc_starts.size(), 8u);  // 4 chapters each
+
+  PrepareOptions options{corpus.model_path, {ruth_path, jonah_path}, dir.file("shards"), 1000, true};
+  PrepareSummary summary = prepare_shards(options);
+  EXPECT_EQ(summary.num_tokens, int64_t(expected.size()));
+  EXPECT_EQ(summary.num_documents, 8);
+  size_t num_shards = (expected.size() + 999) / 1000;
+  ASSERT_EQ(summary.shard_paths.size(), num_shards);
+  ASSERT_GE(num_shards, 3u);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(options.output_dir), {}), int64_t(num_shards));
+
+  std::vector<double> all;
+  for (size_t s = 0; s < num_shards; ++s) {
+    H5File f = H5File::open_read(summary.shard_paths[s], H5Errors::data);
+    EXPECT_EQ(summary.shard_paths[s], dir.file("shards/shard_0000" + std::to_string(s) + ".h5"));
+    int64_t begin = int64_t(s) * 1000, len = f.length("/tokens");
+    EXPECT_EQ(len, std::min<int64_t>(1000, int64_t(expected.size()) - begin));
+    Tensor tokens = f.read_tensor("/tokens");
+    EXPECT_EQ(tokens.dtype(), DType::i32);  // stored as uint16 (vocab 500)
+    std::vector<double> v = tokens.to_vector();
+    all.insert(all.end(), v.begin(), v.end());
+    // Document pieces in this shard: a continuation at 0, the starts inside it, the end.
+    std::vector<double> offsets;
+    bool continued = std::find(doc_starts.begin(), doc_starts.end(), begin) == doc_starts.end();
+    if (continued) offsets.push_back(0);
+    for (int64_t d : doc_starts)
+      if (d >= begin && d < begin + len) offsets.push_back(double(d - begin));
+    offsets.push_back(double(len));
+    EXPECT_EQ(f.read_tensor("/doc_offsets").to_vector(), offsets) << "shard " << s;
+    EXPECT_EQ(f.int_attr("/", "first_document_continued"), continued ? 1 : 0);
+    EXPECT_EQ(f.string_attr("/", "format"), "linea-token-shard");
+    EXPECT_EQ(f.int_attr("/", "format_version"), kTokenShardFormatVersion);
+    EXPECT_EQ(f.int_attr("/", "shard_index"), int64_t(s));
+    EXPECT_EQ(f.int_attr("/", "vocab_size"), 500);
+    EXPECT_EQ(f.int_attr("/", "eos_id"), 2);
+    EXPECT_EQ(f.int_attr("/", "append_eos"), 1);
+    EXPECT_EQ(f.string_attr("/", "tokenizer"), corpus.model_path);
+    EXPECT_EQ(f.string_attr("/", "tokenizer_sha256"), sha256_file(corpus.model_path));
+    nlohmann::json sources = nlohmann::json::parse(f.string_attr("/", "sources"));
+    ASSERT_EQ(sources.size(), 2u);
+    EXPECT_EQ(sources[0]["path"], ruth_path);
+    EXPECT_EQ(sources[1]["sha256"], sha256_file(jonah_path));
+  }
+  EXPECT_EQ(all, expected);
+
+  // Reading across every shard boundary through TokenShards gives the same stream.
+  TokenShards shards(options.output_dir);
+  EXPECT_EQ(shards.total_tokens(), int64_t(expected.size()));
+  for (int64_t start : {0, 990, 1999, 2500})
+    EXPECT_EQ(shards.read(start, 37).to_vector(),
+              std::vector<double>(expected.begin() + start, expected.begin() + start + 37));
+}
+
+TEST(Prepare, RerunningReplacesOlderShardsAndLeavesNoTemporaries) {
+  const KjvCorpus& corpus = KjvCorpus::get();
+  TempDir dir;
+  std::string text = dir.file("ruth.txt");
+  linea::testing::write_file(text, linea::testing::bible_text("Ruth1:1-Ruth4:22"));
+  PrepareOptions options{corpus.model_path, {text}, dir.file("out"), 500, false};
+  size_t many = prepare_shards(options).shard_paths.size();
+  options.shard_tokens = 100000;
+  PrepareSummary one = prepare_shards(options);
+  ASSERT_GT(many, 1u);
+  ASSERT_EQ(one.shard_paths.size(), 1u);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(options.output_dir)) names.push_back(e.path().filename());
+  EXPECT_EQ(names, std::vector<std::string>{"shard_00000.h5"});
+  H5File f = H5File::open_read(one.shard_paths[0], H5Errors::data);
+  EXPECT_EQ(f.int_attr("/", "append_eos"), 0);
+  EXPECT_EQ(f.read_tensor("/doc_offsets").numel(), 5);  // 4 chapters + end
+}
+
+TEST(Prepare, BadInputsNameTheFileAndWriteNothing) {
+  const KjvCorpus& corpus = KjvCorpus::get();
+  TempDir dir;
+  std::string blank = dir.file("blank.txt");
+  linea::testing::write_file(blank, "\n \n\n");
+  auto expect_data_error = [&](const PrepareOptions& options, const std::string& needle) {
+    try {
+      prepare_shards(options);
+      ADD_FAILURE() << "expected a DataError containing: " << needle;
+    } catch (const DataError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(!std::filesystem::exists(options.output_dir) || std::filesystem::is_empty(options.output_dir));
+  };
+  std::string out = dir.file("out");
+  expect_data_error({corpus.model_path, {corpus.genesis_path, dir.file("missing.txt")}, out, 1000, true},
+                    "prepare: input file not found: " + dir.file("missing.txt"));
+  expect_data_error({dir.file("missing.model"), {corpus.genesis_path}, out, 1000, true},
+                    "tokenizer model not found: " + dir.file("missing.model"));
+  expect_data_error({corpus.model_path, {blank}, out, 1000, true}, "prepare: the input files hold no text");
+  expect_data_error({corpus.model_path, {corpus.genesis_path}, out, 0, true}, "shard_tokens 0, expected > 0");
+}

@@ -1,0 +1,122 @@
+#include "train/checkpoint.h"
+
+#include <cstdio>
+
+#include "core/io/hdf5_file.h"
+#include "train/run_dir.h"
+
+namespace linea {
+namespace {
+
+void write_trainer(H5File& f, const TrainerState& s) {
+  f.write_tensor("/trainer/schedule_state",
+                 Tensor::from_vector(s.schedule_state, {int64_t(s.schedule_state.size())}, DType::f64));
+  f.set_int_attr("/trainer", "step", s.step);
+  f.set_int_attr("/trainer", "tokens_seen", s.tokens_seen);
+  // uint64 RNG words are stored bit-for-bit in int64 attributes.
+  f.set_int_attr("/trainer", "rng_seed", int64_t(s.rng_seed));
+  f.set_int_attr("/trainer", "rng_offset", int64_t(s.rng_offset));
+  f.set_int_attr("/trainer", "sampler_epoch", s.sampler_epoch);
+  f.set_int_attr("/trainer", "sampler_cursor", s.sampler_cursor);
+}
+
+TrainerState read_trainer(const H5File& f) {
+  TrainerState s;
+  s.step = f.int_attr("/trainer", "step");
+  s.tokens_seen = f.int_attr("/trainer", "tokens_seen");
+  s.rng_seed = uint64_t(f.int_attr("/trainer", "rng_seed"));
+  s.rng_offset = uint64_t(f.int_attr("/trainer", "rng_offset"));
+  s.sampler_epoch = f.int_attr("/trainer", "sampler_epoch");
+  s.sampler_cursor = f.int_attr("/trainer", "sampler_cursor");
+  s.schedule_state = f.read_tensor("/trainer/schedule_state").to_vector();
+  return s;
+}
+
+void check_format(const H5File& f) {
+  if (!f.has_attr("/", "format_version") || !f.exists("/model"))
+    throw CheckpointError(str_cat(f.path(), ": not a linea checkpoint (no format_version attribute or /model group)"));
+  const int64_t v = f.int_attr("/", "format_version");
+  if (v != kCheckpointFormatVersion)
+    throw CheckpointError(str_cat(f.path(), ": checkpoint format_version ", v, ", expected ", kCheckpointFormatVersion));
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
+                     const TrainerState& state, const std::string& config_yaml, int world_size) {
+  const std::string tmp = path + ".tmp";
+  {
+    H5File f = H5File::create(tmp);
+    f.set_int_attr("/", "format_version", kCheckpointFormatVersion);
+    f.set_string_attr("/", "linea_version", LINEA_VERSION);
+    f.set_string_attr("/", "config_yaml", config_yaml);
+    f.set_int_attr("/", "world_size", world_size);
+    for (const auto& [name, p] : model.named_parameters()) f.write_tensor("/model/" + name, p.data().to(DType::f32));
+    if (optimizer) {
+      for (const auto& [name, states] : optimizer->state())
+        for (const auto& [state_name, t] : states) f.write_tensor("/optim/" + name + "/" + state_name, t);
+      f.set_string_attr("/optim", "kind", optimizer->kind());
+      f.set_int_attr("/optim", "step", optimizer->step_count());
+    }
+    write_trainer(f, state);
+    f.close();
+  }
+  fsync_path(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw CheckpointError(str_cat(path, ": renaming the finished checkpoint from ", tmp, " failed"));
+}
+
+std::string read_checkpoint_config(const std::string& path) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  return f.string_attr("/", "config_yaml");
+}
+
+void load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, TrainerState* state) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  const auto params = model.named_parameters();
+  const std::vector<std::string> stored = f.list("/model");
+  if (stored.size() != params.size())
+    throw CheckpointError(str_cat(path, ": checkpoint holds ", stored.size(), " model tensors, the model has ",
+                                  params.size()));
+  for (const auto& [name, p] : params) {
+    if (!f.exists("/model/" + name))
+      throw CheckpointError(str_cat(path, ": parameter '", name, "' is missing from the checkpoint"));
+    Tensor t = f.read_tensor("/model/" + name);
+    if (t.shape() != p.shape())
+      throw CheckpointError(str_cat(path, ": parameter '", name, "' has shape ", shape_str(t.shape()),
+                                    " in the checkpoint, expected ", shape_str(p.shape())));
+    Tensor dst = p.data();  // shares the parameter's storage
+    dst.copy_(t);
+  }
+  if (optimizer) {
+    if (!f.exists("/optim"))
+      throw CheckpointError(str_cat(path, ": the checkpoint has no optimizer state (/optim)"));
+    const std::string kind = f.string_attr("/optim", "kind");
+    if (kind != optimizer->kind())
+      throw CheckpointError(str_cat(path, ": optimizer state is for ", kind, ", expected ", optimizer->kind()));
+    OptimizerState os;
+    for (const std::string& name : f.list("/optim"))
+      for (const std::string& state_name : f.list("/optim/" + name))
+        os[name][state_name] = f.read_tensor("/optim/" + name + "/" + state_name);
+    optimizer->load_state(os, f.int_attr("/optim", "step"));
+  }
+  if (state) *state = read_trainer(f);
+}
+
+CheckpointInfo inspect_checkpoint(const std::string& path) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  CheckpointInfo info;
+  info.format_version = f.int_attr("/", "format_version");
+  info.world_size = f.int_attr("/", "world_size");
+  info.linea_version = f.string_attr("/", "linea_version");
+  info.config_yaml = f.string_attr("/", "config_yaml");
+  if (f.exists("/optim")) info.optimizer_kind = f.string_attr("/optim", "kind");
+  info.trainer = read_trainer(f);
+  for (const std::string& name : f.list("/model")) info.model_tensors.push_back({name, f.dataset_shape("/model/" + name)});
+  return info;
+}
+
+}  // namespace linea

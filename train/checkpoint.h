@@ -1,0 +1,49 @@
+// Checkpoints in HDF5, readable by h5py without linea (DESIGN §8): /model/<param>,
+// /optim/<param>/<state> with /optim attributes kind and step, /trainer attributes, and
+// root attributes format_version, linea_version, config_yaml, world_size. Written to a
+// temporary file, fsynced and renamed, so a crash never leaves a half checkpoint.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/module.h"
+#include "optim/optimizer.h"
+
+namespace linea {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+// Everything besides model and optimizer that a resumed run needs to continue exactly.
+struct TrainerState {
+  int64_t step = 0;         // optimizer steps completed
+  int64_t tokens_seen = 0;  // training tokens consumed (global)
+  uint64_t rng_seed = 0, rng_offset = 0;
+  int64_t sampler_epoch = 0, sampler_cursor = 0;
+  std::vector<double> schedule_state;
+};
+
+void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
+                     const TrainerState& state, const std::string& config_yaml, int world_size);
+
+// The resolved recipe stored in a checkpoint (CheckpointError for a foreign file).
+std::string read_checkpoint_config(const std::string& path);
+
+// Loads parameters into `model` (names and shapes must match: CheckpointError names the
+// first difference), and, when given, the optimizer state and trainer state.
+void load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, TrainerState* state);
+
+// One row per stored tensor for `linea info`: name, dtype, shape.
+struct CheckpointTensorInfo {
+  std::string name;
+  Shape shape;
+};
+struct CheckpointInfo {
+  int64_t format_version = 0, world_size = 0;
+  std::string linea_version, config_yaml, optimizer_kind;
+  TrainerState trainer;
+  std::vector<CheckpointTensorInfo> model_tensors;
+};
+CheckpointInfo inspect_checkpoint(const std::string& path);
+
+}  // namespace linea

@@ -1,0 +1,126 @@
+#include "train/commands.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "configs/config.h"
+#include "data/prepare.h"
+#include "data/token_shards.h"
+#include "data/tokenizer.h"
+#include "layers/decoder.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/model_builder.h"
+
+namespace fs = std::filesystem;
+
+namespace linea {
+
+int run_eval(const EvalCommand& cmd) {
+  Config cfg = parse_config(read_checkpoint_config(cmd.checkpoint), cmd.checkpoint);
+  const Device device = cmd.device.empty() ? cfg.train.device : device_from_name(cmd.device);
+  const int64_t seq_len = cmd.seq_len > 0 ? cmd.seq_len : cfg.data.seq_len;
+  LINEA_CHECK_T(ConfigError, seq_len <= cfg.model.max_seq_len, "eval: --seq-len ", seq_len,
+                " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
+  LINEA_CHECK_T(ConfigError, cmd.batch >= 1, "eval: --batch ", cmd.batch, " must be >= 1");
+  Decoder model(decoder_options(cfg.model), device);
+  load_checkpoint(cmd.checkpoint, model, nullptr, nullptr);
+  TokenShards shards(cmd.data);
+  LINEA_CHECK_T(DataError, shards.vocab_size() <= cfg.model.vocab_size, cmd.data, ": shards use a vocabulary of ",
+                shards.vocab_size(), ", larger than the model's ", cfg.model.vocab_size);
+  EvalResult r = evaluate_sliding(model, shards, seq_len, cmd.stride > 0 ? cmd.stride : seq_len, cmd.batch, device);
+  std::printf("tokens %ld | mean nll %.6f | perplexity %.4f\n", long(r.tokens), r.mean_nll, r.perplexity());
+  return 0;
+}
+
+int run_info(const std::string& checkpoint) {
+  CheckpointInfo info = inspect_checkpoint(checkpoint);
+  int64_t params = 0;
+  for (const auto& t : info.model_tensors) params += shape_numel(t.shape);
+  std::printf("checkpoint     %s\n", checkpoint.c_str());
+  std::printf("format         %ld (linea %s), world size %ld\n", long(info.format_version), info.linea_version.c_str(),
+              long(info.world_size));
+  std::printf("step           %ld (%ld tokens seen)\n", long(info.trainer.step), long(info.trainer.tokens_seen));
+  std::printf("optimizer      %s\n", info.optimizer_kind.empty() ? "(none)" : info.optimizer_kind.c_str());
+  std::printf("parameters     %ld in %zu tensors\n", long(params), info.model_tensors.size());
+  std::printf("\n# config\n%s\n# tensors\n", info.config_yaml.c_str());
+  for (const auto& t : info.model_tensors)
+    std::printf("%-56s %-16s %ld\n", t.name.c_str(), shape_str(t.shape).c_str(), long(shape_numel(t.shape)));
+  return 0;
+}
+
+int run_prepare(const PrepareCommand& cmd) {
+  LINEA_CHECK_T(ConfigError, !cmd.inputs.empty(), "prepare: no --input files given");
+  if (cmd.train_vocab > 0) {
+    const std::string suffix = ".model";
+    LINEA_CHECK_T(ConfigError,
+                  cmd.tokenizer.size() > suffix.size() &&
+                      cmd.tokenizer.compare(cmd.tokenizer.size() - suffix.size(), suffix.size(), suffix) == 0,
+                  "prepare: --tokenizer ", cmd.tokenizer, " must end in .model when --train-vocab is given");
+    fs::create_directories(fs::path(cmd.tokenizer).parent_path().empty() ? "." : fs::path(cmd.tokenizer).parent_path());
+    const std::string prefix = cmd.tokenizer.substr(0, cmd.tokenizer.size() - suffix.size());
+    train_sentencepiece(cmd.inputs, prefix, int(cmd.train_vocab));
+    std::printf("trained tokenizer %s (vocab %ld)\n", cmd.tokenizer.c_str(), long(cmd.train_vocab));
+  }
+  PrepareOptions o;
+  o.tokenizer_model = cmd.tokenizer;
+  o.input_files = cmd.inputs;
+  o.output_dir = cmd.output;
+  o.shard_tokens = cmd.shard_tokens;
+  PrepareSummary s = prepare_shards(o);
+  std::printf("wrote %zu shard(s) to %s: %ld tokens in %ld documents\n", s.shard_paths.size(), cmd.output.c_str(),
+              long(s.num_tokens), long(s.num_documents));
+  return 0;
+}
+
+int run_plot(const PlotCommand& cmd) {
+  LINEA_CHECK_T(ConfigError, !cmd.run_dirs.empty(), "plot: expected one or more run directories");
+  const fs::path tmp = fs::temp_directory_path() / ("linea_plot_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  std::ostringstream train_cmds, valid_cmds, speed_cmds;
+  for (size_t i = 0; i < cmd.run_dirs.size(); ++i) {
+    const std::string metrics = cmd.run_dirs[i] + "/metrics.jsonl";
+    std::ifstream in(metrics);
+    LINEA_CHECK_T(DataError, bool(in), metrics, ": cannot open, expected a run directory written by linea train");
+    const std::string tr = (tmp / ("train" + std::to_string(i) + ".dat")).string();
+    const std::string va = (tmp / ("valid" + std::to_string(i) + ".dat")).string();
+    std::ofstream ftr(tr), fva(va);
+    std::string line;
+    int64_t lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      if (line.empty()) continue;
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      LINEA_CHECK_T(DataError, !j.is_discarded() && j.contains("step"), metrics, ":", lineno,
+                    ": not a metrics record, expected a JSON object with a step");
+      if (j.contains("split") && j["loss"].is_number()) fva << j["step"] << " " << j["loss"] << "\n";
+      else if (j["loss"].is_number()) ftr << j["step"] << " " << j["loss"] << " " << j.value("tokens_per_s", 0.0) << "\n";
+    }
+    const std::string title = fs::path(cmd.run_dirs[i]).filename().string();
+    const char* sep = i ? ", " : "";
+    train_cmds << sep << "'" << tr << "' using 1:2 with lines title '" << title << " train'";
+    valid_cmds << ", '" << va << "' using 1:2 with linespoints title '" << title << " valid'";
+    speed_cmds << sep << "'" << tr << "' using 1:3 with lines title '" << title << "'";
+  }
+  const std::string script = (tmp / "plot.gp").string();
+  {
+    std::ofstream gp(script);
+    gp << "set terminal pngcairo size 1200,500\nset output '" << cmd.output << "'\n"
+       << "set multiplot layout 1,2\nset xlabel 'step'\nset ylabel 'loss'\nset grid\n"
+       << "plot " << train_cmds.str() << valid_cmds.str() << "\n"
+       << "set ylabel 'tokens/s'\nplot " << speed_cmds.str() << "\nunset multiplot\n";
+  }
+  const int rc = std::system(("gnuplot '" + script + "'").c_str());
+  fs::remove_all(tmp);
+  LINEA_CHECK_T(Error, rc == 0, "plot: gnuplot failed (exit ", rc, "); is gnuplot installed?");
+  std::printf("wrote %s\n", cmd.output.c_str());
+  return 0;
+}
+
+}  // namespace linea

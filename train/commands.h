@@ -1,0 +1,35 @@
+// The `linea` subcommands other than train: eval, info, prepare, plot. Each returns the
+// process exit code and throws linea errors for bad input.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace linea {
+
+struct EvalCommand {
+  std::string checkpoint, data;
+  int64_t seq_len = 0;  // 0: the recipe's data.seq_len
+  int64_t stride = 0;   // 0: seq_len (disjoint windows)
+  int64_t batch = 8;
+  std::string device;   // "": the recipe's train.device
+};
+int run_eval(const EvalCommand& cmd);
+
+int run_info(const std::string& checkpoint);
+
+struct PrepareCommand {
+  std::string tokenizer;              // SentencePiece .model (created when train_vocab > 0)
+  int64_t train_vocab = 0;            // > 0: train the tokenizer on the inputs first
+  std::vector<std::string> inputs;
+  std::string output;
+  int64_t shard_tokens = 100'000'000;
+};
+int run_prepare(const PrepareCommand& cmd);
+
+struct PlotCommand {
+  std::vector<std::string> run_dirs;
+  std::string output = "runs.png";
+};
+int run_plot(const PlotCommand& cmd);
+
+}  // namespace linea

@@ -1,0 +1,91 @@
+#include "train/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/variable.h"
+
+namespace linea {
+
+double EvalResult::perplexity() const { return std::exp(mean_nll); }
+
+namespace {
+// Restores the module's training flag when evaluation ends.
+struct EvalModeGuard {
+  explicit EvalModeGuard(Module& m) : m_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalModeGuard() { m_.train(was_training_); }
+  Module& m_;
+  bool was_training_;
+};
+
+// Adds one batch's summed NLL (mean loss times scored targets) into `r` as a running mean.
+void accumulate(EvalResult& r, double batch_mean, int64_t scored) {
+  if (scored == 0) return;
+  const int64_t total = r.tokens + scored;
+  r.mean_nll = (r.mean_nll * double(r.tokens) + batch_mean * double(scored)) / double(total);
+  r.tokens = total;
+}
+}  // namespace
+
+EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
+                            Device device) {
+  NoGradGuard ng;
+  EvalModeGuard mode(model);
+  EvalResult r;
+  const int64_t n = data.num_examples();
+  const int64_t batches = (n + micro_batch - 1) / micro_batch;
+  const int64_t limit = max_batches > 0 ? std::min(max_batches, batches) : batches;
+  for (int64_t b = 0; b < limit; ++b) {
+    std::vector<int64_t> idx;
+    for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
+    CausalBatch batch = data.get_batch(idx);
+    const double loss = model.loss(batch.inputs.to(device), batch.targets.to(device)).data().item();
+    accumulate(r, loss, batch.targets.numel());
+  }
+  return r;
+}
+
+EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
+                            int64_t micro_batch, Device device) {
+  LINEA_CHECK_T(ConfigError, stride >= 1 && stride <= seq_len, "eval: --stride ", stride, " must be in [1, seq_len = ",
+                seq_len, "]");
+  NoGradGuard ng;
+  EvalModeGuard mode(model);
+  EvalResult r;
+  const int64_t total = shards.total_tokens();
+  // Windows that share a length are batched; the last, shorter window runs alone.
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + 1 < total; s += stride) {
+    starts.push_back(s);
+    if (s + seq_len + 1 >= total) break;
+  }
+  int64_t scored_until = 1;  // targets before this global position were already scored
+  for (size_t i = 0; i < starts.size();) {
+    const int64_t T = std::min(seq_len, total - 1 - starts[i]);
+    std::vector<int64_t> group;
+    while (i < starts.size() && int64_t(group.size()) < micro_batch && std::min(seq_len, total - 1 - starts[i]) == T)
+      group.push_back(starts[i++]);
+    const int64_t B = int64_t(group.size());
+    std::vector<double> inputs, targets;
+    int64_t scored = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<double> w = shards.read(group[b], T + 1).to_vector();
+      for (int64_t t = 0; t < T; ++t) {
+        inputs.push_back(w[t]);
+        // Target of position t is global token group[b] + t + 1.
+        const bool fresh = group[b] + t + 1 >= scored_until;
+        targets.push_back(fresh ? w[t + 1] : -100.0);
+        scored += fresh;
+      }
+      scored_until = group[b] + T + 1;
+    }
+    const double loss = model.loss(Tensor::from_vector(inputs, {B, T}, DType::i64, device),
+                                   Tensor::from_vector(targets, {B, T}, DType::i64, device))
+                            .data()
+                            .item();
+    accumulate(r, loss, scored);
+  }
+  return r;
+}
+
+}  // namespace linea

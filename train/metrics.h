@@ -1,0 +1,37 @@
+// Training metrics: one JSON object per line in RUN_DIR/metrics.jsonl and the one-line
+// progress display (step/total, loss, lr, grad norm, tokens/s, MFU, ETA).
+#pragma once
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace linea {
+
+struct StepMetrics {
+  int64_t step = 0;
+  double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, mfu = 0, elapsed_s = 0;
+  double eta_s = 0;  // display only
+  size_t peak_mem_bytes = 0;
+};
+
+class MetricsLog {
+ public:
+  // Appends to path (a resumed run continues the same file).
+  explicit MetricsLog(const std::string& path);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+
+  void log_step(const StepMetrics& m);
+  void log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens);
+
+ private:
+  std::FILE* file_;
+  std::string path_;
+};
+
+// "step 120/2000 | loss 4.1234 | lr 9.5e-04 | gnorm 0.81 | 12.3k tok/s | mfu 41.2% | eta 3m12s"
+std::string progress_line(const StepMetrics& m, int64_t total_steps);
+std::string format_duration(double seconds);
+
+}  // namespace linea

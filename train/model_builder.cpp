@@ -1,0 +1,42 @@
+#include "train/model_builder.h"
+
+namespace linea {
+namespace {
+template <class E>
+void require(bool ok, const char* key, E got, const char* supported) {
+  if (!ok)
+    throw ConfigError(str_cat(key, ": ", to_string(got), " is not implemented by the decoder yet, expected ", supported));
+}
+}  // namespace
+
+DecoderOptions decoder_options(const ModelConfig& m) {
+  require(m.kind == ModelKind::decoder, "model.kind", m.kind, "decoder");
+  require(m.ffn.kind == FfnKind::swiglu, "model.ffn.kind", m.ffn.kind, "swiglu");
+  require(m.norm.kind == NormKind::rmsnorm, "model.norm.kind", m.norm.kind, "rmsnorm");
+  require(m.norm.position == NormPosition::pre, "model.norm.position", m.norm.position, "pre");
+  require(m.attention.kind == AttentionKind::softmax, "model.attention.kind", m.attention.kind, "softmax");
+  require(m.attention.positions == PositionKind::rope, "model.attention.positions", m.attention.positions, "rope");
+  for (AttentionKind k : m.layer_pattern) require(k == AttentionKind::softmax, "model.layer_pattern", k, "softmax");
+
+  DecoderOptions o;
+  o.vocab = m.vocab_size;
+  o.hidden = m.hidden;
+  o.layers = m.layers;
+  o.heads = m.heads;
+  o.kv_heads = m.kv_heads;
+  o.ffn_hidden = m.ffn.hidden;
+  o.norm_eps = m.norm.eps;
+  o.rope_theta = m.attention.rope_theta;
+  if (m.attention.rope_scaling) {
+    const RopeScalingConfig& r = *m.attention.rope_scaling;
+    o.rope_scaling = kernels::RopeScaling{r.factor, r.low_freq_factor, r.high_freq_factor,
+                                          double(r.original_max_position_embeddings)};
+  }
+  o.tie_embeddings = m.tie_embeddings;
+  o.dropout = m.dropout;
+  o.init_std = m.init_std;
+  o.max_seq_len = m.max_seq_len;
+  return o;
+}
+
+}  // namespace linea

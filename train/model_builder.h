@@ -1,0 +1,11 @@
+// Maps a recipe's model section onto the layers library: which recipe features the
+// decoder implements today, and clear ConfigErrors for the ones it does not yet.
+#pragma once
+#include "configs/config.h"
+#include "layers/decoder_options.h"
+
+namespace linea {
+
+DecoderOptions decoder_options(const ModelConfig& model);
+
+}  // namespace linea

@@ -1,0 +1,33 @@
+// The run directory: config.yaml, metrics.jsonl, checkpoints/step_NNNNNNN.h5 and `latest`
+// (a one-line file naming the newest complete checkpoint, replaced atomically).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace linea {
+
+class RunDir {
+ public:
+  explicit RunDir(std::string path);  // creates the folders
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  std::string checkpoint_path(int64_t step) const;
+  // Checkpoints present, oldest first (complete files only: temporaries are ignored).
+  std::vector<std::string> checkpoints() const;
+  // The checkpoint `latest` names, or "" when none was written yet.
+  std::string latest() const;
+  void set_latest(const std::string& checkpoint);
+  // Deletes all but the newest `keep` checkpoints (never the one `latest` names).
+  void prune(int keep) const;
+
+ private:
+  std::string path_;
+};
+
+// Writes `content` to path via a temporary file, fsync and rename, so readers see the old
+// or the new file, never a partial one.
+void write_file_atomically(const std::string& path, const std::string& content);
+// fsyncs a file or directory by path (directory fsync makes a rename durable).
+void fsync_path(const std::string& path);
+
+}  // namespace linea
