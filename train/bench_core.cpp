@@ -14,6 +14,7 @@
 #include "core/kernels/norm.h"
 #include "core/kernels/softmax.h"
 #include "core/rng.h"
+#include "train/bench_decoder.h"
 #include "train/bench_gemm.h"
 #ifdef LINEA_WITH_CUDA
 #include "core/cuda/runtime.h"
@@ -103,8 +104,9 @@ void bench_memory(Device d, bool quick) {
 }  // namespace
 
 int run_bench_command(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "decoder") return run_bench_decoder({args.begin() + 1, args.end()});
   LINEA_CHECK_T(ConfigError, !args.empty() && args[0] == "core", "bench: unknown suite '",
-                args.empty() ? "" : args[0], "', expected: core");
+                args.empty() ? "" : args[0], "', expected: core or decoder");
   bool quick = false;
   std::vector<Device> devices = {Device::cpu()};
   if (cuda_available()) devices.push_back(Device::cuda(0));

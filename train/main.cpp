@@ -1,4 +1,4 @@
-// The `linea` command line: train, eval, prepare, info, plot, bench, version.
+// The `linea` command line: train, eval, prepare, info, config, plot, bench, version.
 // User errors (bad recipe, data, checkpoint, arguments) exit 2, internal errors exit 1,
 // each with one line on stderr.
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "configs/config.h"
 #include "train/bench_core.h"
 #include "train/commands.h"
 #include "train/trainer.h"
@@ -51,8 +52,14 @@ int main(int argc, char** argv) {
   plot_cmd->add_option("run_dirs", plot.run_dirs, "run directories")->required();
   plot_cmd->add_option("--output", plot.output, "PNG path");
 
-  CLI::App* bench_cmd = app.add_subcommand("bench", "kernel throughput: bench core [--device cpu|cuda] [--quick]");
+  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput: bench core [--device cpu|cuda] [--quick] | bench decoder RECIPE [--steps N] [--set k=v]");
   bench_cmd->prefix_command();  // its arguments go to run_bench_command unparsed
+
+  std::string config_recipe;
+  std::vector<std::string> config_overrides;
+  CLI::App* config_cmd = app.add_subcommand("config", "print a recipe fully resolved (base: and --set applied)");
+  config_cmd->add_option("recipe", config_recipe, "recipe YAML")->required();
+  config_cmd->add_option("--set", config_overrides, "override a recipe key")->take_all();
 
   CLI::App* version_cmd = app.add_subcommand("version", "print the version and the backends built");
 
@@ -64,7 +71,7 @@ int main(int argc, char** argv) {
   bool known = first[0] == '-';
   for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
   if (!known) {
-    std::fprintf(stderr, "error: linea: unknown command '%s', expected one of train, eval, prepare, info, plot, bench, version\n",
+    std::fprintf(stderr, "error: linea: unknown command '%s', expected one of train, eval, prepare, info, config, plot, bench, version\n",
                  first.c_str());
     return 2;
   }
@@ -84,6 +91,10 @@ int main(int argc, char** argv) {
     if (*eval_cmd) return linea::run_eval(eval);
     if (*prepare_cmd) return linea::run_prepare(prepare);
     if (*info_cmd) return linea::run_info(info_path);
+    if (*config_cmd) {
+      std::printf("%s", linea::dump_config(linea::load_config(config_recipe, config_overrides)).c_str());
+      return 0;
+    }
     if (*plot_cmd) return linea::run_plot(plot);
     if (*bench_cmd) return linea::run_bench_command(bench_cmd->remaining());
     if (*version_cmd) {

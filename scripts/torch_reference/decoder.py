@@ -8,7 +8,8 @@ gradient, and writes them for comparison:
     decoder.py CHECKPOINT.h5 BATCH.h5 OUT.h5
 
 BATCH.h5 holds /inputs and /targets ([B, T] integer). OUT.h5 gets /loss (scalar) and
-/grad/<name> for every parameter. Runs in float64 so it serves as the reference.
+/grad/<name> for every parameter. Runs in float64 so it serves as the reference. bench_decoder.py reuses forward_loss in
+float32 for throughput comparisons.
 """
 import math
 import sys
@@ -52,11 +53,12 @@ def forward_loss(p, cfg, inputs, targets):
     eps = m["norm"]["eps"]
     att = m["attention"]
     B, T = inputs.shape
+    dtype = p["embed_tokens.weight"].dtype
     inv = rope_inv_freq(d, att.get("rope_theta", 10000.0), att.get("rope_scaling"))
     angles = torch.outer(torch.arange(T, dtype=torch.float64), inv)
-    cos = torch.cat((angles.cos(), angles.cos()), -1)
-    sin = torch.cat((angles.sin(), angles.sin()), -1)
-    mask = torch.full((T, T), float("-inf"), dtype=torch.float64).triu(1)
+    cos = torch.cat((angles.cos(), angles.cos()), -1).to(dtype)
+    sin = torch.cat((angles.sin(), angles.sin()), -1).to(dtype)
+    mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
 
     x = p["embed_tokens.weight"][inputs]
     for i in range(m["layers"]):

@@ -1,0 +1,36 @@
+// PackedCausalDataset: window bookkeeping and batch assembly from TokenShards range reads.
+#include "data/causal_dataset.h"
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace linea {
+
+PackedCausalDataset::PackedCausalDataset(TokenShards shards, int64_t seq_len)
+    : shards_(std::move(shards)), seq_len_(seq_len), num_examples_(0) {
+  LINEA_CHECK_T(ConfigError, seq_len >= 1, "seq_len ", seq_len, ", expected >= 1");
+  const int64_t total = shards_.total_tokens();
+  LINEA_CHECK_T(DataError, total >= seq_len + 1, shards_.dir(), ": ", total,
+                " tokens are fewer than one window of seq_len + 1 = ", seq_len + 1);
+  num_examples_ = (total - 1) / seq_len;
+}
+
+CausalBatch PackedCausalDataset::get_batch(const std::vector<int64_t>& indices) const {
+  const int64_t B = int64_t(indices.size()), T = seq_len_;
+  CausalBatch batch{Tensor::empty({B, T}, DType::i64), Tensor::empty({B, T}, DType::i64)};
+  int64_t* inputs = batch.inputs.data<int64_t>();
+  int64_t* targets = batch.targets.data<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t i = indices[size_t(b)];
+    LINEA_CHECK_T(DataError, i >= 0 && i < num_examples_, "example index ", i, " is outside the ", num_examples_,
+                  " windows of seq_len ", T, " in ", shards_.dir());
+    Tensor window = shards_.read(i * T, T + 1);
+    const int64_t* w = window.data<int64_t>();
+    std::memcpy(inputs + b * T, w, size_t(T) * sizeof(int64_t));
+    std::memcpy(targets + b * T, w + 1, size_t(T) * sizeof(int64_t));
+  }
+  return batch;
+}
+
+}  // namespace linea

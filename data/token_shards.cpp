@@ -1,0 +1,107 @@
+// TokenShards: discovery and validation of a shard folder, and range reads that open only
+// the shards a range touches and check every id against the vocabulary.
+#include "data/token_shards.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/io/hdf5_file.h"
+#include "data/prepare.h"
+
+namespace fs = std::filesystem;
+
+namespace linea {
+namespace {
+
+bool is_shard_name(const std::string& name) {
+  const std::string prefix = "shard_", suffix = ".h5";
+  return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string ids_str(int64_t vocab, int64_t bos, int64_t eos, int64_t pad, int64_t unk) {
+  return str_cat(vocab, "/", bos, "/", eos, "/", pad, "/", unk);
+}
+
+}  // namespace
+
+TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw DataError(str_cat("token shard folder not found: ", dir));
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (is_shard_name(name)) names.push_back(name);
+  }
+  if (ec) throw DataError(str_cat("cannot list token shard folder ", dir, ": ", ec.message()));
+  if (names.empty()) throw DataError(str_cat("no token shards (shard_*.h5) in ", dir));
+  std::sort(names.begin(), names.end());
+
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string path = (fs::path(dir) / names[i]).string();
+    H5File f = H5File::open_read(path, H5Errors::data);
+    const bool foreign = (f.has_attr("/", "format") && f.string_attr("/", "format") != kTokenShardFormat) ||
+                         !f.has_attr("/", "format_version") || !f.exists("/tokens");
+    if (foreign) f.fail("not a linea token shard (expected a /tokens stream and format_version attribute)");
+    const int64_t version = f.int_attr("/", "format_version");
+    if (version != kTokenShardFormatVersion)
+      f.fail(str_cat("token shard format_version ", version, ", expected ", kTokenShardFormatVersion));
+    const int64_t vocab = f.int_attr("/", "vocab_size"), bos = f.int_attr("/", "bos_id"),
+                  eos = f.int_attr("/", "eos_id"), pad = f.int_attr("/", "pad_id"), unk = f.int_attr("/", "unk_id");
+    const std::string sha = f.string_attr("/", "tokenizer_sha256");
+    if (vocab <= 0) f.fail(str_cat("vocab_size ", vocab, ", expected > 0"));
+    if (i == 0) {
+      vocab_size_ = vocab, bos_id_ = bos, eos_id_ = eos, pad_id_ = pad, unk_id_ = unk;
+      tokenizer_sha256_ = sha;
+    } else {
+      if (vocab != vocab_size_ || bos != bos_id_ || eos != eos_id_ || pad != pad_id_ || unk != unk_id_)
+        f.fail(str_cat("vocab_size/bos/eos/pad/unk ", ids_str(vocab, bos, eos, pad, unk), " differ from ",
+                       ids_str(vocab_size_, bos_id_, eos_id_, pad_id_, unk_id_), " in ", shards_[0].path));
+      if (sha != tokenizer_sha256_)
+        f.fail(str_cat("tokenizer_sha256 ", sha, " differs from ", tokenizer_sha256_, " in ", shards_[0].path,
+                       ", expected shards made with one tokenizer"));
+    }
+    const int64_t length = f.length("/tokens");
+    shards_.push_back({path, total_tokens_, length});
+    total_tokens_ += length;
+  }
+}
+
+const std::string& TokenShards::shard_path(int64_t i) const {
+  LINEA_CHECK_T(DataError, i >= 0 && i < num_shards(), "shard index ", i, " is outside the ", num_shards(),
+                " shards in ", dir_);
+  return shards_[size_t(i)].path;
+}
+
+Tensor TokenShards::read(int64_t start, int64_t count) const {
+  LINEA_CHECK_T(DataError, start >= 0 && count >= 0 && start + count <= total_tokens_, "token range [", start, ", ",
+                start + count, ") is outside the ", total_tokens_, " tokens in ", dir_);
+  Tensor out = Tensor::empty({count}, DType::i64);
+  int64_t* dst = out.data<int64_t>();
+  // The last shard whose begin is <= start (skipping empty shards naturally).
+  auto it = std::upper_bound(shards_.begin(), shards_.end(), start,
+                             [](int64_t pos, const Shard& s) { return pos < s.begin; });
+  size_t s = size_t(it - shards_.begin()) - (it == shards_.begin() ? 0 : 1);
+  int64_t done = 0;
+  for (; done < count && s < shards_.size(); ++s) {
+    const Shard& shard = shards_[s];
+    const int64_t local = start + done - shard.begin;
+    if (local >= shard.length) continue;
+    const int64_t n = std::min(count - done, shard.length - local);
+    H5File f = H5File::open_read(shard.path, H5Errors::data);
+    Tensor part = f.read_range("/tokens", local, n, DType::i64);
+    const int64_t* src = part.data<int64_t>();
+    for (int64_t k = 0; k < n; ++k)
+      if (src[k] < 0 || src[k] >= vocab_size_)
+        f.fail(str_cat("token id ", src[k], " at position ", local + k, " is beyond the vocabulary, expected < ",
+                       vocab_size_));
+    std::memcpy(dst + done, src, size_t(n) * sizeof(int64_t));
+    done += n;
+  }
+  LINEA_ASSERT(done == count, "read ", done, " of ", count, " tokens");
+  return out;
+}
+
+}  // namespace linea
