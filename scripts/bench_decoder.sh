@@ -15,7 +15,10 @@ for recipe in recipes/bench/decoder_tiny.yaml recipes/bench/decoder_768.yaml; do
     # The reference reads the recipe itself; resolve `base:` through linea's dump.
     resolved=$(mktemp --suffix=.yaml)
     build/train/linea config "$recipe" > "$resolved"
-    (cd scripts/torch_reference && /usr/bin/python3 bench_decoder.py "$resolved" "$threads" "$steps")
+    # Debian's torch calls the system BLAS: OpenBLAS (setup.sh installs it) with its own
+    # kernel choice; OPENBLAS_CORETYPE/L2_SIZE, set on some machines here, would force older ones.
+    (cd scripts/torch_reference &&
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench_decoder.py "$resolved" "$threads" "$steps")
     rm -f "$resolved"
   else
     echo "pytorch: /usr/bin/python3 with torch not installed; skipped"
