@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "optim/schedule_kind.h"
 
 namespace linea {
 
@@ -101,16 +102,14 @@ struct OptimConfig {
 };
 
 struct ScheduleConfig {
-  // Nested: optim/schedule.h owns linea::ScheduleKind (same names; map with to_string).
-  enum class Kind : uint8_t { constant, linear, cosine, wsd, plateau };
-  Kind kind = Kind::cosine;
+  ScheduleKind kind = ScheduleKind::cosine;  // optim's own enum (optim/schedule_kind.h)
   int64_t warmup_steps = 0;   // linear warmup from 0 to lr (every kind)
   double min_lr_ratio = 0.1;  // floor of the decay as a fraction of lr, in [0, 1]
   int64_t decay_steps = 0;    // wsd: length of the final decay, <= train.steps
   int64_t plateau_patience = 3;  // plateau: evaluations without improvement before a cut, >= 1
   double plateau_factor = 0.5;   // plateau: lr multiplier per cut, in (0, 1)
 };
-const char* to_string(ScheduleConfig::Kind v);
+const char* to_string(ScheduleKind v);
 
 struct TrainConfig {
   int64_t steps = 1000;            // optimizer steps, >= 0

@@ -18,7 +18,7 @@ const EnumNames& enum_names(AttentionKind);
 const EnumNames& enum_names(PositionKind);
 const EnumNames& enum_names(Objective);
 const EnumNames& enum_names(OptimKind);
-const EnumNames& enum_names(ScheduleConfig::Kind);
+const EnumNames& enum_names(ScheduleKind);
 const EnumNames& enum_names(Precision);
 const EnumNames& enum_names(DistBackend);
 

@@ -72,9 +72,13 @@ void validate_optim(const OptimConfig& o, const Checker& c) {
 
 void validate_schedule(const ScheduleConfig& s, const TrainConfig& t, const Checker& c) {
   c.non_negative(s.warmup_steps, "schedule.warmup_steps");
+  // Decaying schedules reach their floor at train.steps, so warmup must end before it.
+  const bool decays = s.kind == ScheduleKind::linear || s.kind == ScheduleKind::cosine || s.kind == ScheduleKind::wsd;
+  c.require(!decays || t.steps == 0 || s.warmup_steps < t.steps, "schedule.warmup_steps", s.warmup_steps,
+            str_cat("fewer than train.steps (", t.steps, ") for a decaying schedule"));
   c.require(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, "schedule.min_lr_ratio", s.min_lr_ratio, "a number in [0, 1]");
   c.non_negative(s.decay_steps, "schedule.decay_steps");
-  c.require(s.kind != ScheduleConfig::Kind::wsd || s.decay_steps <= t.steps, "schedule.decay_steps", s.decay_steps,
+  c.require(s.kind != ScheduleKind::wsd || s.decay_steps <= t.steps, "schedule.decay_steps", s.decay_steps,
             str_cat("at most train.steps (", t.steps, ")"));
   c.positive(s.plateau_patience, "schedule.plateau_patience");
   c.require(s.plateau_factor > 0 && s.plateau_factor < 1, "schedule.plateau_factor", s.plateau_factor,

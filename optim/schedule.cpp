@@ -15,12 +15,6 @@ constexpr double kPi = 3.14159265358979323846;
 
 const char* schedule_kind_name(ScheduleKind kind) { return kNames[int(kind)]; }
 
-ScheduleKind schedule_kind_from_name(const std::string& name) {
-  for (int k = 0; k < 5; ++k)
-    if (name == kNames[k]) return ScheduleKind(k);
-  throw ConfigError(str_cat("schedule kind '", name, "' is unknown, expected constant, linear, cosine, wsd or plateau"));
-}
-
 LrSchedule::LrSchedule(ScheduleOptions options)
     : options_(options), best_loss_(std::numeric_limits<double>::infinity()) {
   const ScheduleOptions& o = options_;

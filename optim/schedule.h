@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "optim/schedule_kind.h"
+
 namespace linea {
 
 // The YAML spellings; train/ maps configs' ScheduleConfig::Kind onto this by name.
-enum class ScheduleKind { constant, linear, cosine, wsd, plateau };
 const char* schedule_kind_name(ScheduleKind kind);
-ScheduleKind schedule_kind_from_name(const std::string& name);  // throws ConfigError
 
 struct ScheduleOptions {
   ScheduleKind kind = ScheduleKind::cosine;

@@ -48,7 +48,7 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParam
 
 ScheduleOptions schedule_options(const Config& c) {
   ScheduleOptions s;
-  s.kind = schedule_kind_from_name(to_string(c.schedule.kind));
+  s.kind = c.schedule.kind;
   s.base_lr = c.optim.lr;
   s.warmup_steps = c.schedule.warmup_steps;
   s.total_steps = c.train.steps;

@@ -79,6 +79,7 @@ sed 's/optim: {lr: 3.0e-3}/optim: {lrr: 3.0e-3}/' tiny.yaml > typo.yaml
 expect_user_error "did you mean 'lr'?" train typo.yaml --run-dir bad
 expect_user_error "optim.lr: expected a number" train tiny.yaml --run-dir bad --set optim.lr=fast
 expect_user_error "optim.lr" train tiny.yaml --run-dir bad --set optim.lr=-1
+expect_user_error "schedule.warmup_steps: expected fewer than train.steps (5)" train tiny.yaml --run-dir bad --set train.steps=5 --set schedule.warmup_steps=10
 expect_user_error "data.train: token shard folder not found: nowhere" train tiny.yaml --run-dir bad --set data.train=nowhere
 expect_user_error "already holds checkpoints" train tiny.yaml --run-dir run
 expect_user_error "model.hidden: 32 vs 64" train tiny.yaml --run-dir bad --set model.hidden=64 --resume "run/$(cat run/latest)"

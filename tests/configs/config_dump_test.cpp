@@ -45,7 +45,7 @@ Config unusual_config() {
   c.optim.grad_clip = 0.5;
   c.optim.momentum = 0.0;
   c.optim.no_decay = {"ln_", "a, b", "'quoted'"};
-  c.schedule = {ScheduleConfig::Kind::wsd, 50, 0.0, 300, 7, 0.25};
+  c.schedule = {ScheduleKind::wsd, 50, 0.0, 300, 7, 0.25};
   c.train = {5000, 64, 8, 1, 0, 0, 0, 1, Precision::bf16, Device::cuda(3), 12};
   c.dist = {DistBackend::nccl, 12.5, true};
   return c;

@@ -75,7 +75,7 @@ TEST(ConfigReader, DesignExampleParses) {
   EXPECT_FALSE(c.data.tokenizer.has_value());
   EXPECT_EQ(c.optim.betas, (std::array<double, 2>{0.9, 0.95}));
   EXPECT_EQ(c.optim.no_decay, (std::vector<std::string>{"norm", "bias", "embed_tokens"}));
-  EXPECT_EQ(c.schedule.kind, ScheduleConfig::Kind::cosine);
+  EXPECT_EQ(c.schedule.kind, ScheduleKind::cosine);
   EXPECT_EQ(c.schedule.warmup_steps, 100);
   EXPECT_EQ(c.train.steps, 2000);
   EXPECT_EQ(c.train.device, Device::cpu());
