@@ -74,7 +74,7 @@ void validate_schedule(const ScheduleConfig& s, const TrainConfig& t, const Chec
   c.non_negative(s.warmup_steps, "schedule.warmup_steps");
   // Decaying schedules reach their floor at train.steps, so warmup must end before it.
   const bool decays = s.kind == ScheduleKind::linear || s.kind == ScheduleKind::cosine || s.kind == ScheduleKind::wsd;
-  c.require(!decays || t.steps == 0 || s.warmup_steps < t.steps, "schedule.warmup_steps", s.warmup_steps,
+  c.require(!decays || t.steps <= 0 || s.warmup_steps < t.steps, "schedule.warmup_steps", s.warmup_steps,
             str_cat("fewer than train.steps (", t.steps, ") for a decaying schedule"));
   c.require(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, "schedule.min_lr_ratio", s.min_lr_ratio, "a number in [0, 1]");
   c.non_negative(s.decay_steps, "schedule.decay_steps");
