@@ -189,32 +189,22 @@ TEST(AttentionValues, DefaultScaleAndGqaEqualsRepeatedKv) {
   }
 }
 
-template <class Fn>
-void expect_error(Fn fn, const std::string& fragment) {
-  try {
-    fn();
-    FAIL() << "expected an error containing: " << fragment;
-  } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(AttentionErrors, ShapesHeadsAndDtypes) {
   Variable q(Tensor::zeros({1, 4, 5, 8})), k(Tensor::zeros({1, 2, 5, 8})), v(Tensor::zeros({1, 2, 5, 8}));
   Variable k3(Tensor::zeros({1, 3, 5, 8})), k6(Tensor::zeros({1, 2, 6, 8}));
-  expect_error([&] { scaled_dot_product_attention(q, k3, k3, true); },
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k3, k3, true); },
                "query heads H = 4 must be a multiple of kv heads Hkv = 3");
-  expect_error([&] { scaled_dot_product_attention(q, k6, k6, true); }, "does not match q f32[1, 4, 5, 8]");
-  expect_error([&] { scaled_dot_product_attention(q, k, Variable(Tensor::zeros({1, 2, 5, 4})), true); },
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k6, k6, true); }, "does not match q f32[1, 4, 5, 8]");
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k, Variable(Tensor::zeros({1, 2, 5, 4})), true); },
                "must have the same shape");
-  expect_error([&] { scaled_dot_product_attention(Variable(Tensor::zeros({4, 5, 8})), k, v, true); },
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(Variable(Tensor::zeros({4, 5, 8})), k, v, true); },
                "expected q [B, H, T, D] with 4 dims, got f32[4, 5, 8]");
-  expect_error([&] { scaled_dot_product_attention(q, Variable(k.data().to(DType::f64)), v, true); }, "f64");
-  expect_error([&] { scaled_dot_product_attention(Variable(Tensor::zeros({1, 4, 5, 8}, DType::i64)), k, v, true); },
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, Variable(k.data().to(DType::f64)), v, true); }, "f64");
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(Variable(Tensor::zeros({1, 4, 5, 8}, DType::i64)), k, v, true); },
                "i64");
   Tensor lse;
   Tensor out = kernels::attention_fwd(q.data(), k.data(), v.data(), true, 0, &lse);
-  expect_error([&] { kernels::attention_bwd(q.data(), k.data(), v.data(), out, lse.to(DType::f64), out, true, 0); },
+  linea::testing::expect_error<ShapeError>([&] { kernels::attention_bwd(q.data(), k.data(), v.data(), out, lse.to(DType::f64), out, true, 0); },
                "lse f64[1, 4, 5] on cpu should be f32[1, 4, 5]");
 }
 

@@ -103,28 +103,18 @@ TEST(RopeTables, Llama31ScaledInvFreq) {
   EXPECT_NEAR(tb.sin.at({2, 30}), std::sin(2 * 0.0013718935677611381), 1e-8);
 }
 
-template <class Fn>
-void expect_error(Fn fn, const std::string& fragment) {
-  try {
-    fn();
-    FAIL() << "expected an error containing: " << fragment;
-  } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(RopeErrors, ShapesAndDtypes) {
   kernels::RopeTables tb = tables(5, 4);
-  expect_error([&] { rope(Variable(Tensor::zeros({1, 1, 5, 3})), tb.cos, tb.sin); }, "head dim D must be even");
-  expect_error([&] { rope(Variable(Tensor::zeros({1, 1, 6, 4})), tb.cos, tb.sin); },
+  linea::testing::expect_error<ShapeError>([&] { rope(Variable(Tensor::zeros({1, 1, 5, 3})), tb.cos, tb.sin); }, "head dim D must be even");
+  linea::testing::expect_error<ShapeError>([&] { rope(Variable(Tensor::zeros({1, 1, 6, 4})), tb.cos, tb.sin); },
                "cos f32[5, 2] on cpu should be f32[>= 6, 2]");
-  expect_error([&] { rope(Variable(Tensor::zeros({1, 1, 5, 8})), tb.cos, tb.sin); }, "should be f32[>= 5, 4]");
-  expect_error([&] { rope(Variable(Tensor::zeros({1, 1, 5, 4})), tb.cos, tb.sin.to(DType::f64)); }, "sin f64[5, 2]");
-  expect_error([&] { kernels::rope_tables(4, 5, 10000, nullptr, Device::cpu()); },
+  linea::testing::expect_error<ShapeError>([&] { rope(Variable(Tensor::zeros({1, 1, 5, 8})), tb.cos, tb.sin); }, "should be f32[>= 5, 4]");
+  linea::testing::expect_error<ShapeError>([&] { rope(Variable(Tensor::zeros({1, 1, 5, 4})), tb.cos, tb.sin.to(DType::f64)); }, "sin f64[5, 2]");
+  linea::testing::expect_error<ShapeError>([&] { kernels::rope_tables(4, 5, 10000, nullptr, Device::cpu()); },
                "head dim must be positive and even");
   kernels::RopeScaling bad;
   bad.high_freq_factor = 0.5;
-  expect_error([&] { kernels::rope_inv_freq(8, 10000, &bad); }, "0 < low_freq_factor < high_freq_factor");
+  linea::testing::expect_error<ShapeError>([&] { kernels::rope_inv_freq(8, 10000, &bad); }, "0 < low_freq_factor < high_freq_factor");
 }
 
 }  // namespace

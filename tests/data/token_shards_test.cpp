@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "shard_writer.h"
 #include "support/temp_dir.h"
+#include "support/testing.h"
 
 using namespace linea;
 using linea::testing::TempDir;
@@ -16,16 +17,6 @@ using linea::testing::write_counting_shards;
 using linea::testing::write_test_shard;
 
 namespace {
-
-template <class Fn>
-void expect_data_error(Fn&& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a DataError containing: " << needle;
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 std::vector<double> counting(int64_t start, int64_t count, int64_t vocab) {
   std::vector<double> v;
@@ -52,7 +43,7 @@ TEST(TokenShards, ReadsSpanShardBoundariesInNameOrder) {
         EXPECT_EQ(t.dtype(), DType::i64);
         EXPECT_EQ(t.to_vector(), counting(start, count, 1000)) << start << " " << count;
       }
-  expect_data_error([&] { shards.read(40, 6); }, "token range [40, 46) is outside the 45 tokens");
+  linea::testing::expect_error<DataError>([&] { shards.read(40, 6); }, "token range [40, 46) is outside the 45 tokens");
 }
 
 TEST(TokenShards, TokenIdsBeyondTheVocabularyNameShardAndPosition) {
@@ -61,24 +52,24 @@ TEST(TokenShards, TokenIdsBeyondTheVocabularyNameShardAndPosition) {
   write_test_shard(dir.file("shard_00001.h5"), {4, 5, 50, 6}, 50);
   TokenShards shards(dir.path());
   EXPECT_EQ(shards.read(0, 5).to_vector(), (std::vector<double>{1, 2, 3, 4, 5}));
-  expect_data_error([&] { shards.read(2, 4); },
+  linea::testing::expect_error<DataError>([&] { shards.read(2, 4); },
                     dir.file("shard_00001.h5") + ": token id 50 at position 2 is beyond the vocabulary, expected < 50");
 }
 
 TEST(TokenShards, BadFoldersAndShardsGiveClearErrors) {
   TempDir dir;
-  expect_data_error([&] { TokenShards(dir.file("missing")); }, "token shard folder not found: " + dir.file("missing"));
-  expect_data_error([&] { TokenShards shards(dir.path()); }, "no token shards (shard_*.h5) in " + dir.path());
+  linea::testing::expect_error<DataError>([&] { TokenShards(dir.file("missing")); }, "token shard folder not found: " + dir.file("missing"));
+  linea::testing::expect_error<DataError>([&] { TokenShards shards(dir.path()); }, "no token shards (shard_*.h5) in " + dir.path());
 
   std::ofstream(dir.file("shard_00000.h5")) << "plain text";
-  expect_data_error([&] { TokenShards shards(dir.path()); },
+  linea::testing::expect_error<DataError>([&] { TokenShards shards(dir.path()); },
                     "not an HDF5 file or truncated: " + dir.file("shard_00000.h5"));
 
   {  // a foreign HDF5 file: a checkpoint-like file without the shard attributes
     H5File f = H5File::create(dir.file("shard_00000.h5"));
     f.write_tensor("/model/w", Tensor::zeros({2}));
   }
-  expect_data_error([&] { TokenShards shards(dir.path()); },
+  linea::testing::expect_error<DataError>([&] { TokenShards shards(dir.path()); },
                     dir.file("shard_00000.h5") + ": not a linea token shard");
 
   write_test_shard(dir.file("shard_00000.h5"), {1, 2}, 50);
@@ -87,11 +78,11 @@ TEST(TokenShards, BadFoldersAndShardsGiveClearErrors) {
     f.create_stream("/tokens", StreamElement::u16, 4);
     f.set_int_attr("/", "format_version", 99);
   }
-  expect_data_error([&] { TokenShards shards(dir.path()); }, "token shard format_version 99, expected 1");
+  linea::testing::expect_error<DataError>([&] { TokenShards shards(dir.path()); }, "token shard format_version 99, expected 1");
 
   write_test_shard(dir.file("shard_00001.h5"), {1, 2}, 60);
-  expect_data_error([&] { TokenShards shards(dir.path()); },
+  linea::testing::expect_error<DataError>([&] { TokenShards shards(dir.path()); },
                     dir.file("shard_00001.h5") + ": vocab_size/bos/eos/pad/unk 60/1/1/1/1 differ from");
   write_test_shard(dir.file("shard_00001.h5"), {1, 2}, 50, "other");
-  expect_data_error([&] { TokenShards shards(dir.path()); }, "tokenizer_sha256 other differs from");
+  linea::testing::expect_error<DataError>([&] { TokenShards shards(dir.path()); }, "tokenizer_sha256 other differs from");
 }

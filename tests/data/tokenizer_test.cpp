@@ -7,21 +7,12 @@
 #include "core/error.h"
 #include "data/sha256.h"
 #include "support/kjv_text.h"
+#include "support/testing.h"
 
 using namespace linea;
 using linea::testing::KjvCorpus;
 
 namespace {
-
-template <class Fn>
-void expect_data_error(Fn&& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a DataError containing: " << needle;
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 }  // namespace
 
@@ -81,13 +72,13 @@ TEST(Tokenizer, UnigramTrainingWorksToo) {
 
 TEST(Tokenizer, BadInputsGiveClearErrors) {
   const KjvCorpus& corpus = KjvCorpus::get();
-  expect_data_error([&] { Tokenizer::load(corpus.dir.file("missing.model")); },
+  linea::testing::expect_error<DataError>([&] { Tokenizer::load(corpus.dir.file("missing.model")); },
                     "tokenizer model not found: " + corpus.dir.file("missing.model"));
-  expect_data_error([&] { Tokenizer::load(corpus.genesis_path); }, "not a SentencePiece model: " + corpus.genesis_path);
-  expect_data_error([&] { train_sentencepiece({corpus.dir.file("nope.txt")}, corpus.dir.file("x"), 500); },
+  linea::testing::expect_error<DataError>([&] { Tokenizer::load(corpus.genesis_path); }, "not a SentencePiece model: " + corpus.genesis_path);
+  linea::testing::expect_error<DataError>([&] { train_sentencepiece({corpus.dir.file("nope.txt")}, corpus.dir.file("x"), 500); },
                     "tokenizer training input not found: " + corpus.dir.file("nope.txt"));
-  expect_data_error([&] { train_sentencepiece({corpus.genesis_path}, corpus.dir.file("tiny"), 10); },
+  linea::testing::expect_error<DataError>([&] { train_sentencepiece({corpus.genesis_path}, corpus.dir.file("tiny"), 10); },
                     "SentencePiece training of " + corpus.dir.file("tiny") + ".model failed");
   Tokenizer tok = Tokenizer::load(corpus.model_path);
-  expect_data_error([&] { tok.decode({5, 500}); }, "token id 500 at position 1 is outside the vocabulary");
+  linea::testing::expect_error<DataError>([&] { tok.decode({5, 500}); }, "token id 500 at position 1 is outside the vocabulary");
 }

@@ -74,4 +74,15 @@ inline ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, do
                                        << ", rtol " << rtol << ")";
 }
 
+// Runs fn and expects an exception of type E whose message contains `fragment`.
+template <class E = Error, class Fn>
+void expect_error(Fn&& fn, const std::string& fragment) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an error containing: " << fragment;
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace linea::testing
