@@ -55,6 +55,7 @@ TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
     if (i == 0) {
       vocab_size_ = vocab, bos_id_ = bos, eos_id_ = eos, pad_id_ = pad, unk_id_ = unk;
       tokenizer_sha256_ = sha;
+      if (f.has_attr("/", "tokenizer")) tokenizer_ = f.string_attr("/", "tokenizer");
     } else {
       if (vocab != vocab_size_ || bos != bos_id_ || eos != eos_id_ || pad != pad_id_ || unk != unk_id_)
         f.fail(str_cat("vocab_size/bos/eos/pad/unk ", ids_str(vocab, bos, eos, pad, unk), " differ from ",

@@ -22,6 +22,7 @@ class TokenShards {
   int64_t pad_id() const { return pad_id_; }
   int64_t unk_id() const { return unk_id_; }
   const std::string& tokenizer_sha256() const { return tokenizer_sha256_; }
+  const std::string& tokenizer() const { return tokenizer_; }  // model path given to prepare ("" if absent)
   const std::string& dir() const { return dir_; }
   int64_t num_shards() const { return int64_t(shards_.size()); }
   const std::string& shard_path(int64_t i) const;
@@ -43,6 +44,7 @@ class TokenShards {
   int64_t total_tokens_ = 0;
   int64_t vocab_size_ = 0, bos_id_ = -1, eos_id_ = -1, pad_id_ = -1, unk_id_ = -1;
   std::string tokenizer_sha256_;
+  std::string tokenizer_;
 };
 
 }  // namespace linea

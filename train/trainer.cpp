@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "data/causal_dataset.h"
 #include "data/sampler.h"
+#include "data/sha256.h"
 #include "layers/decoder.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
@@ -59,6 +60,25 @@ ScheduleOptions schedule_options(const Config& c) {
   return s;
 }
 
+// Train and valid shards must come from one tokenizer, and from the recipe's data.tokenizer
+// when it names one (compared by the model file's sha256).
+void check_tokenizers(const DataConfig& d, const TokenShards& train, const TokenShards& valid) {
+  auto name = [](const TokenShards& s) { return str_cat(s.tokenizer().empty() ? "?" : s.tokenizer(), " (sha256 ", s.tokenizer_sha256().substr(0, 12), ")"); };
+  if (train.tokenizer_sha256() != valid.tokenizer_sha256())
+    throw DataError(str_cat("data.valid: shards in ", valid.dir(), " were prepared with tokenizer ", name(valid),
+                            ", the training shards with ", name(train), "; expected the same tokenizer"));
+  if (!d.tokenizer) return;
+  std::string sha;
+  try {
+    sha = sha256_file(*d.tokenizer);
+  } catch (const DataError& e) {
+    throw DataError(str_cat("data.tokenizer: ", e.what()));
+  }
+  if (sha != train.tokenizer_sha256())
+    throw DataError(str_cat("data.tokenizer: ", *d.tokenizer, " (sha256 ", sha.substr(0, 12),
+                            ") is not the tokenizer the shards in ", train.dir(), " were prepared with: ", name(train)));
+}
+
 void check_vocab(const char* key, const TokenShards& shards, const ModelConfig& m) {
   if (shards.vocab_size() > m.vocab_size)
     throw ConfigError(str_cat(key, ": shards in ", shards.dir(), " use a vocabulary of ", shards.vocab_size(),
@@ -92,6 +112,7 @@ class Trainer {
         sampler_(train_data_.num_examples(), uint64_t(cfg_.seed)) {
     check_vocab("data.train", train_data_.shards(), cfg_.model);
     check_vocab("data.valid", valid_data_.shards(), cfg_.model);
+    check_tokenizers(cfg_.data, train_data_.shards(), valid_data_.shards());
     LINEA_CHECK_T(ConfigError, train_data_.num_examples() >= cfg_.train.batch_size, "data.train: ",
                   train_data_.num_examples(), " windows of seq_len ", cfg_.data.seq_len,
                   " are fewer than one batch of train.batch_size ", cfg_.train.batch_size);

@@ -88,6 +88,12 @@ head -c 2000 "run/$(cat run/latest)" > truncated.h5
 expect_user_error "truncated" info truncated.h5
 expect_user_error "no such file" eval missing.h5 --data valid
 expect_user_error "missing.txt" prepare --tokenizer tok/kjv.model --input missing.txt --output out
+# Shards from another tokenizer than the recipe's, or than the training shards: refused.
+"$linea" prepare --tokenizer tok2/other.model --train-vocab 400 --input valid.txt --output valid_other >/dev/null \
+  || fail "prepare with a second tokenizer"
+expect_user_error "expected the same tokenizer" train tiny.yaml --run-dir bad --set data.valid=valid_other
+expect_user_error "data.tokenizer: tok2/other.model" train tiny.yaml --run-dir bad --set data.tokenizer=tok2/other.model
+expect_user_error "data.tokenizer: " train tiny.yaml --run-dir bad --set data.tokenizer=missing.model
 [[ $(ls run/checkpoints/*.h5 | wc -l) -eq 2 ]] || fail "bad input removed checkpoints"
 
 echo "$failures failure(s)"
