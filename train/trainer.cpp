@@ -198,7 +198,8 @@ class Trainer {
         window_t0 = now;
         window_tokens = 0;
       }
-      if (cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last)) {
+      const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
+      if (evaluated) {
         EvalResult r = evaluate_windows(model_, valid_data_, cfg_.train.eval_batches, micro, device_);
         log.log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens);
         schedule_->observe(r.mean_nll);
@@ -207,7 +208,12 @@ class Trainer {
                        r.mean_nll, r.perplexity(), long(r.tokens));
       }
       const bool stop = stop_requested();
-      if (last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0)) checkpoint();
+      const bool saving = last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0);
+      if (saving) checkpoint();
+      if (evaluated || saving) {  // tokens/s measures training steps only
+        window_t0 = std::chrono::steady_clock::now();
+        window_tokens = 0;
+      }
       if (stop) {
         std::fprintf(stderr, "linea: stopped at step %ld; resume with --resume auto\n", long(state_.step));
         return 0;
