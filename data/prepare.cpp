@@ -1,17 +1,18 @@
-// prepare_shards: paragraphs are tokenized and streamed into shards under temporary names,
+// prepare_shards: documents are tokenized and streamed into shards under temporary names,
 // which are renamed into place once every shard is written (older extras removed).
 #include "data/prepare.h"
 
 #include <algorithm>
-#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/io/hdf5_file.h"
+#include "data/readers.h"
 #include "data/sha256.h"
 #include "data/tokenizer.h"
 
@@ -24,12 +25,6 @@ std::string shard_name(int64_t index) {
   char name[32];
   std::snprintf(name, sizeof(name), "shard_%05ld.h5", long(index));
   return name;
-}
-
-bool is_blank(const std::string& line) {
-  for (unsigned char c : line)
-    if (!std::isspace(c)) return false;
-  return true;
 }
 
 bool is_shard_name(const std::string& name) {
@@ -164,15 +159,41 @@ class ShardWriter {
   std::vector<int32_t> pending_;
 };
 
+// The smallest length such that at least fraction p of the documents are no longer.
+int64_t nearest_rank(const std::map<int64_t, int64_t>& counts, int64_t total, double p) {
+  const int64_t rank = std::max<int64_t>(1, int64_t(std::ceil(p * double(total))));
+  int64_t seen = 0;
+  for (const auto& [length, count] : counts) {
+    seen += count;
+    if (seen >= rank) return length;
+  }
+  return counts.rbegin()->first;
+}
+
+int64_t count_shards(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  int64_t n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) n += is_shard_name(entry.path().filename().string());
+  return n;
+}
+
 }  // namespace
 
-PrepareSummary prepare_shards(const PrepareOptions& options) {
+void check_prepare_options(const PrepareOptions& options) {
   LINEA_CHECK_T(DataError, options.shard_tokens > 0, "prepare: shard_tokens ", options.shard_tokens,
                 ", expected > 0");
   LINEA_CHECK_T(DataError, !options.input_files.empty(), "prepare: no input files given");
   LINEA_CHECK_T(DataError, !options.output_dir.empty(), "prepare: no output folder given");
   for (const std::string& f : options.input_files)
     LINEA_CHECK_T(DataError, fs::is_regular_file(f), "prepare: input file not found: ", f);
+  const int64_t existing = count_shards(options.output_dir);
+  LINEA_CHECK_T(DataError, options.force || existing == 0, "prepare: output folder ", options.output_dir,
+                " already holds ", existing, " shards, expected --force to replace them");
+}
+
+PrepareSummary prepare_shards(const PrepareOptions& options) {
+  check_prepare_options(options);
   Tokenizer tok = Tokenizer::load(options.tokenizer_model);
   LINEA_CHECK_T(DataError, !options.append_eos || tok.eos_id() >= 0, "prepare: ", options.tokenizer_model,
                 " has no eos piece, expected one when appending eos");
@@ -181,38 +202,26 @@ PrepareSummary prepare_shards(const PrepareOptions& options) {
   for (const std::string& f : options.input_files) sources.push_back({{"path", f}, {"sha256", sha256_file(f)}});
 
   ShardWriter writer(options, tok, sources.dump());
-  auto end_document = [&](std::string& text) {
-    if (text.empty()) return;
-    std::vector<int32_t> ids = tok.encode(text);
-    if (options.append_eos) ids.push_back(tok.eos_id());
-    writer.add_document(ids);
-    text.clear();
-  };
+  std::map<int64_t, int64_t> length_counts;  // tokens per document -> documents
+  std::string doc;
   for (const std::string& path : options.input_files) {
-    std::ifstream in(path, std::ios::binary);
-    LINEA_CHECK_T(DataError, bool(in), "prepare: cannot read input file: ", path);
-    std::string line, doc;
-    bool has_text = false;
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (is_blank(line)) {
-        if (has_text) end_document(doc);
-        doc.clear();
-        has_text = false;
-      } else {
-        if (has_text) doc += '\n';
-        doc += line;
-        has_text = true;
-      }
+    DocumentReader reader(path, options.reader);
+    while (reader.next(doc)) {
+      std::vector<int32_t> ids = tok.encode(doc);
+      if (options.append_eos) ids.push_back(tok.eos_id());
+      writer.add_document(ids);
+      ++length_counts[int64_t(ids.size())];
     }
-    LINEA_CHECK_T(DataError, !in.bad(), "prepare: cannot read input file: ", path);
-    if (has_text) end_document(doc);
   }
   LINEA_CHECK_T(DataError, writer.num_tokens() > 0, "prepare: the input files hold no text");
 
   PrepareSummary summary;
   summary.num_tokens = writer.num_tokens();
   summary.num_documents = writer.num_documents();
+  summary.doc_tokens_p50 = nearest_rank(length_counts, summary.num_documents, 0.50);
+  summary.doc_tokens_p90 = nearest_rank(length_counts, summary.num_documents, 0.90);
+  summary.doc_tokens_p99 = nearest_rank(length_counts, summary.num_documents, 0.99);
+  summary.doc_tokens_max = length_counts.rbegin()->first;
   summary.shard_paths = writer.commit();
   return summary;
 }

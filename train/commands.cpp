@@ -11,6 +11,7 @@
 
 #include "configs/config.h"
 #include "data/prepare.h"
+#include "data/readers.h"
 #include "data/token_shards.h"
 #include "data/tokenizer.h"
 #include "layers/decoder.h"
@@ -57,6 +58,16 @@ int run_info(const std::string& checkpoint) {
 
 int run_prepare(const PrepareCommand& cmd) {
   LINEA_CHECK_T(ConfigError, !cmd.inputs.empty(), "prepare: no --input files given");
+  PrepareOptions o;
+  o.tokenizer_model = cmd.tokenizer;
+  o.input_files = cmd.inputs;
+  o.output_dir = cmd.output;
+  o.shard_tokens = cmd.shard_tokens;
+  o.reader.format = parse_corpus_format(cmd.format);
+  o.reader.text_field = cmd.text_field;
+  o.reader.replace_invalid_utf8 = cmd.replace_invalid_utf8;
+  o.force = cmd.force;
+  check_prepare_options(o);  // before training a tokenizer that would replace an existing one
   if (cmd.train_vocab > 0) {
     const std::string suffix = ".model";
     LINEA_CHECK_T(ConfigError,
@@ -65,17 +76,34 @@ int run_prepare(const PrepareCommand& cmd) {
                   "prepare: --tokenizer ", cmd.tokenizer, " must end in .model when --train-vocab is given");
     fs::create_directories(fs::path(cmd.tokenizer).parent_path().empty() ? "." : fs::path(cmd.tokenizer).parent_path());
     const std::string prefix = cmd.tokenizer.substr(0, cmd.tokenizer.size() - suffix.size());
-    train_sentencepiece(cmd.inputs, prefix, int(cmd.train_vocab));
+    // The tokenizer trains on the documents as prepare reads them, one per paragraph.
+    const std::string corpus = prefix + ".corpus.tmp";
+    struct RemoveCorpus {
+      std::string path;
+      ~RemoveCorpus() {
+        std::error_code ec;
+        fs::remove(path, ec);
+      }
+    } remove_corpus{corpus};
+    {
+      std::ofstream out(corpus, std::ios::binary);
+      LINEA_CHECK_T(DataError, bool(out), "prepare: cannot write ", corpus);
+      std::string doc;
+      for (const std::string& path : cmd.inputs) {
+        LINEA_CHECK_T(DataError, fs::is_regular_file(path), "prepare: input file not found: ", path);
+        DocumentReader reader(path, o.reader);
+        while (reader.next(doc)) out << doc << "\n\n";
+      }
+      LINEA_CHECK_T(DataError, bool(out.flush()), "prepare: cannot write ", corpus);
+    }
+    train_sentencepiece({corpus}, prefix, int(cmd.train_vocab));
     std::printf("trained tokenizer %s (vocab %ld)\n", cmd.tokenizer.c_str(), long(cmd.train_vocab));
   }
-  PrepareOptions o;
-  o.tokenizer_model = cmd.tokenizer;
-  o.input_files = cmd.inputs;
-  o.output_dir = cmd.output;
-  o.shard_tokens = cmd.shard_tokens;
   PrepareSummary s = prepare_shards(o);
   std::printf("wrote %zu shard(s) to %s: %ld tokens in %ld documents\n", s.shard_paths.size(), cmd.output.c_str(),
               long(s.num_tokens), long(s.num_documents));
+  std::printf("tokens per document: p50 %ld, p90 %ld, p99 %ld, max %ld\n", long(s.doc_tokens_p50),
+              long(s.doc_tokens_p90), long(s.doc_tokens_p99), long(s.doc_tokens_max));
   return 0;
 }
 

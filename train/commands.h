@@ -23,6 +23,10 @@ struct PrepareCommand {
   std::vector<std::string> inputs;
   std::string output;
   int64_t shard_tokens = 100'000'000;
+  std::string format = "auto";        // text, jsonl or auto (by extension)
+  std::string text_field = "text";    // the JSONL field holding each document
+  bool replace_invalid_utf8 = false;  // U+FFFD instead of an error
+  bool force = false;                 // replace shards already in the output folder
 };
 int run_prepare(const PrepareCommand& cmd);
 

@@ -36,12 +36,16 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--device", eval.device, "cpu, cuda or cuda:N (default: the recipe's)");
 
   linea::PrepareCommand prepare;
-  CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text files into HDF5 token shards");
+  CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text or JSONL corpora into HDF5 token shards");
   prepare_cmd->add_option("--tokenizer", prepare.tokenizer, "SentencePiece .model file")->required();
   prepare_cmd->add_option("--train-vocab", prepare.train_vocab, "train the tokenizer on the inputs first, with this vocabulary size");
-  prepare_cmd->add_option("--input", prepare.inputs, "UTF-8 text files")->required();
+  prepare_cmd->add_option("--input", prepare.inputs, "UTF-8 text or JSONL files, optionally .gz")->required();
   prepare_cmd->add_option("--output", prepare.output, "output folder")->required();
   prepare_cmd->add_option("--shard-tokens", prepare.shard_tokens, "tokens per shard");
+  prepare_cmd->add_option("--format", prepare.format, "text (blank-line separated), jsonl, or auto (by extension)");
+  prepare_cmd->add_option("--text-field", prepare.text_field, "the JSONL field holding each document");
+  prepare_cmd->add_flag("--replace-invalid-utf8", prepare.replace_invalid_utf8, "replace ill-formed UTF-8 with U+FFFD");
+  prepare_cmd->add_flag("--force", prepare.force, "replace shards already in the output folder");
 
   std::string info_path;
   CLI::App* info_cmd = app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint");

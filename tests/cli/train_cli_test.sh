@@ -88,6 +88,13 @@ head -c 2000 "run/$(cat run/latest)" > truncated.h5
 expect_user_error "truncated" info truncated.h5
 expect_user_error "no such file" eval missing.h5 --data valid
 expect_user_error "missing.txt" prepare --tokenizer tok/kjv.model --input missing.txt --output out
+# prepare refuses to replace shards (and the tokenizer it would retrain) without --force.
+before=$(sha256sum tok/kjv.model)
+expect_user_error "already holds 1 shards, expected --force" prepare --tokenizer tok/kjv.model --train-vocab 400 \
+  --input train.txt --output train
+[[ "$(sha256sum tok/kjv.model)" == "$before" ]] || fail "a refused prepare replaced the tokenizer"
+"$linea" prepare --tokenizer tok/kjv.model --input valid.txt --output valid --force >/dev/null || fail "prepare --force"
+
 # Shards from another tokenizer than the recipe's, or than the training shards: refused.
 "$linea" prepare --tokenizer tok2/other.model --train-vocab 400 --input valid.txt --output valid_other >/dev/null \
   || fail "prepare with a second tokenizer"

@@ -58,7 +58,7 @@ TEST(Prepare, ShardsHoldTheTokenizersOutputWithDocumentOffsetsAndProvenance) {
     }
   ASSERT_EQ(doc_starts.size(), 8u);  // 4 chapters each
 
-  PrepareOptions options{corpus.model_path, {ruth_path, jonah_path}, dir.file("shards"), 1000, true};
+  PrepareOptions options{corpus.model_path, {ruth_path, jonah_path}, dir.file("shards"), 1000, true, {}, false};
   PrepareSummary summary = prepare_shards(options);
   EXPECT_EQ(summary.num_tokens, int64_t(expected.size()));
   EXPECT_EQ(summary.num_documents, 8);
@@ -114,9 +114,10 @@ TEST(Prepare, RerunningReplacesOlderShardsAndLeavesNoTemporaries) {
   TempDir dir;
   std::string text = dir.file("ruth.txt");
   linea::testing::write_file(text, linea::testing::bible_text("Ruth1:1-Ruth4:22"));
-  PrepareOptions options{corpus.model_path, {text}, dir.file("out"), 500, false};
+  PrepareOptions options{corpus.model_path, {text}, dir.file("out"), 500, false, {}, false};
   size_t many = prepare_shards(options).shard_paths.size();
   options.shard_tokens = 100000;
+  options.force = true;
   PrepareSummary one = prepare_shards(options);
   ASSERT_GT(many, 1u);
   ASSERT_EQ(one.shard_paths.size(), 1u);
@@ -143,10 +144,10 @@ TEST(Prepare, BadInputsNameTheFileAndWriteNothing) {
     EXPECT_TRUE(!std::filesystem::exists(options.output_dir) || std::filesystem::is_empty(options.output_dir));
   };
   std::string out = dir.file("out");
-  expect_data_error({corpus.model_path, {corpus.genesis_path, dir.file("missing.txt")}, out, 1000, true},
+  expect_data_error({corpus.model_path, {corpus.genesis_path, dir.file("missing.txt")}, out, 1000, true, {}, false},
                     "prepare: input file not found: " + dir.file("missing.txt"));
-  expect_data_error({dir.file("missing.model"), {corpus.genesis_path}, out, 1000, true},
+  expect_data_error({dir.file("missing.model"), {corpus.genesis_path}, out, 1000, true, {}, false},
                     "tokenizer model not found: " + dir.file("missing.model"));
-  expect_data_error({corpus.model_path, {blank}, out, 1000, true}, "prepare: the input files hold no text");
-  expect_data_error({corpus.model_path, {corpus.genesis_path}, out, 0, true}, "shard_tokens 0, expected > 0");
+  expect_data_error({corpus.model_path, {blank}, out, 1000, true, {}, false}, "prepare: the input files hold no text");
+  expect_data_error({corpus.model_path, {corpus.genesis_path}, out, 0, true, {}, false}, "shard_tokens 0, expected > 0");
 }
