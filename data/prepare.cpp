@@ -2,16 +2,23 @@
 // which are renamed into place once every shard is written (older extras removed).
 #include "data/prepare.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/error.h"
 #include "core/io/hdf5_file.h"
+#include "core/philox.h"
 #include "data/readers.h"
 #include "data/sha256.h"
 #include "data/tokenizer.h"
@@ -34,8 +41,9 @@ bool is_shard_name(const std::string& name) {
 // Streams documents into shards of exactly shard_tokens tokens under temporary names.
 class ShardWriter {
  public:
-  ShardWriter(const PrepareOptions& options, const Tokenizer& tok, const std::string& sources_json)
-      : options_(options), tok_(tok), sources_json_(sources_json), tokenizer_sha_(sha256_file(tok.model_path())) {}
+  ShardWriter(const PrepareOptions& options, const std::string& output_dir, const Tokenizer& tok,
+              const std::string& sources_json)
+      : options_(options), output_dir_(output_dir), tok_(tok), sources_json_(sources_json), tokenizer_sha_(sha256_file(tok.model_path())) {}
 
   ~ShardWriter() {
     if (!committed_) discard();
@@ -67,14 +75,14 @@ class ShardWriter {
     if (file_) close_shard();
     std::vector<std::string> finals;
     for (size_t i = 0; i < temp_paths_.size(); ++i) {
-      finals.push_back((fs::path(options_.output_dir) / shard_name(int64_t(i))).string());
+      finals.push_back((fs::path(output_dir_) / shard_name(int64_t(i))).string());
       std::error_code ec;
       fs::rename(temp_paths_[i], finals.back(), ec);
       if (ec) throw DataError(str_cat("prepare: cannot rename ", temp_paths_[i], " to ", finals.back(), ": ", ec.message()));
     }
     committed_ = true;
     std::vector<fs::path> stale;
-    for (const auto& entry : fs::directory_iterator(options_.output_dir)) {
+    for (const auto& entry : fs::directory_iterator(output_dir_)) {
       const std::string name = entry.path().filename().string();
       if (is_shard_name(name) && std::find(finals.begin(), finals.end(), entry.path().string()) == finals.end())
         stale.push_back(entry.path());
@@ -91,14 +99,14 @@ class ShardWriter {
   void open_shard(bool continued) {
     if (temp_paths_.empty()) {
       std::error_code ec;
-      created_dir_ = !fs::exists(options_.output_dir, ec);
-      fs::create_directories(options_.output_dir, ec);
-      if (ec || !fs::is_directory(options_.output_dir))
-        throw DataError(str_cat("prepare: cannot create output folder ", options_.output_dir,
+      created_dir_ = !fs::exists(output_dir_, ec);
+      fs::create_directories(output_dir_, ec);
+      if (ec || !fs::is_directory(output_dir_))
+        throw DataError(str_cat("prepare: cannot create output folder ", output_dir_,
                                 ec ? ": " + ec.message() : std::string()));
     }
     const int64_t index = int64_t(temp_paths_.size());
-    const std::string path = (fs::path(options_.output_dir) / ("." + shard_name(index) + ".tmp")).string();
+    const std::string path = (fs::path(output_dir_) / ("." + shard_name(index) + ".tmp")).string();
     temp_paths_.push_back(path);
     file_ = std::make_unique<H5File>(H5File::create(path, H5Errors::data));
     const StreamElement element = tok_.vocab_size() <= 65536 ? StreamElement::u16 : StreamElement::u32;
@@ -144,10 +152,11 @@ class ShardWriter {
     file_.reset();
     std::error_code ec;
     for (const std::string& p : temp_paths_) fs::remove(p, ec);
-    if (created_dir_) fs::remove(options_.output_dir, ec);  // only succeeds when empty
+    if (created_dir_) fs::remove(output_dir_, ec);  // only succeeds when empty
   }
 
   const PrepareOptions& options_;
+  const std::string output_dir_;
   const Tokenizer& tok_;
   const std::string sources_json_;
   const std::string tokenizer_sha_;
@@ -158,6 +167,94 @@ class ShardWriter {
   std::vector<int64_t> offsets_;
   std::vector<int32_t> pending_;
 };
+
+// Documents of the input files in order, in batches of about kBatchBytes.
+class BatchSource {
+ public:
+  static constexpr size_t kBatchBytes = size_t(4) << 20, kBatchDocs = 1 << 16;
+
+  explicit BatchSource(const PrepareOptions& options) : options_(options) {}
+
+  // The next batch into `docs` (cleared first); false once every file is exhausted.
+  bool next(std::vector<std::string>& docs) {
+    docs.clear();
+    size_t bytes = 0;
+    std::string doc;
+    while (bytes < kBatchBytes && docs.size() < kBatchDocs) {
+      if (!reader_) {
+        if (file_ == options_.input_files.size()) break;
+        reader_ = std::make_unique<DocumentReader>(options_.input_files[file_], options_.reader);
+      }
+      if (!reader_->next(doc)) {
+        done_bytes_ += reader_->bytes_read();
+        reader_.reset();
+        ++file_;
+        continue;
+      }
+      bytes += doc.size();
+      docs.push_back(std::move(doc));
+    }
+    bytes_read_ = done_bytes_ + (reader_ ? reader_->bytes_read() : 0);
+    return !docs.empty();
+  }
+
+  // Bytes consumed from the input files up to the last batch (compressed for .gz).
+  int64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  const PrepareOptions& options_;
+  size_t file_ = 0;
+  std::unique_ptr<DocumentReader> reader_;
+  int64_t done_bytes_ = 0, bytes_read_ = 0;
+};
+
+// Progress lines on stderr, at most 4 a second, overwritten in place on a terminal.
+class Progress {
+ public:
+  Progress(bool enabled, int64_t total_bytes)
+      : enabled_(enabled), tty_(::isatty(2) == 1), total_bytes_(total_bytes), start_(Clock::now()), last_(start_) {}
+
+  void update(int64_t bytes, int64_t docs, int64_t tokens, bool final = false) {
+    if (!enabled_) return;
+    const Clock::time_point now = Clock::now();
+    if (!final && now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double mb_per_s = seconds > 0 ? double(bytes) / 1e6 / seconds : 0.0;
+    char eta[32] = "";
+    if (!final && mb_per_s > 0 && total_bytes_ > bytes)
+      std::snprintf(eta, sizeof(eta), ", ETA %.0fs", double(total_bytes_ - bytes) / 1e6 / mb_per_s);
+    std::fprintf(stderr, "%sprepare: %.1f/%.1f MB read, %ld docs, %ld tokens, %.1f MB/s%s%s", tty_ ? "\r" : "",
+                 double(bytes) / 1e6, double(total_bytes_) / 1e6, long(docs), long(tokens), mb_per_s, eta,
+                 tty_ && !final ? "\x1b[K" : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  const bool enabled_, tty_;
+  const int64_t total_bytes_;
+  const Clock::time_point start_;
+  Clock::time_point last_;
+};
+
+// Encodes docs[i] (and eos) into ids[i] on `threads` threads; the first error is rethrown.
+void encode_batch(const Tokenizer& tok, const std::vector<std::string>& docs, bool append_eos, int threads,
+                  std::vector<std::vector<int32_t>>& ids) {
+  ids.resize(docs.size());
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(threads)
+  for (size_t i = 0; i < docs.size(); ++i) {
+    try {
+      ids[i] = tok.encode(docs[i]);
+      if (append_eos) ids[i].push_back(tok.eos_id());
+    } catch (...) {
+#pragma omp critical(prepare_encode_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
 
 // The smallest length such that at least fraction p of the documents are no longer.
 int64_t nearest_rank(const std::map<int64_t, int64_t>& counts, int64_t total, double p) {
@@ -187,9 +284,25 @@ void check_prepare_options(const PrepareOptions& options) {
   LINEA_CHECK_T(DataError, !options.output_dir.empty(), "prepare: no output folder given");
   for (const std::string& f : options.input_files)
     LINEA_CHECK_T(DataError, fs::is_regular_file(f), "prepare: input file not found: ", f);
-  const int64_t existing = count_shards(options.output_dir);
-  LINEA_CHECK_T(DataError, options.force || existing == 0, "prepare: output folder ", options.output_dir,
-                " already holds ", existing, " shards, expected --force to replace them");
+  LINEA_CHECK_T(DataError, options.threads >= 0, "prepare: threads ", options.threads, ", expected >= 0");
+  LINEA_CHECK_T(DataError, options.valid_fraction >= 0 && options.valid_fraction < 1, "prepare: valid fraction ",
+                options.valid_fraction, ", expected in [0, 1)");
+  LINEA_CHECK_T(DataError, (options.valid_fraction > 0) == !options.valid_output_dir.empty(),
+                "prepare: a valid fraction > 0 and a valid output folder go together, got fraction ",
+                options.valid_fraction, " and folder '", options.valid_output_dir, "'");
+  std::vector<std::string> outputs = {options.output_dir};
+  if (!options.valid_output_dir.empty()) {
+    std::error_code ec;
+    LINEA_CHECK_T(DataError,
+                  fs::weakly_canonical(options.valid_output_dir, ec) != fs::weakly_canonical(options.output_dir, ec),
+                  "prepare: valid output folder ", options.valid_output_dir, " is the output folder, expected another");
+    outputs.push_back(options.valid_output_dir);
+  }
+  for (const std::string& dir : outputs) {
+    const int64_t existing = count_shards(dir);
+    LINEA_CHECK_T(DataError, options.force || existing == 0, "prepare: output folder ", dir, " already holds ",
+                  existing, " shards, expected --force to replace them");
+  }
 }
 
 PrepareSummary prepare_shards(const PrepareOptions& options) {
@@ -201,28 +314,60 @@ PrepareSummary prepare_shards(const PrepareOptions& options) {
   nlohmann::json sources = nlohmann::json::array();
   for (const std::string& f : options.input_files) sources.push_back({{"path", f}, {"sha256", sha256_file(f)}});
 
-  ShardWriter writer(options, tok, sources.dump());
+  const int threads = options.threads > 0 ? options.threads : std::max(1, int(std::thread::hardware_concurrency()));
+  const bool split = options.valid_fraction > 0;
+  const double valid_below = options.valid_fraction * 4294967296.0;  // on the 32-bit hash
+  int64_t total_bytes = 0;
+  for (const std::string& f : options.input_files) total_bytes += int64_t(fs::file_size(f));
+
+  ShardWriter writer(options, options.output_dir, tok, sources.dump());
+  std::unique_ptr<ShardWriter> valid_writer;
+  if (split) valid_writer = std::make_unique<ShardWriter>(options, options.valid_output_dir, tok, sources.dump());
   std::map<int64_t, int64_t> length_counts;  // tokens per document -> documents
-  std::string doc;
-  for (const std::string& path : options.input_files) {
-    DocumentReader reader(path, options.reader);
-    while (reader.next(doc)) {
-      std::vector<int32_t> ids = tok.encode(doc);
-      if (options.append_eos) ids.push_back(tok.eos_id());
-      writer.add_document(ids);
-      ++length_counts[int64_t(ids.size())];
+  Progress progress(options.progress, total_bytes);
+  BatchSource source(options);
+  std::vector<std::string> docs, next_docs;
+  std::vector<std::vector<int32_t>> ids;
+  int64_t doc_index = 0, num_tokens = 0;
+  bool more = source.next(docs);
+  while (more) {
+    // The next batch is read while this one is encoded (on the calling thread for 1 thread).
+    const int64_t bytes_read = source.bytes_read();
+    std::future<bool> reading = std::async(threads > 1 ? std::launch::async : std::launch::deferred,
+                                           [&] { return source.next(next_docs); });
+    encode_batch(tok, docs, options.append_eos, threads, ids);
+    for (const std::vector<int32_t>& doc_ids : ids) {
+      const bool valid = split && double(Philox4x32::word(options.split_seed, uint64_t(doc_index), 0)) < valid_below;
+      (valid ? *valid_writer : writer).add_document(doc_ids);
+      ++length_counts[int64_t(doc_ids.size())];
+      num_tokens += int64_t(doc_ids.size());
+      ++doc_index;
     }
+    progress.update(bytes_read, doc_index, num_tokens);
+    more = reading.get();
+    std::swap(docs, next_docs);
   }
-  LINEA_CHECK_T(DataError, writer.num_tokens() > 0, "prepare: the input files hold no text");
+  progress.update(total_bytes, doc_index, num_tokens, true);
+  LINEA_CHECK_T(DataError, num_tokens > 0, "prepare: the input files hold no text");
+  if (split) {
+    LINEA_CHECK_T(DataError, valid_writer->num_tokens() > 0 && writer.num_tokens() > 0, "prepare: valid fraction ",
+                  options.valid_fraction, " put ", valid_writer->num_documents(), " of ", doc_index,
+                  " documents in the validation split, expected both splits to hold some");
+  }
 
   PrepareSummary summary;
   summary.num_tokens = writer.num_tokens();
   summary.num_documents = writer.num_documents();
-  summary.doc_tokens_p50 = nearest_rank(length_counts, summary.num_documents, 0.50);
-  summary.doc_tokens_p90 = nearest_rank(length_counts, summary.num_documents, 0.90);
-  summary.doc_tokens_p99 = nearest_rank(length_counts, summary.num_documents, 0.99);
+  summary.doc_tokens_p50 = nearest_rank(length_counts, doc_index, 0.50);
+  summary.doc_tokens_p90 = nearest_rank(length_counts, doc_index, 0.90);
+  summary.doc_tokens_p99 = nearest_rank(length_counts, doc_index, 0.99);
   summary.doc_tokens_max = length_counts.rbegin()->first;
   summary.shard_paths = writer.commit();
+  if (split) {
+    summary.valid_num_tokens = valid_writer->num_tokens();
+    summary.valid_num_documents = valid_writer->num_documents();
+    summary.valid_shard_paths = valid_writer->commit();
+  }
   return summary;
 }
 

@@ -92,6 +92,7 @@ class DocumentReader::LineSource {
   }
 
   bool compressed() const { return gzdirect(file_) == 0; }
+  int64_t raw_offset() const { return int64_t(gzoffset(file_)); }
   int64_t line_number() const { return line_number_; }
   int64_t line_offset() const { return line_offset_; }
 
@@ -132,6 +133,8 @@ DocumentReader::DocumentReader(const std::string& path, const ReaderOptions& opt
       source_(std::make_unique<LineSource>(path)) {}
 
 DocumentReader::~DocumentReader() = default;
+
+int64_t DocumentReader::bytes_read() const { return source_->raw_offset(); }
 
 bool DocumentReader::next(std::string& doc) {
   return format_ == CorpusFormat::jsonl ? next_jsonl(doc) : next_text(doc);

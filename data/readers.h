@@ -1,6 +1,7 @@
 // DocumentReader: the documents of one corpus file, plain text (blank-line separated) or
 // JSONL (one object per line, a string field), either of them optionally gzip-compressed.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,8 @@ class DocumentReader {
   // The next document into `doc`; false once the file is exhausted.
   bool next(std::string& doc);
   CorpusFormat format() const { return format_; }
+  // Bytes consumed from the file so far (compressed bytes for a .gz file), read-ahead included.
+  int64_t bytes_read() const;
 
  private:
   class LineSource;

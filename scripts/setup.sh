@@ -8,8 +8,8 @@ cd "$root"
 
 packages=(build-essential cmake ccache pkg-config
           libeigen3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libopenmpi-dev openmpi-bin libyaml-cpp-dev libhdf5-dev libsentencepiece-dev
-          nlohmann-json3-dev zlib1g-dev bible-kjv gnuplot-nox
+          libopenmpi-dev openmpi-bin libyaml-cpp-dev libhdf5-dev libsentencepiece-dev sentencepiece
+          nlohmann-json3-dev zlib1g-dev libpcre2-dev libicu-dev bible-kjv gnuplot-nox
           python3-torch python3-h5py python3-yaml libopenblas0-pthread)  # python: PyTorch parity tests and benchmarks only
 missing=()
 for p in "${packages[@]}"; do
@@ -28,6 +28,10 @@ fi
 export CCACHE_BASEDIR="$root"
 export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+
+# GPT-2's vocabulary for the byte-level BPE golden tests (they skip without it).
+scripts/tokenizer_fixtures.sh || echo "setup: no GPT-2 vocabulary; BPE golden tests will skip"
+scripts/tokenizer_fixtures_bert.sh || echo "setup: no bert-base-uncased vocabulary; WordPiece golden tests will skip"
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build build --parallel "$(nproc)"

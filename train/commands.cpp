@@ -67,6 +67,11 @@ int run_prepare(const PrepareCommand& cmd) {
   o.reader.text_field = cmd.text_field;
   o.reader.replace_invalid_utf8 = cmd.replace_invalid_utf8;
   o.force = cmd.force;
+  o.threads = cmd.threads;
+  o.progress = cmd.progress || ::isatty(2) == 1;
+  o.valid_fraction = cmd.valid_fraction;
+  o.valid_output_dir = cmd.valid_output;
+  o.split_seed = cmd.split_seed;
   check_prepare_options(o);  // before training a tokenizer that would replace an existing one
   if (cmd.train_vocab > 0) {
     const std::string suffix = ".model";
@@ -102,6 +107,9 @@ int run_prepare(const PrepareCommand& cmd) {
   PrepareSummary s = prepare_shards(o);
   std::printf("wrote %zu shard(s) to %s: %ld tokens in %ld documents\n", s.shard_paths.size(), cmd.output.c_str(),
               long(s.num_tokens), long(s.num_documents));
+  if (!s.valid_shard_paths.empty())
+    std::printf("wrote %zu validation shard(s) to %s: %ld tokens in %ld documents\n", s.valid_shard_paths.size(),
+                cmd.valid_output.c_str(), long(s.valid_num_tokens), long(s.valid_num_documents));
   std::printf("tokens per document: p50 %ld, p90 %ld, p99 %ld, max %ld\n", long(s.doc_tokens_p50),
               long(s.doc_tokens_p90), long(s.doc_tokens_p99), long(s.doc_tokens_max));
   return 0;

@@ -1,6 +1,7 @@
 // The `linea` subcommands other than train: eval, info, prepare, plot. Each returns the
 // process exit code and throws linea errors for bad input.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct PrepareCommand {
   std::string text_field = "text";    // the JSONL field holding each document
   bool replace_invalid_utf8 = false;  // U+FFFD instead of an error
   bool force = false;                 // replace shards already in the output folder
+  int threads = 0;                    // encoding threads; 0: all cores
+  bool progress = false;              // progress on stderr even when it is not a terminal
+  double valid_fraction = 0;          // > 0: this fraction of the documents goes to valid_output
+  std::string valid_output;
+  uint64_t split_seed = 0;
 };
 int run_prepare(const PrepareCommand& cmd);
 

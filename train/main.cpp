@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
   prepare_cmd->add_option("--text-field", prepare.text_field, "the JSONL field holding each document");
   prepare_cmd->add_flag("--replace-invalid-utf8", prepare.replace_invalid_utf8, "replace ill-formed UTF-8 with U+FFFD");
   prepare_cmd->add_flag("--force", prepare.force, "replace shards already in the output folder");
+  prepare_cmd->add_option("--threads", prepare.threads, "encoding threads (0: all cores)");
+  prepare_cmd->add_flag("--progress", prepare.progress, "progress on stderr even when it is not a terminal");
+  prepare_cmd->add_option("--valid-fraction", prepare.valid_fraction, "fraction of the documents for --valid-output");
+  prepare_cmd->add_option("--valid-output", prepare.valid_output, "output folder for the validation documents");
+  prepare_cmd->add_option("--split-seed", prepare.split_seed, "seed of the train/validation document split");
 
   std::string info_path;
   CLI::App* info_cmd = app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint");

@@ -247,7 +247,9 @@ void H5File::write_tensor(const std::string& object, const Tensor& tensor) {
   H5Id file_type(H5_CHECKED(new_file_type(t.dtype()), object), H5Tclose);
   H5Id mem_type(H5_CHECKED(new_memory_type(t.dtype()), object), H5Tclose);
   H5Id lcpl(H5_CHECKED(new_intermediate_lcpl(), object), H5Pclose);
-  H5Id dset(H5_CHECKED(H5Dcreate2(id_, object.c_str(), file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT), object),
+  H5Id dcpl(H5_CHECKED(H5Pcreate(H5P_DATASET_CREATE), object), H5Pclose);
+  H5_CHECKED(H5Pset_obj_track_times(dcpl, false), object);  // no timestamps: equal data, equal bytes
+  H5Id dset(H5_CHECKED(H5Dcreate2(id_, object.c_str(), file_type, space, lcpl, dcpl, H5P_DEFAULT), object),
             H5Dclose);
   if (t.numel() > 0) H5_CHECKED(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()), object);
   if (t.dtype() == DType::bf16) set_string_attr(object, "linea_dtype", "bf16");
@@ -304,6 +306,7 @@ void H5File::create_stream(const std::string& object, StreamElement element, int
   H5Id space(H5_CHECKED(H5Screate_simple(1, dims, max_dims), object), H5Sclose);
   H5Id dcpl(H5_CHECKED(H5Pcreate(H5P_DATASET_CREATE), object), H5Pclose);
   H5_CHECKED(H5Pset_chunk(dcpl, 1, chunk), object);
+  H5_CHECKED(H5Pset_obj_track_times(dcpl, false), object);  // no timestamps: equal data, equal bytes
   hid_t type = element == StreamElement::u16 ? H5T_STD_U16LE : element == StreamElement::u32 ? H5T_STD_U32LE
                                                                                             : H5T_STD_I64LE;
   H5Id lcpl(H5_CHECKED(new_intermediate_lcpl(), object), H5Pclose);

@@ -94,6 +94,21 @@ expect_user_error "already holds 1 shards, expected --force" prepare --tokenizer
   --input train.txt --output train
 [[ "$(sha256sum tok/kjv.model)" == "$before" ]] || fail "a refused prepare replaced the tokenizer"
 "$linea" prepare --tokenizer tok/kjv.model --input valid.txt --output valid --force >/dev/null || fail "prepare --force"
+# A train/validation split by document (a verse each), with progress; the same shards for
+# any --threads.
+awk '{ print; print "" }' train.txt > verses.txt
+for threads in 1 2; do
+  "$linea" prepare --tokenizer tok/kjv.model --input verses.txt --output split$threads --valid-fraction 0.2 \
+    --valid-output split${threads}_valid --split-seed 5 --threads $threads --progress >split.out 2>split.err \
+    || fail "prepare --valid-fraction --threads $threads"
+done
+grep -q "validation shard(s) to split2_valid" split.out || fail "prepare --valid-fraction printed $(cat split.out)"
+grep -q "MB/s" split.err || fail "prepare --progress printed $(cat split.err)"
+cmp -s split1/shard_00000.h5 split2/shard_00000.h5 && cmp -s split1_valid/shard_00000.h5 split2_valid/shard_00000.h5 \
+  || fail "prepare wrote other shards with --threads 2 than with --threads 1"
+expect_user_error "a valid fraction > 0 and a valid output folder go together" prepare --tokenizer tok/kjv.model \
+  --input valid.txt --output out --valid-fraction 0.1
+expect_user_error "threads -1, expected >= 0" prepare --tokenizer tok/kjv.model --input valid.txt --output out --threads -1
 
 # Shards from another tokenizer than the recipe's, or than the training shards: refused.
 "$linea" prepare --tokenizer tok2/other.model --train-vocab 400 --input valid.txt --output valid_other >/dev/null \
