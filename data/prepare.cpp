@@ -21,7 +21,7 @@
 #include "core/philox.h"
 #include "data/readers.h"
 #include "data/sha256.h"
-#include "data/tokenizer.h"
+#include "data/text_tokenizer.h"
 
 namespace fs = std::filesystem;
 
@@ -41,9 +41,9 @@ bool is_shard_name(const std::string& name) {
 // Streams documents into shards of exactly shard_tokens tokens under temporary names.
 class ShardWriter {
  public:
-  ShardWriter(const PrepareOptions& options, const std::string& output_dir, const Tokenizer& tok,
+  ShardWriter(const PrepareOptions& options, const std::string& output_dir, const TextTokenizer& tok,
               const std::string& sources_json)
-      : options_(options), output_dir_(output_dir), tok_(tok), sources_json_(sources_json), tokenizer_sha_(sha256_file(tok.model_path())) {}
+      : options_(options), output_dir_(output_dir), tok_(tok), sources_json_(sources_json), tokenizer_sha_(sha256_file(tok.path())) {}
 
   ~ShardWriter() {
     if (!committed_) discard();
@@ -136,7 +136,8 @@ class ShardWriter {
     f.set_int_attr("/", "shard_index", int64_t(temp_paths_.size()) - 1);
     f.set_int_attr("/", "first_document_continued", continued_ ? 1 : 0);
     f.set_int_attr("/", "append_eos", options_.append_eos ? 1 : 0);
-    f.set_string_attr("/", "tokenizer", tok_.model_path());
+    f.set_string_attr("/", "tokenizer", tok_.path());
+    f.set_string_attr("/", "tokenizer_kind", tok_.kind());
     f.set_string_attr("/", "tokenizer_sha256", tokenizer_sha_);
     f.set_int_attr("/", "vocab_size", tok_.vocab_size());
     f.set_int_attr("/", "bos_id", tok_.bos_id());
@@ -157,7 +158,7 @@ class ShardWriter {
 
   const PrepareOptions& options_;
   const std::string output_dir_;
-  const Tokenizer& tok_;
+  const TextTokenizer& tok_;
   const std::string sources_json_;
   const std::string tokenizer_sha_;
   std::vector<std::string> temp_paths_;
@@ -239,7 +240,7 @@ class Progress {
 };
 
 // Encodes docs[i] (and eos) into ids[i] on `threads` threads; the first error is rethrown.
-void encode_batch(const Tokenizer& tok, const std::vector<std::string>& docs, bool append_eos, int threads,
+void encode_batch(const TextTokenizer& tok, const std::vector<std::string>& docs, bool append_eos, int threads,
                   std::vector<std::vector<int32_t>>& ids) {
   ids.resize(docs.size());
   std::exception_ptr error;
@@ -307,9 +308,10 @@ void check_prepare_options(const PrepareOptions& options) {
 
 PrepareSummary prepare_shards(const PrepareOptions& options) {
   check_prepare_options(options);
-  Tokenizer tok = Tokenizer::load(options.tokenizer_model);
-  LINEA_CHECK_T(DataError, !options.append_eos || tok.eos_id() >= 0, "prepare: ", options.tokenizer_model,
-                " has no eos piece, expected one when appending eos");
+  const std::unique_ptr<TextTokenizer> tok_ptr = load_tokenizer(options.tokenizer_model);
+  const TextTokenizer& tok = *tok_ptr;
+  LINEA_CHECK_T(DataError, !options.append_eos || tok.eos_id() >= 0, "prepare: ", tok.path(), " (", tok.kind(),
+                ") has no eos token, expected one when appending eos");
 
   nlohmann::json sources = nlohmann::json::array();
   for (const std::string& f : options.input_files) sources.push_back({{"path", f}, {"sha256", sha256_file(f)}});

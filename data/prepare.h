@@ -13,7 +13,7 @@ constexpr const char* kTokenShardFormat = "linea-token-shard";
 constexpr int64_t kTokenShardFormatVersion = 1;
 
 struct PrepareOptions {
-  std::string tokenizer_model;           // a SentencePiece .model
+  std::string tokenizer_model;           // a load_tokenizer spec: .model, tokenizer.json, vocab.txt, kind:path
   std::vector<std::string> input_files;  // read by DocumentReader (text, JSONL, .gz)
   std::string output_dir;
   int64_t shard_tokens = 100'000'000;    // tokens per shard (the last may hold fewer)
@@ -44,8 +44,9 @@ struct PrepareSummary {
 // Each shard_NNNNN.h5 holds /tokens (u16 when vocab <= 65536, else u32), /doc_offsets
 // (i64: the local start of every document piece in the shard, 0 for a continuation from the
 // previous shard, then the shard's length) and root attributes format, format_version,
-// shard_index, first_document_continued, append_eos, tokenizer, tokenizer_sha256,
-// vocab_size, bos/eos/pad/unk_id and sources (JSON list of {path, sha256}).
+// shard_index, first_document_continued, append_eos, tokenizer (the file, without a kind:
+// prefix), tokenizer_kind (TextTokenizer::kind), tokenizer_sha256 (of the file), vocab_size,
+// bos/eos/pad/unk_id (see TextTokenizer) and sources (JSON list of {path, sha256}).
 // Documents are those of DocumentReader in file order, each encoded and followed by eos if
 // append_eos; shards are cut at exactly shard_tokens. An output_dir already holding shards
 // is refused unless force; then shards are renamed into place only when all are complete,

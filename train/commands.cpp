@@ -74,13 +74,14 @@ int run_prepare(const PrepareCommand& cmd) {
   o.split_seed = cmd.split_seed;
   check_prepare_options(o);  // before training a tokenizer that would replace an existing one
   if (cmd.train_vocab > 0) {
+    // Only a SentencePiece model is trained; the spec may carry an spm: prefix.
     const std::string suffix = ".model";
+    const std::string model = cmd.tokenizer.rfind("spm:", 0) == 0 ? cmd.tokenizer.substr(4) : cmd.tokenizer;
     LINEA_CHECK_T(ConfigError,
-                  cmd.tokenizer.size() > suffix.size() &&
-                      cmd.tokenizer.compare(cmd.tokenizer.size() - suffix.size(), suffix.size(), suffix) == 0,
+                  model.size() > suffix.size() && model.compare(model.size() - suffix.size(), suffix.size(), suffix) == 0,
                   "prepare: --tokenizer ", cmd.tokenizer, " must end in .model when --train-vocab is given");
-    fs::create_directories(fs::path(cmd.tokenizer).parent_path().empty() ? "." : fs::path(cmd.tokenizer).parent_path());
-    const std::string prefix = cmd.tokenizer.substr(0, cmd.tokenizer.size() - suffix.size());
+    fs::create_directories(fs::path(model).parent_path().empty() ? "." : fs::path(model).parent_path());
+    const std::string prefix = model.substr(0, model.size() - suffix.size());
     // The tokenizer trains on the documents as prepare reads them, one per paragraph.
     const std::string corpus = prefix + ".corpus.tmp";
     struct RemoveCorpus {
@@ -102,7 +103,7 @@ int run_prepare(const PrepareCommand& cmd) {
       LINEA_CHECK_T(DataError, bool(out.flush()), "prepare: cannot write ", corpus);
     }
     train_sentencepiece({corpus}, prefix, int(cmd.train_vocab));
-    std::printf("trained tokenizer %s (vocab %ld)\n", cmd.tokenizer.c_str(), long(cmd.train_vocab));
+    std::printf("trained tokenizer %s (vocab %ld)\n", model.c_str(), long(cmd.train_vocab));
   }
   PrepareSummary s = prepare_shards(o);
   std::printf("wrote %zu shard(s) to %s: %ld tokens in %ld documents\n", s.shard_paths.size(), cmd.output.c_str(),

@@ -19,7 +19,7 @@ int run_eval(const EvalCommand& cmd);
 int run_info(const std::string& checkpoint);
 
 struct PrepareCommand {
-  std::string tokenizer;              // SentencePiece .model (created when train_vocab > 0)
+  std::string tokenizer;              // load_tokenizer spec; a SentencePiece .model is created when train_vocab > 0
   int64_t train_vocab = 0;            // > 0: train the tokenizer on the inputs first
   std::vector<std::string> inputs;
   std::string output;

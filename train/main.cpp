@@ -37,7 +37,11 @@ int main(int argc, char** argv) {
 
   linea::PrepareCommand prepare;
   CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text or JSONL corpora into HDF5 token shards");
-  prepare_cmd->add_option("--tokenizer", prepare.tokenizer, "SentencePiece .model file")->required();
+  prepare_cmd
+      ->add_option("--tokenizer", prepare.tokenizer,
+                   "X.model (SentencePiece), tokenizer.json (byte-level BPE), vocab.txt (WordPiece), "
+                   "or spm:/bpe:/wordpiece:/wordpiece-cased:PATH")
+      ->required();
   prepare_cmd->add_option("--train-vocab", prepare.train_vocab, "train the tokenizer on the inputs first, with this vocabulary size");
   prepare_cmd->add_option("--input", prepare.inputs, "UTF-8 text or JSONL files, optionally .gz")->required();
   prepare_cmd->add_option("--output", prepare.output, "output folder")->required();
