@@ -14,6 +14,7 @@
 #include "support/kjv_text.h"
 #include "support/temp_dir.h"
 #include "support/testing.h"
+#include "support/tiny_bpe_vocab.h"
 
 using namespace linea;
 namespace fs = std::filesystem;
@@ -65,24 +66,8 @@ void write(const std::string& path, const std::string& text) {
 
 // A tiny byte-level vocab: every single-byte symbol plus a few merges, in tokenizer.json form.
 std::string tiny_tokenizer_json(const std::string& merges_json) {
-  nlohmann::json vocab = nlohmann::json::object();
-  // Same construction as GPT-2's bytes_to_unicode.
-  int next = 256, id = 0;
-  for (int b = 0; b < 256; ++b) {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    uint32_t cp = printable ? b : next++;
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    vocab[s] = id++;
-  }
-  vocab["ab"] = id++;
-  vocab["abc"] = id++;
-  vocab["\xC4\xA0" "abc"] = id++;  // "Ġabc"
+  int id = 0;
+  nlohmann::json vocab = linea::testing::tiny_byte_level_vocab(id);
   nlohmann::json doc = {
       {"added_tokens", nlohmann::json::array({{{"id", id}, {"content", "<s>"}}, {{"id", id + 1}, {"content", "<s>x"}}})},
       {"normalizer", nullptr},

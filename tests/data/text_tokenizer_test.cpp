@@ -18,6 +18,7 @@
 #include "support/kjv_text.h"
 #include "support/temp_dir.h"
 #include "support/testing.h"
+#include "support/tiny_bpe_vocab.h"
 
 using namespace linea;
 using linea::testing::TempDir;
@@ -43,23 +44,8 @@ std::string write_vocab(const TempDir& dir) {
 // The tiny byte-level tokenizer.json of bpe_tokenizer_test.cpp (every single-byte symbol, merges
 // a+b, ab+c, Ġ+abc), with `added` as its added tokens after the vocab.
 std::string tiny_tokenizer_json(const std::vector<std::string>& added) {
-  nlohmann::json vocab = nlohmann::json::object();
-  int next = 256, id = 0;
-  for (int b = 0; b < 256; ++b) {  // GPT-2's bytes_to_unicode
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    uint32_t cp = printable ? b : next++;
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    vocab[s] = id++;
-  }
-  vocab["ab"] = id++;
-  vocab["abc"] = id++;
-  vocab["\xC4\xA0" "abc"] = id++;  // "Ġabc"
+  int id = 0;
+  nlohmann::json vocab = linea::testing::tiny_byte_level_vocab(id);
   nlohmann::json added_tokens = nlohmann::json::array();
   for (const std::string& a : added) added_tokens.push_back({{"id", id++}, {"content", a}});
   nlohmann::json doc = {
