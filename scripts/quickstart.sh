@@ -13,8 +13,8 @@ linea=build/train/linea
 if [[ ! -f data/kjv/valid/shard_00000.h5 ]]; then
   scripts/kjv_corpus.sh data/kjv/text
   "$linea" prepare --tokenizer data/kjv/tokenizer.model --train-vocab 8000 \
-    --input data/kjv/text/train.txt --output data/kjv/train
-  "$linea" prepare --tokenizer data/kjv/tokenizer.model --input data/kjv/text/valid.txt --output data/kjv/valid
+    --input data/kjv/text/train.txt --output data/kjv/train --force
+  "$linea" prepare --tokenizer data/kjv/tokenizer.model --input data/kjv/text/valid.txt --output data/kjv/valid --force
 fi
 
 "$linea" train recipes/quickstart.yaml --run-dir runs/quickstart --resume auto "$@"
