@@ -1,7 +1,8 @@
-// CPU fused attention: blocks of 64 query rows as Eigen GEMMs against the keys they can
-// see, softmax in f32 (f64 for f64) in a per-thread [64, T] scratch; bf16/f16 inputs run
-// through f32 copies. The backward owns one kv head per task, so dk/dv sum the query heads
-// of its group in a fixed order (deterministic) without atomics or partial buffers.
+// CPU fused attention: blocks of 64 query rows of one sequence as Eigen GEMMs against the
+// keys they can see (ALiBi added to the scores), softmax in f32 (f64 for f64) in a
+// per-thread [64, longest sequence] scratch; bf16/f16 inputs run through f32 copies. The
+// backward owns one (kv head, sequence) per task, so dk/dv sum the query heads of its group
+// in a fixed order (deterministic) without atomics or partial buffers.
 #include <omp.h>
 
 // GCC 12 reports false -Wmaybe-uninitialized inside Eigen's inlined AVX-512 GEMM kernels
@@ -10,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <Eigen/Core>
+#include <algorithm>
 #include <vector>
 
 #include "core/cpu/rowwise.h"
@@ -27,28 +29,73 @@ using ConstMap = Eigen::Map<const Mat<A>>;
 template <class A>
 using OutMap = Eigen::Map<Mat<A>>;
 
-// Keys [0, n) seen by query rows [i0, i0 + m), and by row i alone (the causal mask).
-int64_t block_keys(const AttentionDims& d, int64_t i0, int64_t m) { return d.causal ? i0 + m : d.T; }
+// One sequence of one batch entry: its rows in every (b, head) plane start at row t0.
+struct Segment {
+  int64_t b, t0, length;
+};
+
+std::vector<Segment> segments_of(const AttentionDims& d) {
+  std::vector<Segment> s;
+  for (int64_t i = 0; i < d.segments; ++i) s.push_back({d.seg_start[i] / d.T, d.seg_start[i] % d.T, d.seg_length[i]});
+  return s;
+}
+
+// A forward task: query rows [i0, i0 + kQueryBlock) of one segment (for every head).
+struct QueryBlock {
+  int64_t segment, i0;
+};
+
+// Keys [0, n) seen by query rows [i0, i0 + m) of a segment of length L, and by row i alone.
+int64_t block_keys(const AttentionDims& d, int64_t L, int64_t i0, int64_t m) { return d.causal ? i0 + m : L; }
 int64_t row_keys(const AttentionDims& d, int64_t i, int64_t n) { return d.causal ? i + 1 : n; }
 
-// Threads pay off once there are ~T^2 D multiply-adds per head to share.
-bool worth_threads(const AttentionDims& d) { return d.B * d.H * d.T * d.T * d.D > kRowParallelGrain; }
+// Threads pay off once there are ~L^2 D multiply-adds per head to share.
+bool worth_threads(const AttentionDims& d, const std::vector<Segment>& segs) {
+  int64_t work = 0;
+  for (const Segment& s : segs) work += s.length * s.length;
+  return work * d.H * d.D > kRowParallelGrain;
+}
 
-// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]; one task per (b, h, query block).
+// Scores of query rows i0.. (row r is position i0 + r) against keys 0..n-1 of the same
+// segment, plus ALiBi's -slope * |i - j|.
+template <class A>
+void add_alibi(A* s, int64_t m, int64_t n, int64_t i0, float slope) {
+  for (int64_t r = 0; r < m; ++r) {
+    A* row = s + r * n;
+    const int64_t i = i0 + r;
+#pragma omp simd
+    for (int64_t c = 0; c < n; ++c) row[c] -= A(slope) * A(c > i ? c - i : i - c);
+  }
+}
+
+// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]; one task per (head, segment, query block).
 template <class A>
 void forward(const A* q, const A* k, const A* v, A* out, A* lse, const AttentionDims& d) {
-  const int64_t T = d.T, D = d.D, group = d.H / d.Hkv, blocks = (T + kQueryBlock - 1) / kQueryBlock;
+  const int64_t T = d.T, D = d.D, group = d.H / d.Hkv;
   const A scale = A(d.scale);
-#pragma omp parallel if (worth_threads(d))
+  const std::vector<Segment> segs = segments_of(d);
+  std::vector<QueryBlock> blocks;
+  for (int64_t s = 0; s < int64_t(segs.size()); ++s)
+    for (int64_t i0 = 0; i0 < segs[size_t(s)].length; i0 += kQueryBlock) blocks.push_back({s, i0});
+  if (!d.covers_all) {  // padding rows: out = 0, lse = 0
+    std::fill(out, out + d.B * d.H * T * D, A(0));
+    std::fill(lse, lse + d.B * d.H * T, A(0));
+  }
+  const int64_t nblocks = int64_t(blocks.size());
+#pragma omp parallel if (worth_threads(d, segs))
   {
-    std::vector<A> scratch(kQueryBlock * T), inv_sum(kQueryBlock);
+    std::vector<A> scratch(kQueryBlock * d.max_length), inv_sum(kQueryBlock);
 #pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < d.B * d.H * blocks; ++task) {
-      const int64_t bh = task / blocks, i0 = (task % blocks) * kQueryBlock, m = std::min(kQueryBlock, T - i0);
-      const int64_t kv = (bh / d.H) * d.Hkv + (bh % d.H) / group, n = block_keys(d, i0, m);
-      ConstMap<A> Q(q + (bh * T + i0) * D, m, D), K(k + kv * T * D, n, D), V(v + kv * T * D, n, D);
+    for (int64_t task = 0; task < d.H * nblocks; ++task) {
+      const int64_t h = task / nblocks;
+      const QueryBlock qb = blocks[size_t(task % nblocks)];
+      const Segment& sg = segs[size_t(qb.segment)];
+      const int64_t i0 = qb.i0, m = std::min(kQueryBlock, sg.length - i0), n = block_keys(d, sg.length, i0, m);
+      const int64_t qrow0 = (sg.b * d.H + h) * T + sg.t0, kvrow0 = (sg.b * d.Hkv + h / group) * T + sg.t0;
+      ConstMap<A> Q(q + (qrow0 + i0) * D, m, D), K(k + kvrow0 * D, n, D), V(v + kvrow0 * D, n, D);
       OutMap<A> S(scratch.data(), m, n);  // scores, then unnormalized probabilities
       S.noalias() = (Q * K.transpose()) * scale;
+      if (d.alibi) add_alibi(scratch.data(), m, n, i0, d.alibi[h]);
       for (int64_t r = 0; r < m; ++r) {
         A* s = scratch.data() + r * n;
         const int64_t nr = row_keys(d, i0 + r, n);
@@ -58,39 +105,50 @@ void forward(const A* q, const A* k, const A* v, A* out, A* lse, const Attention
           return s[c];
         });
         for (int64_t c = nr; c < n; ++c) s[c] = 0;
-        lse[bh * T + i0 + r] = mx + std::log(sum);
+        lse[qrow0 + i0 + r] = mx + std::log(sum);
         inv_sum[r] = A(1) / sum;
       }
-      OutMap<A> O(out + (bh * T + i0) * D, m, D);
+      OutMap<A> O(out + (qrow0 + i0) * D, m, D);
       O.noalias() = S * V;
       for (int64_t r = 0; r < m; ++r) O.row(r) *= inv_sum[r];
     }
   }
 }
 
-// dq/dout/out like q, dk/dv like k. One task per (b, kv head): it walks the query heads of
-// the group and their query blocks, recomputing P from lse.
+// dq/dout/out like q, dk/dv like k. One task per (kv head, segment): it owns those dk/dv
+// rows and walks the query heads of the group and their query blocks, recomputing P from lse.
 template <class A>
 void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, const A* dout, A* dq, A* dk, A* dv,
               const AttentionDims& d) {
   const int64_t T = d.T, D = d.D, group = d.H / d.Hkv;
   const A scale = A(d.scale);
-#pragma omp parallel if (worth_threads(d))
+  const std::vector<Segment> segs = segments_of(d);
+  const int64_t nsegs = int64_t(segs.size());
+  if (!d.covers_all) {  // padding rows get zero gradients
+    std::fill(dq, dq + d.B * d.H * T * D, A(0));
+    std::fill(dk, dk + d.B * d.Hkv * T * D, A(0));
+    std::fill(dv, dv + d.B * d.Hkv * T * D, A(0));
+  }
+#pragma omp parallel if (worth_threads(d, segs))
   {
-    std::vector<A> p_buf(kQueryBlock * T), ds_buf(kQueryBlock * T);
+    std::vector<A> p_buf(kQueryBlock * d.max_length), ds_buf(kQueryBlock * d.max_length);
 #pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < d.B * d.Hkv; ++task) {
-      OutMap<A> dK(dk + task * T * D, T, D), dV(dv + task * T * D, T, D);
+    for (int64_t task = 0; task < d.Hkv * nsegs; ++task) {
+      const int64_t kvh = task / nsegs;
+      const Segment& sg = segs[size_t(task % nsegs)];
+      const int64_t L = sg.length, kvrow0 = (sg.b * d.Hkv + kvh) * T + sg.t0;
+      OutMap<A> dK(dk + kvrow0 * D, L, D), dV(dv + kvrow0 * D, L, D);
       dK.setZero();
       dV.setZero();
       for (int64_t g = 0; g < group; ++g) {
-        const int64_t bh = (task / d.Hkv) * d.H + (task % d.Hkv) * group + g;
-        for (int64_t i0 = 0; i0 < T; i0 += kQueryBlock) {
-          const int64_t m = std::min(kQueryBlock, T - i0), n = block_keys(d, i0, m), row0 = bh * T + i0;
-          ConstMap<A> Q(q + row0 * D, m, D), O(out + row0 * D, m, D), dO(dout + row0 * D, m, D);
-          ConstMap<A> K(k + task * T * D, n, D), V(v + task * T * D, n, D);
+        const int64_t h = kvh * group + g, qrow0 = (sg.b * d.H + h) * T + sg.t0;
+        for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+          const int64_t m = std::min(kQueryBlock, L - i0), n = block_keys(d, L, i0, m), row0 = qrow0 + i0;
+          ConstMap<A> Q(q + row0 * D, m, D), dO(dout + row0 * D, m, D);
+          ConstMap<A> K(k + kvrow0 * D, n, D), V(v + kvrow0 * D, n, D);
           OutMap<A> P(p_buf.data(), m, n), dS(ds_buf.data(), m, n);
           P.noalias() = (Q * K.transpose()) * scale;
+          if (d.alibi) add_alibi(p_buf.data(), m, n, i0, d.alibi[h]);
           dS.noalias() = dO * V.transpose();  // dP, turned into dS row by row
           for (int64_t r = 0; r < m; ++r) {
             A* p = p_buf.data() + r * n;

@@ -1,17 +1,66 @@
-// Validation, allocation and device dispatch of the fused attention forward and backward.
+// Validation, allocation and device dispatch of the fused attention forward and backward,
+// and the ALiBi slopes.
 #include "core/kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/kernels/dispatch.h"
 
 namespace linea::kernels {
+
+AttentionSegments AttentionSegments::packed(const std::vector<int64_t>& cu_seqlens) {
+  AttentionSegments s;
+  for (size_t i = 0; i + 1 < cu_seqlens.size(); ++i) {
+    s.start.push_back(cu_seqlens[i]);
+    s.length.push_back(cu_seqlens[i + 1] - cu_seqlens[i]);
+  }
+  return s;
+}
+
+AttentionSegments AttentionSegments::padded(const std::vector<int64_t>& lengths, int64_t T) {
+  AttentionSegments s;
+  for (size_t b = 0; b < lengths.size(); ++b) {
+    s.start.push_back(int64_t(b) * T);
+    s.length.push_back(lengths[b]);
+  }
+  return s;
+}
+
+int64_t AttentionSegments::max_length() const {
+  return length.empty() ? 0 : *std::max_element(length.begin(), length.end());
+}
+
+std::vector<float> alibi_slopes(int64_t heads) {
+  LINEA_CHECK(heads > 0, "alibi_slopes: heads must be positive, got ", heads);
+  // Slopes of a power-of-two head count n: 2^(-8k/n), k = 1..n.
+  auto power_of_two = [](int64_t n) {
+    std::vector<float> s;
+    for (int64_t k = 1; k <= n; ++k) s.push_back(float(std::exp2(-8.0 * double(k) / double(n))));
+    return s;
+  };
+  int64_t c = 1;
+  while (c * 2 <= heads) c *= 2;
+  std::vector<float> slopes = power_of_two(c);
+  const std::vector<float> twice = power_of_two(2 * c);
+  for (int64_t i = 0; int64_t(slopes.size()) < heads; i += 2) slopes.push_back(twice[size_t(i)]);
+  return slopes;
+}
+
 namespace {
 
 DType lse_dtype(DType t) { return t == DType::f64 ? DType::f64 : DType::f32; }
 
-// Checks q [B,H,T,D], k/v [B,Hkv,T,D] and resolves the scale.
-AttentionDims check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale) {
+// The checked shapes and options of one call; `segments` owns the arrays AttentionDims points at.
+struct CheckedAttention {
+  AttentionDims dims;
+  AttentionSegments segments;
+  Tensor slopes;  // contiguous f32 [H] or undefined
+};
+
+// Checks q [B,H,T,D], k/v [B,Hkv,T,D], the slopes and the segments, and resolves the scale.
+void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
+               const AttentionOptions& opt) {
   check_floating(op, q);
   check_same_device(op, q, k);
   check_same_device(op, q, v);
@@ -27,15 +76,50 @@ AttentionDims check_qkv(const char* op, const Tensor& q, const Tensor& k, const 
               ", ", D, "])");
   LINEA_CHECK(Hkv > 0 && H % Hkv == 0, op, ": query heads H = ", H, " must be a multiple of kv heads Hkv = ", Hkv);
   LINEA_CHECK(D > 0, op, ": head dim D must be positive, got ", q.desc());
-  LINEA_CHECK(std::isfinite(scale), op, ": scale must be finite, got ", scale);
-  const double s = scale == 0 ? 1.0 / std::sqrt(double(D)) : scale;
-  return AttentionDims{B, H, Hkv, T, D, causal, s};
+  LINEA_CHECK(std::isfinite(opt.scale), op, ": scale must be finite, got ", opt.scale);
+  if (opt.alibi_slopes.defined()) {
+    const Tensor& s = opt.alibi_slopes;
+    check_same_device(op, q, s);
+    LINEA_CHECK(s.dtype() == DType::f32 && s.shape() == (Shape{H}), op, ": alibi_slopes ", s.desc(),
+                " should be f32[", H, "], one slope per query head");
+    c.slopes = s.contiguous();
+  }
+  c.segments = opt.segments;
+  AttentionSegments& seg = c.segments;
+  LINEA_CHECK(seg.start.size() == seg.length.size(), op, ": segments have ", seg.start.size(), " starts but ",
+              seg.length.size(), " lengths");
+  if (seg.empty()) seg = AttentionSegments::padded(std::vector<int64_t>(size_t(B), T), T);
+  int64_t covered = 0, previous_end = 0;
+  for (size_t s = 0; s < seg.start.size(); ++s) {
+    const int64_t st = seg.start[s], len = seg.length[s];
+    LINEA_CHECK(len >= 0 && st >= previous_end && st + len <= B * T && (len == 0 || st / T == (st + len - 1) / T), op,
+                ": segment ", s, " [", st, ", ", st + len, ") must lie within one batch entry of the ", B, " x ", T,
+                " rows, after the previous segment (ending at ", previous_end, ")");
+    previous_end = st + len;
+    covered += len;
+  }
+  const double scale = opt.scale == 0 ? 1.0 / std::sqrt(double(D)) : opt.scale;
+  c.dims = AttentionDims{B,
+                         H,
+                         Hkv,
+                         T,
+                         D,
+                         opt.causal,
+                         scale,
+                         c.slopes.defined() ? static_cast<const float*>(c.slopes.data_ptr()) : nullptr,
+                         seg.start.data(),
+                         seg.length.data(),
+                         int64_t(seg.start.size()),
+                         seg.max_length(),
+                         covered == B * T};
 }
 
 }  // namespace
 
-Tensor attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale, Tensor* lse) {
-  const AttentionDims d = check_qkv("attention", q, k, v, causal, scale);
+Tensor attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt, Tensor* lse) {
+  CheckedAttention c;
+  check_qkv(c, "attention", q, k, v, opt);
+  const AttentionDims& d = c.dims;
   Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
   Tensor l = Tensor::empty({d.B, d.H, d.T}, lse_dtype(q.dtype()), q.device());
   if (out.numel() > 0)
@@ -45,9 +129,11 @@ Tensor attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, bool cau
 }
 
 AttentionGrads attention_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
-                             const Tensor& dout, bool causal, double scale) {
+                             const Tensor& dout, const AttentionOptions& opt) {
   const char* op = "attention backward";
-  const AttentionDims d = check_qkv(op, q, k, v, causal, scale);
+  CheckedAttention c;
+  check_qkv(c, op, q, k, v, opt);
+  const AttentionDims& d = c.dims;
   for (const Tensor* t : {&out, &dout}) {
     check_same_device(op, q, *t);
     check_same_dtype(op, q, *t);

@@ -15,11 +15,14 @@ using namespace linea::testing;
 namespace {
 
 // Naive attention in double with an explicit T x T probability matrix per head.
-// q [B,H,T,D], k/v [B,Hkv,T,D]; dout optional ([B,H,T,D]) for the gradients.
+// q [B,H,T,D], k/v [B,Hkv,T,D]; dout optional ([B,H,T,D]) for the gradients; ALiBi slopes
+// (one per head) optional; lengths optional: row b has lengths[b] real tokens first, pad
+// keys are masked and pad query rows left at zero (what a key-padding mask plus re-padding gives).
 struct Naive {
   Tensor out, lse, dq, dk, dv;
 };
-Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale, const Tensor& dout = {}) {
+Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale, const Tensor& dout = {},
+            const std::vector<float>& slopes = {}, const std::vector<int64_t>& lengths = {}) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1), G = H / Hkv;
   const std::vector<double> Q = q.to_vector(), K = k.to_vector(), V = v.to_vector();
   const std::vector<double> dO = dout.defined() ? dout.to_vector() : std::vector<double>(Q.size());
@@ -28,12 +31,14 @@ Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, doub
     for (int64_t h = 0; h < H; ++h) {
       const int64_t qo = (b * H + h) * T * D, ko = (b * Hkv + h / G) * T * D;
       std::vector<double> P(size_t(T * T)), dP(size_t(T * T));
-      for (int64_t i = 0; i < T; ++i) {
+      const int64_t len = lengths.empty() ? T : lengths[size_t(b)];
+      for (int64_t i = 0; i < len; ++i) {
         double mx = -INFINITY;
         for (int64_t j = 0; j < T; ++j) {
           double s = 0;
           for (int64_t c = 0; c < D; ++c) s += Q[qo + i * D + c] * K[ko + j * D + c];
-          P[i * T + j] = (causal && j > i) ? -INFINITY : s * scale;
+          const double bias = slopes.empty() ? 0.0 : -double(slopes[size_t(h)]) * double(std::abs(i - j));
+          P[i * T + j] = ((causal && j > i) || j >= len) ? -INFINITY : s * scale + bias;
           mx = std::max(mx, P[i * T + j]);
         }
         double sum = 0;
@@ -44,7 +49,7 @@ Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, doub
           for (int64_t j = 0; j < T; ++j) O[qo + i * D + c] += P[i * T + j] * V[ko + j * D + c];
       }
       // dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dq = scale dS K, dk = scale dS^T Q, dv = P^T dO.
-      for (int64_t i = 0; i < T; ++i) {
+      for (int64_t i = 0; i < len; ++i) {
         double row = 0;
         for (int64_t j = 0; j < T; ++j) {
           for (int64_t c = 0; c < D; ++c) dP[i * T + j] += dO[qo + i * D + c] * V[ko + j * D + c];
@@ -63,6 +68,13 @@ Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, doub
   }
   auto t = [](const std::vector<double>& x, const Shape& s) { return Tensor::from_vector(x, s, DType::f64); };
   return Naive{t(O, q.shape()), t(L, {B, H, T}), t(dQ, q.shape()), t(dK, k.shape()), t(dV, v.shape())};
+}
+
+kernels::AttentionOptions opts(bool causal, double scale) {
+  kernels::AttentionOptions o;
+  o.causal = causal;
+  o.scale = scale;
+  return o;
 }
 
 // q, k, v of the given sizes (f64, values in [-2, 2] so softmax rows are far from uniform).
@@ -101,11 +113,11 @@ TEST(AttentionValues, MatchNaiveReferenceAcrossQueryBlocks) {
       const double scale = 1 / std::sqrt(8.0);
       Naive ref = naive(in[0], in[1], in[2], causal, scale, dout);
       Tensor lse;
-      Tensor out = kernels::attention_fwd(in[0], in[1], in[2], causal, 0, &lse);
+      Tensor out = kernels::attention_fwd(in[0], in[1], in[2], opts(causal, 0), &lse);
       EXPECT_EQ(lse.dtype(), DType::f64);
       EXPECT_TRUE(all_close(out, ref.out, 1e-12, 1e-12)) << "out T=" << T << " causal=" << causal;
       EXPECT_TRUE(all_close(lse, ref.lse, 1e-12, 1e-12)) << "lse T=" << T << " causal=" << causal;
-      kernels::AttentionGrads g = kernels::attention_bwd(in[0], in[1], in[2], out, lse, dout, causal, 0);
+      kernels::AttentionGrads g = kernels::attention_bwd(in[0], in[1], in[2], out, lse, dout, opts(causal, 0));
       EXPECT_TRUE(all_close(g.dq, ref.dq, 1e-11, 1e-10)) << "dq T=" << T << " causal=" << causal;
       EXPECT_TRUE(all_close(g.dk, ref.dk, 1e-11, 1e-10)) << "dk T=" << T << " causal=" << causal;
       EXPECT_TRUE(all_close(g.dv, ref.dv, 1e-11, 1e-10)) << "dv T=" << T << " causal=" << causal;
@@ -117,7 +129,7 @@ TEST(AttentionValues, CausalFirstRowCopiesTheFirstValue) {
   // Query 0 sees only key 0 under the causal mask: out[.., 0, :] = v[.., 0, :], lse = scale q0.k0.
   std::vector<Tensor> in = qkv(1, 2, 1, 4, 3, 21);
   Tensor lse;
-  Tensor out = kernels::attention_fwd(in[0], in[1], in[2], true, 0.5, &lse);
+  Tensor out = kernels::attention_fwd(in[0], in[1], in[2], opts(true, 0.5), &lse);
   for (int64_t h = 0; h < 2; ++h) {
     double dot = 0;
     for (int64_t c = 0; c < 3; ++c) {
@@ -142,15 +154,15 @@ TEST(AttentionValues, F32AndBf16AgainstF64) {
   }
   for (bool causal : {true, false}) {
     Tensor lse32, lse64;
-    Tensor o32 = kernels::attention_fwd(in32[0], in32[1], in32[2], causal, 0, &lse32);
-    Tensor o64 = kernels::attention_fwd(in64[0], in64[1], in64[2], causal, 0, &lse64);
+    Tensor o32 = kernels::attention_fwd(in32[0], in32[1], in32[2], opts(causal, 0), &lse32);
+    Tensor o64 = kernels::attention_fwd(in64[0], in64[1], in64[2], opts(causal, 0), &lse64);
     EXPECT_EQ(lse32.dtype(), DType::f32);
     EXPECT_TRUE(all_close(o32, o64, 2e-5, 1e-5));
     EXPECT_TRUE(all_close(lse32, lse64, 2e-5, 1e-6));
     kernels::AttentionGrads g32 =
-        kernels::attention_bwd(in32[0], in32[1], in32[2], o32, lse32, dout.to(DType::f32), causal, 0);
+        kernels::attention_bwd(in32[0], in32[1], in32[2], o32, lse32, dout.to(DType::f32), opts(causal, 0));
     kernels::AttentionGrads g64 =
-        kernels::attention_bwd(in64[0], in64[1], in64[2], o64, lse64, dout.to(DType::f32).to(DType::f64), causal, 0);
+        kernels::attention_bwd(in64[0], in64[1], in64[2], o64, lse64, dout.to(DType::f32).to(DType::f64), opts(causal, 0));
     EXPECT_TRUE(all_close(g32.dq, g64.dq, 2e-4, 1e-4));
     EXPECT_TRUE(all_close(g32.dk, g64.dk, 2e-4, 1e-4));
     EXPECT_TRUE(all_close(g32.dv, g64.dv, 2e-4, 1e-4));
@@ -169,7 +181,7 @@ TEST(AttentionValues, F32AndBf16AgainstF64) {
 TEST(AttentionValues, DefaultScaleAndGqaEqualsRepeatedKv) {
   std::vector<Tensor> in = qkv(1, 4, 2, 6, 5, 41);
   Tensor a = scaled_dot_product_attention(Variable(in[0]), Variable(in[1]), Variable(in[2]), false).data();
-  Tensor b = kernels::attention_fwd(in[0], in[1], in[2], false, 1 / std::sqrt(5.0), nullptr);
+  Tensor b = kernels::attention_fwd(in[0], in[1], in[2], opts(false, 1 / std::sqrt(5.0)), nullptr);
   EXPECT_TRUE(all_close(a, b, 0, 0));
   // GQA = MHA with each kv head repeated for its H/Hkv query heads; dk/dv sum the repeats.
   Tensor krep = Tensor::empty({1, 4, 6, 5}, DType::f64), vrep = Tensor::empty({1, 4, 6, 5}, DType::f64);
@@ -203,9 +215,130 @@ TEST(AttentionErrors, ShapesHeadsAndDtypes) {
   linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(Variable(Tensor::zeros({1, 4, 5, 8}, DType::i64)), k, v, true); },
                "i64");
   Tensor lse;
-  Tensor out = kernels::attention_fwd(q.data(), k.data(), v.data(), true, 0, &lse);
-  linea::testing::expect_error<ShapeError>([&] { kernels::attention_bwd(q.data(), k.data(), v.data(), out, lse.to(DType::f64), out, true, 0); },
+  Tensor out = kernels::attention_fwd(q.data(), k.data(), v.data(), opts(true, 0), &lse);
+  linea::testing::expect_error<ShapeError>([&] { kernels::attention_bwd(q.data(), k.data(), v.data(), out, lse.to(DType::f64), out, opts(true, 0)); },
                "lse f64[1, 4, 5] on cpu should be f32[1, 4, 5]");
+}
+
+// ---- ALiBi and variable-length sequences -----------------------------------------------
+
+TEST(AttentionAlibi, SlopesFollowPressEtAl) {
+  // Power of two n: 2^(-8k/n), k = 1..n.
+  for (int64_t n : {8, 16}) {
+    std::vector<float> s = kernels::alibi_slopes(n);
+    ASSERT_EQ(int64_t(s.size()), n);
+    for (int64_t k = 1; k <= n; ++k) EXPECT_FLOAT_EQ(s[size_t(k - 1)], float(std::exp2(-8.0 * k / n))) << n << " " << k;
+  }
+  // 12 heads (MosaicBERT-Base), spelled out in specs/mosaicbert.md section 1.5.
+  const std::vector<double> base = {0.5,       0.25,          0.125,         0.0625,        0.03125,       0.015625,
+                                    0.0078125, 0.00390625,    std::exp2(-0.5), std::exp2(-1.5), std::exp2(-2.5),
+                                    std::exp2(-3.5)};
+  std::vector<float> s12 = kernels::alibi_slopes(12);
+  ASSERT_EQ(s12.size(), base.size());
+  for (size_t i = 0; i < base.size(); ++i) EXPECT_FLOAT_EQ(s12[i], float(base[i])) << i;
+  // 24 heads: the 16 slopes 2^(-k/2), then the odd-k slopes 2^(-k/4) of 32 heads, k = 1, 3, .., 15.
+  std::vector<float> s24 = kernels::alibi_slopes(24);
+  ASSERT_EQ(s24.size(), 24u);
+  for (int64_t k = 1; k <= 16; ++k) EXPECT_FLOAT_EQ(s24[size_t(k - 1)], float(std::exp2(-k / 2.0)));
+  for (int64_t i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(s24[size_t(16 + i)], float(std::exp2(-(2 * i + 1) / 4.0)));
+}
+
+// Options for ALiBi on H heads plus the given segments.
+kernels::AttentionOptions alibi_opts(int64_t H, bool causal, kernels::AttentionSegments segments) {
+  kernels::AttentionOptions o = opts(causal, 0);
+  const std::vector<float> slopes = kernels::alibi_slopes(H);
+  o.alibi_slopes = Tensor::from_vector(std::vector<double>(slopes.begin(), slopes.end()), {H}, DType::f32);
+  o.segments = std::move(segments);
+  return o;
+}
+
+TEST(AttentionVarlen, PaddedLengthsWithAlibiMatchNaiveMaskedReference) {
+  // T = 70 crosses the CPU kernel's 64-row query block; an empty row and a full row included.
+  const int64_t B = 4, H = 4, Hkv = 2, T = 70, D = 8;
+  const std::vector<int64_t> lengths = {70, 33, 1, 0};
+  for (bool causal : {false, true}) {
+    std::vector<Tensor> in = qkv(B, H, Hkv, T, D, 300 + causal);
+    Tensor dout = random_tensor({B, H, T, D}, 310);
+    kernels::AttentionOptions o = alibi_opts(H, causal, kernels::AttentionSegments::padded(lengths, T));
+    Naive ref = naive(in[0], in[1], in[2], causal, 1 / std::sqrt(double(D)), dout, kernels::alibi_slopes(H), lengths);
+    Tensor lse;
+    Tensor out = kernels::attention_fwd(in[0], in[1], in[2], o, &lse);
+    EXPECT_TRUE(all_close(out, ref.out, 1e-12, 1e-12)) << "causal " << causal;
+    EXPECT_TRUE(all_close(lse, ref.lse, 1e-12, 1e-12)) << "causal " << causal;
+    kernels::AttentionGrads g = kernels::attention_bwd(in[0], in[1], in[2], out, lse, dout, o);
+    EXPECT_TRUE(all_close(g.dq, ref.dq, 1e-11, 1e-10)) << "causal " << causal;
+    EXPECT_TRUE(all_close(g.dk, ref.dk, 1e-11, 1e-10)) << "causal " << causal;
+    EXPECT_TRUE(all_close(g.dv, ref.dv, 1e-11, 1e-10)) << "causal " << causal;
+  }
+}
+
+TEST(AttentionVarlen, UnpaddedEqualsPaddedWithKeyMask) {
+  // The packed layout [1, H, total, D] with cu_seqlens gives, row for row, what the padded
+  // layout with a key mask gives on the real tokens: forward and all three gradients.
+  const int64_t B = 3, H = 3, T = 20, D = 4;
+  const std::vector<int64_t> lengths = {20, 7, 13};
+  std::vector<Tensor> in = qkv(B, H, H, T, D, 400);
+  Tensor dout = random_tensor({B, H, T, D}, 410);
+  std::vector<int64_t> cu = {0}, rows;  // rows: flat b*T + t of the real tokens
+  for (int64_t b = 0; b < B; ++b) {
+    cu.push_back(cu.back() + lengths[size_t(b)]);
+    for (int64_t t = 0; t < lengths[size_t(b)]; ++t) rows.push_back(b * T + t);
+  }
+  const int64_t N = cu.back();
+  // [B,H,T,D] -> [1,H,N,D] through [H, B*T, D] and the real rows.
+  auto pack = [&](const Tensor& x) {
+    Tensor flat = x.permute({1, 0, 2, 3}).contiguous().reshape({H, B * T, D});
+    Tensor packed = Tensor::empty({1, H, N, D}, x.dtype());
+    for (int64_t r = 0; r < N; ++r) packed.select(0, 0).select(1, r).copy_(flat.select(1, rows[size_t(r)]));
+    return packed;
+  };
+  for (bool causal : {false, true}) {
+    kernels::AttentionOptions padded = alibi_opts(H, causal, kernels::AttentionSegments::padded(lengths, T));
+    kernels::AttentionOptions packed = alibi_opts(H, causal, kernels::AttentionSegments::packed(cu));
+    Tensor lse_p, lse_u;
+    Tensor out_p = kernels::attention_fwd(in[0], in[1], in[2], padded, &lse_p);
+    Tensor out_u = kernels::attention_fwd(pack(in[0]), pack(in[1]), pack(in[2]), packed, &lse_u);
+    EXPECT_TRUE(all_close(out_u, pack(out_p), 1e-14, 1e-14));
+    kernels::AttentionGrads gp = kernels::attention_bwd(in[0], in[1], in[2], out_p, lse_p, dout, padded);
+    kernels::AttentionGrads gu =
+        kernels::attention_bwd(pack(in[0]), pack(in[1]), pack(in[2]), out_u, lse_u, pack(dout), packed);
+    EXPECT_TRUE(all_close(gu.dq, pack(gp.dq), 1e-13, 1e-13));
+    EXPECT_TRUE(all_close(gu.dk, pack(gp.dk), 1e-13, 1e-13));
+    EXPECT_TRUE(all_close(gu.dv, pack(gp.dv), 1e-13, 1e-13));
+    // Padding rows of the padded layout: zero output and zero gradients.
+    auto all_zero = [](const Tensor& t) {
+      for (double x : t.to_vector())
+        if (x != 0) return false;
+      return true;
+    };
+    EXPECT_TRUE(all_zero(out_p.select(0, 1).narrow(1, 7, 13)));
+    EXPECT_TRUE(all_zero(gp.dk.select(0, 2).narrow(1, 13, 7)));
+  }
+}
+
+TEST(AttentionVarlen, GradcheckAlibiPackedAndPadded) {
+  for (bool causal : {false, true}) {
+    auto packed = [causal](const std::vector<Variable>& x) {
+      return scaled_dot_product_attention(x[0], x[1], x[2], alibi_opts(4, causal, kernels::AttentionSegments::packed({0, 4, 5, 9})));
+    };
+    LINEA_EXPECT_GRADCHECK(packed, qkv(1, 4, 2, 9, 3, 500 + causal));
+    auto padded = [causal](const std::vector<Variable>& x) {
+      return scaled_dot_product_attention(x[0], x[1], x[2], alibi_opts(2, causal, kernels::AttentionSegments::padded({6, 2}, 6)));
+    };
+    LINEA_EXPECT_GRADCHECK(padded, qkv(2, 2, 1, 6, 3, 510 + causal));
+  }
+}
+
+TEST(AttentionVarlen, BadSegmentsAndSlopesAreErrors) {
+  Tensor x = Tensor::zeros({2, 2, 5, 4});
+  kernels::AttentionOptions o;
+  o.segments = kernels::AttentionSegments::packed({0, 3, 7});  // [3, 7) crosses from entry 0 into entry 1
+  linea::testing::expect_error<ShapeError>([&] { kernels::attention_fwd(x, x, x, o, nullptr); },
+                                           "segment 1 [3, 7) must lie within one batch entry of the 2 x 5 rows");
+  o.segments = {};
+  o.alibi_slopes = Tensor::zeros({3});
+  linea::testing::expect_error<ShapeError>([&] { kernels::attention_fwd(x, x, x, o, nullptr); },
+                                           "alibi_slopes f32[3] on cpu should be f32[2], one slope per query head");
 }
 
 }  // namespace

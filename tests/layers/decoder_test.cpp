@@ -8,6 +8,7 @@
 #include "autograd/node.h"
 #include "core/kernels/elementwise.h"
 #include "layers/decoder.h"
+#include "support/module_gradcheck.h"
 #include "support/testing.h"
 
 using namespace linea;
@@ -113,28 +114,10 @@ TEST(Decoder, GradcheckLossWrtParameters) {
   const std::vector<std::string> names{"embed_tokens.weight", "layers.0.self_attn.q_proj.weight",
                                        "layers.1.self_attn.k_proj.weight", "layers.0.mlp.down_proj.weight",
                                        "layers.1.post_attention_layernorm.weight", "norm.weight"};
-  std::vector<Variable> params;
-  std::vector<Tensor> inputs;
-  for (const std::string& n : names) {
-    params.push_back(model.parameter(n));
-    inputs.push_back(params.back().data().clone());
-  }
   Tensor ids = random_ids({2, 5}, 9), targets = random_ids({2, 5}, 10);
   targets.set({1, 2}, -100);
-  // The parameters share storage with gradcheck's inputs (so perturbations reach the
-  // model); an op node routes the loss gradient back to those inputs.
-  auto fn = [&](const std::vector<Variable>& x) {
-    for (size_t i = 0; i < params.size(); ++i) params[i].set_data(x[i].data());
-    Variable loss = model.loss(ids, targets);
-    return record_op("decoder_loss", loss.data(), x, [loss, params](const Tensor& g, const NeedsGrad&) {
-      for (const Variable& p : params) Variable(p).zero_grad();
-      loss.backward(g);
-      std::vector<Tensor> grads;
-      for (const Variable& p : params) grads.push_back(p.grad());
-      return grads;
-    });
-  };
-  LINEA_EXPECT_GRADCHECK(fn, inputs);
+  GradcheckResult r = module_gradcheck(model, names, [&] { return model.loss(ids, targets); });
+  EXPECT_TRUE(r.ok) << r.message;
 }
 
 TEST(Decoder, SgdLowersLossOnFixedBatch) {

@@ -1,5 +1,5 @@
 // Unpadding: host-side scan of the attention mask, row moves with the gather kernels.
-#include "data/unpad.h"
+#include "layers/unpad.h"
 
 #include <algorithm>
 #include <vector>

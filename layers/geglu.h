@@ -1,0 +1,23 @@
+// GeGLU feed-forward as MosaicBERT's BertGatedLinearUnitMLP: one fused input projection
+// gated_layers (hidden -> 2 ffn_hidden, no bias) whose first half goes through exact (erf)
+// GELU and gates the second half, dropout on the product, then wo (ffn_hidden -> hidden, bias).
+#pragma once
+#include "layers/linear.h"
+
+namespace linea {
+
+class GeGLU : public Module {
+ public:
+  GeGLU(int64_t hidden, int64_t ffn_hidden, double dropout, Device device = Device::cpu(), DType dtype = DType::f32);
+  Variable forward(const Variable& x) const;  // x [..., hidden] -> [..., hidden]
+
+  const Linear& gated_layers() const { return *gated_layers_; }
+  const Linear& wo() const { return *wo_; }
+
+ private:
+  std::shared_ptr<Linear> gated_layers_, wo_;
+  int64_t ffn_hidden_;
+  double dropout_;
+};
+
+}  // namespace linea
