@@ -19,7 +19,7 @@ enum class NormPosition : uint8_t { pre, post };
 enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
 enum class PositionKind : uint8_t { rope, alibi, none };
 enum class Objective : uint8_t { causal, mlm };
-enum class OptimKind : uint8_t { adamw, sgd };
+enum class OptimKind : uint8_t { adamw, decoupled_adamw, sgd };
 enum class Precision : uint8_t { fp32, bf16 };
 enum class DistBackend : uint8_t { automatic /* "auto" */, mpi, nccl };
 
@@ -78,6 +78,16 @@ struct ModelConfig {
   double dropout = 0.0;    // in [0, 1)
   double init_std = 0.02;  // std of the normal init
   int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit
+  int64_t type_vocab_size = 2;  // encoder: token_type (segment A / B) embeddings
+  bool unpad = true;            // encoder: compute on real tokens only; false runs every op on all B x T rows
+};
+
+// Masked-LM examples (objective: mlm), as HF's DataCollatorForLanguageModeling.
+struct MlmConfig {
+  double mask_ratio = 0.30;       // training selection probability per non-special token
+  double eval_mask_ratio = 0.15;  // validation and `linea eval` (MosaicBERT evaluates at 15%)
+  bool whole_word = false;        // select whole words (a token and its ## continuations)
+  bool per_document = true;       // one document per example, truncated; false packs the token stream
 };
 
 struct DataConfig {
@@ -86,9 +96,12 @@ struct DataConfig {
   int64_t seq_len = 256;  // > 0 and <= model.max_seq_len
   Objective objective = Objective::causal;
   std::optional<std::string> tokenizer;  // tokenizer model path; null / absent: the shards' own
+  MlmConfig mlm;
 };
 
 struct OptimConfig {
+  // adamw: torch's AdamW (p -= lr_t * weight_decay * p); decoupled_adamw: Composer's
+  // DecoupledAdamW (p -= (lr_t / lr) * weight_decay * p, the decay not scaled by the peak lr).
   OptimKind kind = OptimKind::adamw;
   double lr = 1e-3;                         // peak learning rate, >= 0
   std::array<double, 2> betas = {0.9, 0.95};  // adamw; each in [0, 1)

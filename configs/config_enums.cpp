@@ -18,7 +18,7 @@ LINEA_CONFIG_ENUM(AttentionKind, "softmax", "mla", "norm_linear", "diag_block", 
                   "hedgehog_window")
 LINEA_CONFIG_ENUM(PositionKind, "rope", "alibi", "none")
 LINEA_CONFIG_ENUM(Objective, "causal", "mlm")
-LINEA_CONFIG_ENUM(OptimKind, "adamw", "sgd")
+LINEA_CONFIG_ENUM(OptimKind, "adamw", "decoupled_adamw", "sgd")
 LINEA_CONFIG_ENUM(ScheduleKind, "constant", "linear", "cosine", "wsd", "plateau")
 LINEA_CONFIG_ENUM(Precision, "fp32", "bf16")
 LINEA_CONFIG_ENUM(DistBackend, "auto", "mpi", "nccl")

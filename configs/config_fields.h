@@ -44,6 +44,8 @@ void visit_model(V& v, T& c) {
   v.field("dropout", c.dropout);
   v.field("init_std", c.init_std);
   v.field("max_seq_len", c.max_seq_len);
+  v.field("type_vocab_size", c.type_vocab_size);
+  v.field("unpad", c.unpad);
 }
 
 template <class V, class T>
@@ -56,6 +58,12 @@ void visit_config(V& v, T& c) {
     v.field("seq_len", c.data.seq_len);
     v.field("objective", c.data.objective);
     v.field("tokenizer", c.data.tokenizer);
+    v.section("mlm", [&] {
+      v.field("mask_ratio", c.data.mlm.mask_ratio);
+      v.field("eval_mask_ratio", c.data.mlm.eval_mask_ratio);
+      v.field("whole_word", c.data.mlm.whole_word);
+      v.field("per_document", c.data.mlm.per_document);
+    });
   });
   v.section("optim", [&] {
     v.field("kind", c.optim.kind);

@@ -56,6 +56,7 @@ void validate_model(const ModelConfig& m, const Checker& c) {
   c.fraction(m.dropout, "model.dropout");
   c.positive(m.init_std, "model.init_std");
   c.positive(m.max_seq_len, "model.max_seq_len");
+  c.positive(m.type_vocab_size, "model.type_vocab_size");
 }
 
 void validate_optim(const OptimConfig& o, const Checker& c) {
@@ -106,6 +107,10 @@ void validate_config(const Config& config, const KeyLocations& where) {
   c.positive(config.data.seq_len, "data.seq_len");
   c.require(config.data.seq_len <= config.model.max_seq_len, "data.seq_len", config.data.seq_len,
             str_cat("at most model.max_seq_len (", config.model.max_seq_len, ")"));
+  const MlmConfig& mlm = config.data.mlm;
+  c.require(mlm.mask_ratio > 0 && mlm.mask_ratio < 1, "data.mlm.mask_ratio", mlm.mask_ratio, "a number in (0, 1)");
+  c.require(mlm.eval_mask_ratio > 0 && mlm.eval_mask_ratio < 1, "data.mlm.eval_mask_ratio", mlm.eval_mask_ratio,
+            "a number in (0, 1)");
   validate_optim(config.optim, c);
   validate_schedule(config.schedule, config.train, c);
   validate_train(config.train, c);

@@ -15,13 +15,36 @@
 #include "data/token_shards.h"
 #include "data/tokenizer.h"
 #include "layers/decoder.h"
+#include "layers/encoder.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/model_builder.h"
+#include "train/objective.h"
 
 namespace fs = std::filesystem;
 
 namespace linea {
+
+namespace {
+
+// Encoders: MLM loss, perplexity and accuracy over every example of the shards, masked at
+// data.mlm.eval_mask_ratio with the validation mask stream (--stride does not apply).
+int eval_mlm(const EvalCommand& cmd, const Config& cfg, Device device, int64_t seq_len) {
+  Encoder model(encoder_options(cfg.model), device);
+  load_checkpoint(cmd.checkpoint, model, nullptr, nullptr);
+  TokenShards shards(cmd.data);
+  LINEA_CHECK_T(DataError, shards.vocab_size() <= cfg.model.vocab_size, cmd.data, ": shards use a vocabulary of ",
+                shards.vocab_size(), ", larger than the model's ", cfg.model.vocab_size);
+  Config c = cfg;
+  c.data.seq_len = seq_len;
+  MlmDataset data(shards, mlm_options(c, shards, cfg.data.mlm.eval_mask_ratio, uint64_t(cfg.seed) ^ kValidMaskStream));
+  EvalResult r = evaluate_mlm(model, data, 0, cmd.batch);
+  std::printf("masked tokens %ld | mean nll %.6f | perplexity %.4f | mlm accuracy %.4f\n", long(r.tokens), r.mean_nll,
+              r.perplexity(), r.accuracy.value_or(0));
+  return 0;
+}
+
+}  // namespace
 
 int run_eval(const EvalCommand& cmd) {
   Config cfg = parse_config(read_checkpoint_config(cmd.checkpoint), cmd.checkpoint);
@@ -30,6 +53,7 @@ int run_eval(const EvalCommand& cmd) {
   LINEA_CHECK_T(ConfigError, seq_len <= cfg.model.max_seq_len, "eval: --seq-len ", seq_len,
                 " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
   LINEA_CHECK_T(ConfigError, cmd.batch >= 1, "eval: --batch ", cmd.batch, " must be >= 1");
+  if (cfg.model.kind == ModelKind::encoder) return eval_mlm(cmd, cfg, device, seq_len);
   Decoder model(decoder_options(cfg.model), device);
   load_checkpoint(cmd.checkpoint, model, nullptr, nullptr);
   TokenShards shards(cmd.data);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/variable.h"
+#include "core/kernels/reduce.h"
 
 namespace linea {
 
@@ -18,14 +19,15 @@ struct EvalModeGuard {
   bool was_training_;
 };
 
-// Adds one batch's summed NLL (mean loss times scored targets) into `r` as a running mean.
-void accumulate(EvalResult& r, double batch_mean, int64_t scored) {
-  if (scored == 0) return;
-  const int64_t total = r.tokens + scored;
-  r.mean_nll = (r.mean_nll * double(r.tokens) + batch_mean * double(scored)) / double(total);
-  r.tokens = total;
-}
 }  // namespace
+
+void EvalResult::add_batch(double batch_mean_nll, int64_t scored, std::optional<int64_t> correct) {
+  if (scored == 0) return;
+  const int64_t total = tokens + scored;
+  mean_nll = (mean_nll * double(tokens) + batch_mean_nll * double(scored)) / double(total);
+  if (correct) accuracy = (accuracy.value_or(0) * double(tokens) + double(*correct)) / double(total);
+  tokens = total;
+}
 
 EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
                             Device device) {
@@ -40,7 +42,7 @@ EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int
     for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
     CausalBatch batch = data.get_batch(idx);
     const double loss = model.loss(batch.inputs.to(device), batch.targets.to(device)).data().item();
-    accumulate(r, loss, batch.targets.numel());
+    r.add_batch(loss, batch.targets.numel());
   }
   return r;
 }
@@ -83,7 +85,35 @@ EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t s
                                    Tensor::from_vector(targets, {B, T}, DType::i64, device))
                             .data()
                             .item();
-    accumulate(r, loss, scored);
+    r.add_batch(loss, scored);
+  }
+  return r;
+}
+
+}  // namespace linea
+
+namespace linea {
+
+EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batches, int64_t micro_batch) {
+  NoGradGuard ng;
+  EvalModeGuard mode(model);
+  EvalResult r;
+  const int64_t n = data.num_examples();
+  const int64_t batches = (n + micro_batch - 1) / micro_batch;
+  const int64_t limit = max_batches > 0 ? std::min(max_batches, batches) : batches;
+  for (int64_t b = 0; b < limit; ++b) {
+    std::vector<int64_t> idx;
+    for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
+    MlmBatch batch = data.get_batch(idx, 0);
+    Encoder::MlmOutput out = model.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
+    const int64_t m = out.targets.numel();
+    if (m == 0) continue;
+    Tensor argmax;
+    kernels::reduce(ReduceOp::max, out.logits, {1}, false, &argmax);
+    const std::vector<double> pred = argmax.to_vector(), want = out.targets.to_vector();
+    int64_t correct = 0;
+    for (int64_t i = 0; i < m; ++i) correct += pred[size_t(i)] == want[size_t(i)];
+    r.add_batch(out.loss.data().item(), m, correct);
   }
   return r;
 }

@@ -1,18 +1,24 @@
-// Perplexity evaluation of a decoder: mean token NLL over packed windows of a dataset, and
-// the sliding-window variant of `linea eval` for text longer than one window.
+// Evaluation: a decoder's mean token NLL over packed windows of a dataset, the sliding-window
+// variant of `linea eval` for text longer than one window, and an encoder's MLM loss and accuracy.
 #pragma once
 #include <cstdint>
+#include <optional>
 
 #include "data/causal_dataset.h"
+#include "data/mlm_dataset.h"
 #include "data/token_shards.h"
 #include "layers/decoder.h"
+#include "layers/encoder.h"
 
 namespace linea {
 
 struct EvalResult {
   int64_t tokens = 0;  // predicted tokens scored
   double mean_nll = 0;
+  std::optional<double> accuracy;  // MLM: the fraction of masked tokens whose argmax is the original id
   double perplexity() const;
+  // Folds in one batch: its mean NLL over `scored` tokens and how many of them were right.
+  void add_batch(double batch_mean_nll, int64_t scored, std::optional<int64_t> correct = std::nullopt);
 };
 
 // The first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
@@ -24,5 +30,9 @@ EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int
 // Hugging Face strided-perplexity scheme; stride == seq_len gives disjoint windows).
 EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
                             int64_t micro_batch, Device device);
+
+// MLM cross-entropy and accuracy over the masked tokens of the first `max_batches` batches
+// of `micro_batch` consecutive examples (all when 0); masks from the dataset's own seed, epoch 0.
+EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batches, int64_t micro_batch);
 
 }  // namespace linea

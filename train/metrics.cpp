@@ -33,10 +33,15 @@ void MetricsLog::log_step(const StepMetrics& m) {
               {"elapsed_s", m.elapsed_s}});
 }
 
-void MetricsLog::log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens) {
-  write_line(file_, path_,
-             {{"step", step}, {"split", split}, {"loss", number(loss)}, {"perplexity", number(perplexity)},
-              {"tokens", tokens}});
+void MetricsLog::log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
+                          std::optional<double> mlm_accuracy) {
+  nlohmann::json j = {{"step", step},
+                      {"split", split},
+                      {"loss", number(loss)},
+                      {"perplexity", number(perplexity)},
+                      {"tokens", tokens}};
+  if (mlm_accuracy) j["mlm_accuracy"] = number(*mlm_accuracy);
+  write_line(file_, path_, j);
 }
 
 std::string format_duration(double s) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace linea {
@@ -23,7 +24,9 @@ class MetricsLog {
   MetricsLog& operator=(const MetricsLog&) = delete;
 
   void log_step(const StepMetrics& m);
-  void log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens);
+  // Encoders add mlm_accuracy (perplexity is then the MLM perplexity over masked tokens).
+  void log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
+                std::optional<double> mlm_accuracy = std::nullopt);
 
  private:
   std::FILE* file_;

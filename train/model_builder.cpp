@@ -3,9 +3,10 @@
 namespace linea {
 namespace {
 template <class E>
-void require(bool ok, const char* key, E got, const char* supported) {
+void require(bool ok, const char* key, E got, const char* supported, const char* model = "decoder") {
   if (!ok)
-    throw ConfigError(str_cat(key, ": ", to_string(got), " is not implemented by the decoder yet, expected ", supported));
+    throw ConfigError(str_cat(key, ": ", to_string(got), " is not implemented by the ", model, " yet, expected ",
+                              supported));
 }
 }  // namespace
 
@@ -36,6 +37,34 @@ DecoderOptions decoder_options(const ModelConfig& m) {
   o.dropout = m.dropout;
   o.init_std = m.init_std;
   o.max_seq_len = m.max_seq_len;
+  return o;
+}
+
+EncoderOptions encoder_options(const ModelConfig& m) {
+  require(m.kind == ModelKind::encoder, "model.kind", m.kind, "encoder", "encoder");
+  require(m.ffn.kind == FfnKind::geglu, "model.ffn.kind", m.ffn.kind, "geglu", "encoder");
+  require(m.norm.kind == NormKind::layernorm, "model.norm.kind", m.norm.kind, "layernorm", "encoder");
+  require(m.norm.position == NormPosition::post, "model.norm.position", m.norm.position, "post", "encoder");
+  require(m.attention.kind == AttentionKind::softmax, "model.attention.kind", m.attention.kind, "softmax", "encoder");
+  require(m.attention.positions == PositionKind::alibi, "model.attention.positions", m.attention.positions, "alibi",
+          "encoder");
+  for (AttentionKind k : m.layer_pattern) require(k == AttentionKind::softmax, "model.layer_pattern", k, "softmax", "encoder");
+  LINEA_CHECK_T(ConfigError, m.kv_heads == m.heads, "model.kv_heads: ", m.kv_heads,
+                " differs from model.heads; the encoder has no grouped-query attention, expected ", m.heads);
+  LINEA_CHECK_T(ConfigError, m.tie_embeddings, "model.tie_embeddings: false is not implemented by the encoder, "
+                "whose MLM decoder is tied to the word embeddings as BERT's; expected true");
+  EncoderOptions o;
+  o.vocab = m.vocab_size;
+  o.hidden = m.hidden;
+  o.layers = m.layers;
+  o.heads = m.heads;
+  o.ffn_hidden = m.ffn.hidden;
+  o.type_vocab = m.type_vocab_size;
+  o.norm_eps = m.norm.eps;
+  o.dropout = m.dropout;
+  o.init_std = m.init_std;
+  o.max_seq_len = m.max_seq_len;
+  o.unpad = m.unpad;
   return o;
 }
 

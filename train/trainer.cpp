@@ -12,10 +12,7 @@
 #include "configs/config.h"
 #include "core/allocator.h"
 #include "core/rng.h"
-#include "data/causal_dataset.h"
 #include "data/sampler.h"
-#include "data/sha256.h"
-#include "layers/decoder.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
@@ -23,7 +20,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
-#include "train/model_builder.h"
+#include "train/objective.h"
 #include "train/run_dir.h"
 #include "train/signals.h"
 
@@ -34,7 +31,10 @@ namespace {
 constexpr uint64_t kDropoutStream = 0x9E3779B97F4A7C15ull;
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParams& params) {
-  std::vector<ParamGroup> groups = make_param_groups(params, o.weight_decay, o.no_decay);
+  // AdamW shrinks by lr_t * weight_decay; Composer's DecoupledAdamW by (lr_t / lr) * weight_decay,
+  // which is AdamW's rule with weight_decay / lr.
+  const double decay = o.kind == OptimKind::decoupled_adamw ? (o.lr > 0 ? o.weight_decay / o.lr : 0.0) : o.weight_decay;
+  std::vector<ParamGroup> groups = make_param_groups(params, decay, o.no_decay);
   if (o.kind == OptimKind::sgd) {
     SGDOptions s;
     s.momentum = o.momentum;
@@ -60,40 +60,6 @@ ScheduleOptions schedule_options(const Config& c) {
   return s;
 }
 
-// Train and valid shards must come from one tokenizer, and from the recipe's data.tokenizer
-// when it names one (compared by the model file's sha256).
-void check_tokenizers(const DataConfig& d, const TokenShards& train, const TokenShards& valid) {
-  auto name = [](const TokenShards& s) { return str_cat(s.tokenizer().empty() ? "?" : s.tokenizer(), " (sha256 ", s.tokenizer_sha256().substr(0, 12), ")"); };
-  if (train.tokenizer_sha256() != valid.tokenizer_sha256())
-    throw DataError(str_cat("data.valid: shards in ", valid.dir(), " were prepared with tokenizer ", name(valid),
-                            ", the training shards with ", name(train), "; expected the same tokenizer"));
-  if (!d.tokenizer) return;
-  std::string sha;
-  try {
-    sha = sha256_file(*d.tokenizer);
-  } catch (const DataError& e) {
-    throw DataError(str_cat("data.tokenizer: ", e.what()));
-  }
-  if (sha != train.tokenizer_sha256())
-    throw DataError(str_cat("data.tokenizer: ", *d.tokenizer, " (sha256 ", sha.substr(0, 12),
-                            ") is not the tokenizer the shards in ", train.dir(), " were prepared with: ", name(train)));
-}
-
-void check_vocab(const char* key, const TokenShards& shards, const ModelConfig& m) {
-  if (shards.vocab_size() > m.vocab_size)
-    throw ConfigError(str_cat(key, ": shards in ", shards.dir(), " use a vocabulary of ", shards.vocab_size(),
-                              " tokens, larger than model.vocab_size ", m.vocab_size));
-}
-
-// Opens a recipe's shard folder; errors name the recipe key they came from.
-TokenShards open_shards(const char* key, const std::string& dir) {
-  try {
-    return TokenShards(dir);
-  } catch (const DataError& e) {
-    throw DataError(str_cat(key, ": ", e.what()));
-  }
-}
-
 std::string default_run_dir(const std::string& recipe) {
   return "runs/" + std::filesystem::path(recipe).stem().string();
 }
@@ -106,18 +72,11 @@ class Trainer {
         run_(cmd.run_dir.empty() ? default_run_dir(cmd.recipe) : cmd.run_dir),
         device_(cfg_.train.device),
         dtype_(cfg_.train.precision == Precision::bf16 ? DType::bf16 : DType::f32),
-        train_data_(open_shards("data.train", cfg_.data.train), cfg_.data.seq_len),
-        valid_data_(open_shards("data.valid", cfg_.data.valid), cfg_.data.seq_len),
-        model_(decoder_options(cfg_.model), device_, dtype_),
-        sampler_(train_data_.num_examples(), uint64_t(cfg_.seed)) {
-    check_vocab("data.train", train_data_.shards(), cfg_.model);
-    check_vocab("data.valid", valid_data_.shards(), cfg_.model);
-    check_tokenizers(cfg_.data, train_data_.shards(), valid_data_.shards());
-    LINEA_CHECK_T(ConfigError, train_data_.num_examples() >= cfg_.train.batch_size, "data.train: ",
-                  train_data_.num_examples(), " windows of seq_len ", cfg_.data.seq_len,
-                  " are fewer than one batch of train.batch_size ", cfg_.train.batch_size);
+        objective_(make_objective(cfg_, device_, dtype_)),
+        model_(objective_->model()),
+        sampler_(objective_->num_train_examples(), uint64_t(cfg_.seed)) {
     Generator init(uint64_t(cfg_.seed));
-    model_.init_parameters(init);
+    objective_->init_parameters(init);
     optimizer_ = make_optimizer(cfg_.optim, model_.named_parameters());
     schedule_ = std::make_unique<LrSchedule>(schedule_options(cfg_));
     default_generator().set_state(uint64_t(cfg_.seed) ^ kDropoutStream, 0);
@@ -144,10 +103,10 @@ class Trainer {
   int run() {
     write_file_atomically(run_.file("config.yaml"), dump_config(cfg_));
     MetricsLog log(run_.file("metrics.jsonl"));
-    const int64_t T = cfg_.data.seq_len, B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
+    const int64_t B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
     const int64_t accum = B / micro;
     const double peak = gemm_peak_flops(device_, dtype_);
-    const double flops_per_token = double(model_.flops_per_token(T));
+    const double flops_per_token = objective_->flops_per_token();
     NamedParams params = model_.named_parameters();
     reset_peak_memory(device_);
     const auto t0 = std::chrono::steady_clock::now();
@@ -158,15 +117,17 @@ class Trainer {
     while (state_.step < cfg_.train.steps) {
       const double lr = schedule_->lr_at(state_.step);
       optimizer_->zero_grad();
+      const int64_t epoch = sampler_.state().epoch;
       std::vector<int64_t> indices = sampler_.next(B);
       double loss_sum = 0;
+      int64_t step_tokens = 0;
       const Tensor scale = Tensor::full({}, 1.0 / double(accum), dtype_, device_);
       for (int64_t m = 0; m < accum; ++m) {
         std::vector<int64_t> part(indices.begin() + m * micro, indices.begin() + (m + 1) * micro);
-        CausalBatch batch = train_data_.get_batch(part);
-        Variable loss = model_.loss(batch.inputs.to(device_), batch.targets.to(device_));
-        loss.backward(scale);
-        loss_sum += loss.data().item();
+        TrainingObjective::MicroBatchLoss l = objective_->train_loss(part, epoch);
+        l.loss.backward(scale);
+        loss_sum += l.loss.data().item();
+        step_tokens += l.tokens;
       }
       const double loss = loss_sum / double(accum);
       const double gnorm = clip_grad_norm(params, cfg_.optim.grad_clip > 0 ? cfg_.optim.grad_clip : INFINITY);
@@ -176,8 +137,8 @@ class Trainer {
                             "); the last good checkpoint is kept; lower optim.lr or check the data"));
       optimizer_->step(lr);
       state_.step += 1;
-      state_.tokens_seen += B * T;
-      window_tokens += B * T;
+      state_.tokens_seen += step_tokens;
+      window_tokens += step_tokens;
       const bool last = state_.step == cfg_.train.steps;
 
       if (state_.step % cfg_.train.log_every == 0 || last) {
@@ -200,12 +161,13 @@ class Trainer {
       }
       const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
       if (evaluated) {
-        EvalResult r = evaluate_windows(model_, valid_data_, cfg_.train.eval_batches, micro, device_);
-        log.log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens);
+        EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro);
+        log.log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy);
         schedule_->observe(r.mean_nll);
         if (cmd_.progress)
-          std::fprintf(stderr, "eval step %ld | valid loss %.4f | perplexity %.2f | %ld tokens\n", long(state_.step),
-                       r.mean_nll, r.perplexity(), long(r.tokens));
+          std::fprintf(stderr, "eval step %ld | valid loss %.4f | perplexity %.2f%s | %ld tokens\n", long(state_.step),
+                       r.mean_nll, r.perplexity(),
+                       r.accuracy ? str_cat(" | mlm accuracy ", *r.accuracy).c_str() : "", long(r.tokens));
       }
       const bool stop = stop_requested();
       const bool saving = last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0);
@@ -244,8 +206,8 @@ class Trainer {
   RunDir run_;
   Device device_;
   DType dtype_;
-  PackedCausalDataset train_data_, valid_data_;
-  Decoder model_;
+  std::unique_ptr<TrainingObjective> objective_;
+  Module& model_;
   Sampler sampler_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;

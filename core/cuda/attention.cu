@@ -1,8 +1,16 @@
-// CUDA fused attention, FlashAttention-2 style on CUDA cores with f32 accumulation.
-// Forward: one block per (b, h, 16-query tile); key/value tiles of 32 staged in shared
-// memory, one key per lane, online softmax per row. Backward: one block per (b, kv head,
-// 32-key tile) owning its dk/dv rows in registers, looping over the query heads of the
-// group and their 32-row query tiles; dq accumulates with atomicAdd into an f32 buffer.
+// CUDA fused attention, FlashAttention-2 style on CUDA cores with f32 accumulation, over
+// the variable-length segments of the T axis (AttentionDims) with optional ALiBi.
+// Forward: one block per (segment, head, 16-query tile of the segment); key/value tiles of
+// 32 staged in shared memory, one key per lane, online softmax per row. Backward: one block
+// per (segment, kv head, 32-key tile of the segment) owning its dk/dv rows in registers,
+// looping over the query heads of the group and the segment's 32-row query tiles; dq
+// accumulates with atomicAdd into an f32 buffer. Grids are sized by the longest segment;
+// tiles past a shorter segment's end exit at once. The segment table is uploaded per call
+// (not for the default layout, one whole batch entry per segment). Rows outside every
+// segment are zero-filled before the launch (out, lse, dk, dv; dq keeps the zeros of its
+// accumulator), since no block visits them.
+#include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "core/cuda/rowwise.cuh"
@@ -18,25 +26,53 @@ constexpr int kFwdRows = kWarps * kRowsPerWarp;  // forward query tile
 constexpr int kBwdRows = 32;                    // backward query tile
 constexpr unsigned kFull = 0xffffffffu;
 
-// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]. Grid (B*H, ceil(T / kFwdRows)).
-// Warp w owns query rows w*kRowsPerWarp + i; lane owns output dims lane + 32c.
+// Everything a block needs besides the tensors. Segment s covers flat rows
+// [seg_start[s], seg_start[s] + seg_length[s]) of the [B*T] row index b*T + t, inside one
+// batch entry b; positions i, j count from its first row t0 = seg_start[s] % T.
+struct Layout {
+  int64_t H, Hkv, T;
+  float scale;
+  bool causal;
+  const float* alibi;  // [H] slopes, or null for no ALiBi
+  // [S] each, device memory; both null for the default layout, where segment s is batch
+  // entry s whole (start s*T, length T) and no table is uploaded.
+  const int64_t* seg_start;
+  const int64_t* seg_length;
+};
+
+// The ALiBi term -slope * |i - j| for positions i, j of one segment (-0 when slope is 0,
+// i.e. without ALiBi, which leaves the score bit for bit). |i - j| fits an int: segments
+// are at most 65535 tiles long (segment_grid).
+__device__ __forceinline__ float alibi_bias(float slope, int64_t i, int64_t j) {
+  return -slope * float(abs(int(i - j)));
+}
+
+// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]. Grid (S, H, ceil(max_length / kFwdRows)):
+// segment, query head, query tile in reverse order (z = 0 is the longest segment's last
+// tile, so under the causal mask the blocks that see the most keys start first).
+// Warp w owns query rows w*kRowsPerWarp + i of the tile; lane owns output dims lane + 32c.
 template <class E, int D>
 __global__ void __launch_bounds__(kThreads)
-    attention_fwd_kernel(const E* q, const E* k, const E* v, E* out, float* lse, int64_t H, int64_t Hkv, int64_t T,
-                         float scale, bool causal) {
+    attention_fwd_kernel(const E* q, const E* k, const E* v, E* out, float* lse, Layout lay) {
   constexpr int kPer = D / 32;
   __shared__ float qs[kFwdRows][D];
   __shared__ float ks[kKeyTile][D + 1];  // +1: lane j reads row j, conflict-free
   __shared__ float vs[kKeyTile][D];
-  const int64_t bh = blockIdx.x, kv = (bh / H) * Hkv + (bh % H) / (H / Hkv);
-  const int64_t q0 = int64_t(blockIdx.y) * kFwdRows;
+  const int64_t seg = blockIdx.x, h = blockIdx.y, T = lay.T;
+  const int64_t len = lay.seg_length ? lay.seg_length[seg] : T;
+  const int64_t q0 = int64_t(gridDim.z - 1 - blockIdx.z) * kFwdRows;  // first query position of the tile
+  if (q0 >= len) return;  // the whole block: this segment is shorter than the longest
+  const int64_t start = lay.seg_start ? lay.seg_start[seg] : seg * T, b = start / T, t0 = start % T;
+  const int64_t bh = b * lay.H + h, kv = b * lay.Hkv + h / (lay.H / lay.Hkv);
+  const int64_t row0 = bh * T + t0;  // flat [B*H*T] row of the segment's position 0 in q/out/lse
+  const float slope = lay.alibi ? lay.alibi[h] : 0.f;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const E* qb = q + bh * T * D;
-  const E* kb = k + kv * T * D;
-  const E* vb = v + kv * T * D;
+  const E* qb = q + row0 * D;
+  const E* kb = k + (kv * T + t0) * D;
+  const E* vb = v + (kv * T + t0) * D;
   for (int idx = threadIdx.x; idx < kFwdRows * D; idx += kThreads) {
     const int r = idx / D, c = idx % D;
-    qs[r][c] = q0 + r < T ? load_as<float, E>(qb[(q0 + r) * D + c]) : 0.f;
+    qs[r][c] = q0 + r < len ? load_as<float, E>(qb[(q0 + r) * D + c]) : 0.f;
   }
   float m[kRowsPerWarp], l[kRowsPerWarp], o[kRowsPerWarp][kPer];
 #pragma unroll
@@ -46,12 +82,12 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int c = 0; c < kPer; ++c) o[i][c] = 0.f;
   }
-  const int64_t key_end = causal ? min(T, q0 + kFwdRows) : T;
+  const int64_t key_end = lay.causal ? min(len, q0 + kFwdRows) : len;
   for (int64_t k0 = 0; k0 < key_end; k0 += kKeyTile) {
     __syncthreads();  // the previous tile is consumed (and qs is written before the first)
     for (int idx = threadIdx.x; idx < kKeyTile * D; idx += kThreads) {
       const int r = idx / D, c = idx % D;
-      const bool in = k0 + r < T;
+      const bool in = k0 + r < len;  // never past the segment: those rows are another's or padding
       ks[r][c] = in ? load_as<float, E>(kb[(k0 + r) * D + c]) : 0.f;
       vs[r][c] = in ? load_as<float, E>(vb[(k0 + r) * D + c]) : 0.f;
     }
@@ -68,10 +104,10 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
       const int64_t qi = q0 + warp * kRowsPerWarp + i;
-      const bool valid = j < T && (!causal || j <= qi);
-      const float sc = valid ? s[i] * scale : -INFINITY;
-      // Key 0 is visible to every row (padded rows past T too), so m_new is finite from
-      // the first tile on; alpha = exp(-inf) = 0 there while l and o are still 0.
+      const bool valid = j < len && (!lay.causal || j <= qi);
+      const float sc = valid ? s[i] * lay.scale + alibi_bias(slope, qi, j) : -INFINITY;
+      // Key 0 is visible to every row (rows past the segment's end too), so m_new is
+      // finite from the first tile on; alpha = exp(-inf) = 0 there while l and o are 0.
       const float m_new = fmaxf(m[i], warp_reduce(sc, MaxOp()));
       p[i] = valid ? expf(sc - m_new) : 0.f;
       const float alpha = expf(m[i] - m_new);
@@ -96,11 +132,11 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
   for (int i = 0; i < kRowsPerWarp; ++i) {
     const int64_t qi = q0 + warp * kRowsPerWarp + i;
-    if (qi >= T) continue;
+    if (qi >= len) continue;
     const float inv = 1.f / l[i];
 #pragma unroll
-    for (int c = 0; c < kPer; ++c) out[(bh * T + qi) * D + lane + 32 * c] = store_as<E, float>(o[i][c] * inv);
-    if (lane == 0) lse[bh * T + qi] = m[i] + logf(l[i]);
+    for (int c = 0; c < kPer; ++c) out[(row0 + qi) * D + lane + 32 * c] = store_as<E, float>(o[i][c] * inv);
+    if (lane == 0) lse[row0 + qi] = m[i] + logf(l[i]);
   }
 }
 
@@ -123,13 +159,14 @@ constexpr size_t bwd_smem_bytes(int D) {
   return sizeof(float) * (2 * kKeyTile * (D + 1) + 2 * kBwdRows * D + 2 * kBwdRows * (kKeyTile + 1) + 2 * kBwdRows);
 }
 
-// Grid (B*Hkv, ceil(T / kKeyTile)). dq_acc [B,H,T,D] f32, zeroed; dk/dv [B,Hkv,T,D].
+// q/dout [B,H,T,D], k/v [B,Hkv,T,D], lse/delta [B,H,T]; dq_acc [B,H,T,D] f32, zeroed;
+// dk/dv [B,Hkv,T,D]. Grid (S, Hkv, ceil(max_length / kKeyTile)): segment, kv head, key tile.
 // Scores: thread (warp, lane) takes key lane and query rows warp + 4i. dk/dv: keys
 // warp + 4jj, dims lane + 32c. dq: rows warp + 4i, dims lane + 32c.
 template <class E, int D>
 __global__ void __launch_bounds__(kThreads)
     attention_bwd_kernel(const E* q, const E* k, const E* v, const E* dout, const float* lse, const float* delta,
-                         float* dq_acc, E* dk, E* dv, int64_t H, int64_t Hkv, int64_t T, float scale, bool causal) {
+                         float* dq_acc, E* dk, E* dv, Layout lay) {
   constexpr int kPer = D / 32, kKS = D + 1, kPS = kKeyTile + 1;
   constexpr int kKeysPerWarp = kKeyTile / kWarps, kRowsPerWarpB = kBwdRows / kWarps;
   extern __shared__ float smem[];
@@ -142,36 +179,42 @@ __global__ void __launch_bounds__(kThreads)
   float* lses = dss + kBwdRows * kPS;
   float* deltas = lses + kBwdRows;
 
-  const int64_t bkv = blockIdx.x, group = H / Hkv;
-  const int64_t k0 = int64_t(blockIdx.y) * kKeyTile;
+  const int64_t seg = blockIdx.x, hkv = blockIdx.y, group = lay.H / lay.Hkv, T = lay.T;
+  const int64_t len = lay.seg_length ? lay.seg_length[seg] : T;
+  const int64_t k0 = int64_t(blockIdx.z) * kKeyTile;  // first key position of the tile
+  if (k0 >= len) return;  // the whole block: this segment is shorter than the longest
+  const int64_t start = lay.seg_start ? lay.seg_start[seg] : seg * T, b = start / T, t0 = start % T;
+  const int64_t krow0 = (b * lay.Hkv + hkv) * T + t0;  // flat [B*Hkv*T] row of key position 0
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   for (int idx = threadIdx.x; idx < kKeyTile * D; idx += kThreads) {
     const int r = idx / D, c = idx % D;
-    const bool in = k0 + r < T;
-    ks[r * kKS + c] = in ? load_as<float, E>(k[(bkv * T + k0 + r) * D + c]) : 0.f;
-    vs[r * kKS + c] = in ? load_as<float, E>(v[(bkv * T + k0 + r) * D + c]) : 0.f;
+    const bool in = k0 + r < len;
+    ks[r * kKS + c] = in ? load_as<float, E>(k[(krow0 + k0 + r) * D + c]) : 0.f;
+    vs[r * kKS + c] = in ? load_as<float, E>(v[(krow0 + k0 + r) * D + c]) : 0.f;
   }
   float dk_acc[kKeysPerWarp][kPer] = {}, dv_acc[kKeysPerWarp][kPer] = {};
   const int64_t j = k0 + lane;
   // Under the causal mask query tiles before this key tile see none of its keys.
-  const int64_t q_start = causal ? k0 / kBwdRows * kBwdRows : 0;
+  const int64_t q_start = lay.causal ? k0 / kBwdRows * kBwdRows : 0;
   for (int64_t g = 0; g < group; ++g) {
-    const int64_t bh = (bkv / Hkv) * H + (bkv % Hkv) * group + g;
-    for (int64_t q0 = q_start; q0 < T; q0 += kBwdRows) {
+    const int64_t h = hkv * group + g;
+    const int64_t qrow0 = (b * lay.H + h) * T + t0;  // flat [B*H*T] row of query position 0
+    const float slope = lay.alibi ? lay.alibi[h] : 0.f;
+    for (int64_t q0 = q_start; q0 < len; q0 += kBwdRows) {
       __syncthreads();  // the previous step is done with qs/dos/ps/dss (ks/vs written before the first)
       for (int idx = threadIdx.x; idx < kBwdRows * D; idx += kThreads) {
         const int r = idx / D, c = idx % D;
-        const bool in = q0 + r < T;
-        qs[idx] = in ? load_as<float, E>(q[(bh * T + q0 + r) * D + c]) : 0.f;
-        dos[idx] = in ? load_as<float, E>(dout[(bh * T + q0 + r) * D + c]) : 0.f;
+        const bool in = q0 + r < len;
+        qs[idx] = in ? load_as<float, E>(q[(qrow0 + q0 + r) * D + c]) : 0.f;
+        dos[idx] = in ? load_as<float, E>(dout[(qrow0 + q0 + r) * D + c]) : 0.f;
       }
       if (threadIdx.x < kBwdRows) {
-        const bool in = q0 + threadIdx.x < T;
-        lses[threadIdx.x] = in ? lse[bh * T + q0 + threadIdx.x] : 0.f;
-        deltas[threadIdx.x] = in ? delta[bh * T + q0 + threadIdx.x] : 0.f;
+        const bool in = q0 + threadIdx.x < len;
+        lses[threadIdx.x] = in ? lse[qrow0 + q0 + threadIdx.x] : 0.f;
+        deltas[threadIdx.x] = in ? delta[qrow0 + q0 + threadIdx.x] : 0.f;
       }
       __syncthreads();
-      // P = exp(scale q.k - lse) and dP = dout.v for key j and rows warp + 4i.
+      // P = exp(scale q.k + alibi - lse) and dP = dout.v for key j and rows warp + 4i.
       float s[kRowsPerWarpB] = {}, dp[kRowsPerWarpB] = {};
 #pragma unroll 4
       for (int c = 0; c < D; ++c) {
@@ -187,10 +230,11 @@ __global__ void __launch_bounds__(kThreads)
       for (int i = 0; i < kRowsPerWarpB; ++i) {
         const int r = warp + kWarps * i;
         const int64_t qi = q0 + r;
-        const bool valid = qi < T && j < T && (!causal || j <= qi);
-        const float p = valid ? expf(s[i] * scale - lses[r]) : 0.f;
+        const bool valid = qi < len && j < len && (!lay.causal || j <= qi);
+        // The score exactly as the forward formed it, so P matches the lse it wrote.
+        const float p = valid ? expf(s[i] * lay.scale + alibi_bias(slope, qi, j) - lses[r]) : 0.f;
         ps[r * kPS + lane] = p;
-        dss[r * kPS + lane] = p * (dp[i] - deltas[r]) * scale;  // scale folded in for dq and dk
+        dss[r * kPS + lane] = p * (dp[i] - deltas[r]) * lay.scale;  // scale folded in for dq and dk
       }
       __syncthreads();
       // dv += P^T dout, dk += (scale dS)^T q for keys warp + 4jj.
@@ -216,7 +260,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int i = 0; i < kRowsPerWarpB; ++i) {
         const int r = warp + kWarps * i;
-        if (q0 + r >= T) continue;
+        if (q0 + r >= len) continue;
         float acc[kPer] = {};
         for (int key = 0; key < kKeyTile; ++key) {
           const float ds = dss[r * kPS + key];
@@ -224,18 +268,18 @@ __global__ void __launch_bounds__(kThreads)
           for (int c = 0; c < kPer; ++c) acc[c] += ds * ks[key * kKS + lane + 32 * c];
         }
 #pragma unroll
-        for (int c = 0; c < kPer; ++c) atomicAdd(dq_acc + (bh * T + q0 + r) * D + lane + 32 * c, acc[c]);
+        for (int c = 0; c < kPer; ++c) atomicAdd(dq_acc + (qrow0 + q0 + r) * D + lane + 32 * c, acc[c]);
       }
     }
   }
 #pragma unroll
   for (int jj = 0; jj < kKeysPerWarp; ++jj) {
     const int64_t key = k0 + warp + kWarps * jj;
-    if (key >= T) continue;
+    if (key >= len) continue;
 #pragma unroll
     for (int c = 0; c < kPer; ++c) {
-      dk[(bkv * T + key) * D + lane + 32 * c] = store_as<E, float>(dk_acc[jj][c]);
-      dv[(bkv * T + key) * D + lane + 32 * c] = store_as<E, float>(dv_acc[jj][c]);
+      dk[(krow0 + key) * D + lane + 32 * c] = store_as<E, float>(dk_acc[jj][c]);
+      dv[(krow0 + key) * D + lane + 32 * c] = store_as<E, float>(dv_acc[jj][c]);
     }
   }
 }
@@ -265,12 +309,37 @@ void dispatch_head_dim(int64_t D, const char* op, Fn&& fn) {
   throw ShapeError(str_cat(op, ": CUDA kernels support head dim D in {32, 64, 128}, got D = ", D));
 }
 
-// Query / key tiles along grid y: at most 65535.
-unsigned tiles(const char* op, int64_t T, int tile) {
-  const int64_t n = (T + tile - 1) / tile;
-  LINEA_CHECK(n <= 65535, op, ": sequence length T = ", T, " is too long for the CUDA kernels (at most ",
+// Grid (segments, heads, tiles of the longest segment): x takes up to 2^31 - 1 blocks,
+// y and z up to 65535.
+dim3 segment_grid(const char* op, const AttentionDims& d, int64_t heads, int tile) {
+  const int64_t tiles = std::max<int64_t>(1, (d.max_length + tile - 1) / tile);
+  LINEA_CHECK(tiles <= 65535, op, ": sequence length ", d.max_length, " is too long for the CUDA kernels (at most ",
               65535 * int64_t(tile), ")");
-  return unsigned(n);
+  LINEA_CHECK(heads <= 65535, op, ": ", heads, " heads are too many for the CUDA kernels (at most 65535)");
+  LINEA_CHECK(d.segments >= 1 && d.segments <= 0x7fffffff, op, ": ", d.segments,
+              " sequences are out of range for the CUDA kernels (1 to 2^31 - 1)");
+  return dim3(unsigned(d.segments), unsigned(heads), unsigned(tiles));
+}
+
+// The segment table on the device (caching allocator): i64 [2, S], starts then lengths;
+// undefined for the default layout (segment s is batch entry s whole), which the kernels
+// derive from the block index. The host staging tensor may go at once: the copy has left
+// it before to() returns.
+Tensor upload_segments(const AttentionDims& d, Device device) {
+  bool whole_entries = d.segments == d.B;
+  for (int64_t s = 0; whole_entries && s < d.segments; ++s)
+    whole_entries = d.seg_start[s] == s * d.T && d.seg_length[s] == d.T;
+  if (whole_entries) return Tensor();
+  Tensor host = Tensor::empty({2, d.segments}, DType::i64);
+  int64_t* p = static_cast<int64_t*>(host.data_ptr());
+  std::copy(d.seg_start, d.seg_start + d.segments, p);
+  std::copy(d.seg_length, d.seg_length + d.segments, p + d.segments);
+  return host.to(device);
+}
+
+Layout make_layout(const AttentionDims& d, const Tensor& segments) {
+  const int64_t* seg = segments.defined() ? static_cast<const int64_t*>(segments.data_ptr()) : nullptr;
+  return Layout{d.H, d.Hkv, d.T, float(d.scale), d.causal, d.alibi, seg, seg ? seg + d.segments : nullptr};
 }
 
 template <class E>
@@ -287,14 +356,19 @@ E* mptr(const Tensor& t) {
 void attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                    const AttentionDims& d) {
   const char* op = "attention";
-  const dim3 grid(unsigned(d.B * d.H), tiles(op, d.T, kFwdRows));
+  const dim3 grid = segment_grid(op, d, d.H, kFwdRows);
+  const Tensor segments = upload_segments(d, q.device());
+  // Padding rows are never visited by a block: they keep these zeros.
+  if (!d.covers_all) {
+    Tensor(out).zero_();
+    Tensor(lse).zero_();
+  }
   dispatch_dtype(q.dtype(), op, [&](auto tag) {
     using E = typename decltype(tag)::type;
     dispatch_head_dim(d.D, op, [&](auto dim) {
       constexpr int D = decltype(dim)::value;
       attention_fwd_kernel<E, D><<<grid, kThreads, 0, stream()>>>(cptr<E>(q), cptr<E>(k), cptr<E>(v), mptr<E>(out),
-                                                                  mptr<float>(lse), d.H, d.Hkv, d.T, float(d.scale),
-                                                                  d.causal);
+                                                                  mptr<float>(lse), make_layout(d, segments));
     });
   });
   LINEA_CUDA_LAUNCH_CHECK();
@@ -303,12 +377,18 @@ void attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
 void attention_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                    const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv, const AttentionDims& d) {
   const char* op = "attention backward";
-  const dim3 grid(unsigned(d.B * d.Hkv), tiles(op, d.T, kKeyTile));
+  const dim3 grid = segment_grid(op, d, d.Hkv, kKeyTile);
+  const Tensor segments = upload_segments(d, q.device());
   const int64_t rows = d.B * d.H * d.T;
   Tensor delta = Tensor::empty({rows}, DType::f32, q.device());
-  // f32 gradients accumulate in place; bf16/f16 ones through an f32 buffer.
+  // f32 gradients accumulate in place; bf16/f16 ones through an f32 buffer. Its zeros stay
+  // on padding rows, which no block visits; dk/dv rows there are zeroed here.
   Tensor dq_acc = q.dtype() == DType::f32 ? dq : Tensor::empty(dq.shape(), DType::f32, q.device());
   dq_acc.zero_();
+  if (!d.covers_all) {
+    Tensor(dk).zero_();
+    Tensor(dv).zero_();
+  }
   dispatch_dtype(q.dtype(), op, [&](auto tag) {
     using E = typename decltype(tag)::type;
     attention_delta_kernel<E><<<grid_for(rows * 32, kThreads), kThreads, 0, stream()>>>(
@@ -321,7 +401,7 @@ void attention_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
                                             int(smem)));
       attention_bwd_kernel<E, D><<<grid, kThreads, smem, stream()>>>(
           cptr<E>(q), cptr<E>(k), cptr<E>(v), cptr<E>(dout), cptr<float>(lse), cptr<float>(delta),
-          mptr<float>(dq_acc), mptr<E>(dk), mptr<E>(dv), d.H, d.Hkv, d.T, float(d.scale), d.causal);
+          mptr<float>(dq_acc), mptr<E>(dk), mptr<E>(dv), make_layout(d, segments));
     });
   });
   LINEA_CUDA_LAUNCH_CHECK();

@@ -1,4 +1,5 @@
-// CPU-vs-CUDA parity of fused attention: forward, lse and backward (skipped without a GPU).
+// CPU-vs-CUDA parity of fused attention: forward, lse and backward, with ALiBi and
+// variable-length segments (skipped without a GPU).
 // Tolerances: f32 — both devices compute in f32 from the same inputs but in different
 // orders (CPU: Eigen GEMMs, two-pass softmax, vectorized exp; CUDA: per-lane FMA chains,
 // online softmax with rescaling, expf, atomicAdd order for dq). Scores of D <= 128 terms
@@ -7,7 +8,17 @@
 // relative. bf16 — identical bf16 inputs and f32 math, each output rounded once to bf16,
 // so the two may land on neighbouring bf16 values: one ulp, 2^-7 relative, plus the f32
 // noise above on values near zero (atol 1e-3).
+// ALiBi adds -slope |i - j| in f32 on both devices (the CPU subtracts the rounded product,
+// the GPU may fuse it into an FMA), so the two biased scores differ by about one f32 ulp of
+// their value. The diagonal key has bias 0, so keys that carry weight have biased scores
+// of a few units (weights off by ~1e-6 relative, as for plain scores), while keys with a
+// large bias (up to ~0.7 * 76 here) weigh e^-10 or less of the row's largest and add
+// nothing measurable. The same tolerances therefore hold. Segments change which keys each
+// row sums over, not the arithmetic; rows outside every segment are exactly 0 on both devices.
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 #include "core/kernels/attention.h"
 #include "support/testing.h"
@@ -23,32 +34,141 @@ struct Case {
   int64_t B, H, Hkv, T, D;
 };
 
+kernels::AttentionOptions options(bool causal, double scale = 0) {
+  kernels::AttentionOptions o;
+  o.causal = causal;
+  o.scale = scale;
+  return o;
+}
+
+// The ALiBi slopes of Press et al. for H heads as an f32 [H] CPU tensor.
+Tensor alibi_tensor(int64_t H) {
+  const std::vector<float> s = kernels::alibi_slopes(H);
+  return Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {H}, DType::f32);
+}
+
+// Random q, dout [B,H,T,D] and k, v [B,Hkv,T,D] in [-1, 1), stored as dt.
+struct Inputs {
+  Tensor q, k, v, dout;
+};
+Inputs random_inputs(const Case& c, DType dt, uint64_t seed) {
+  const Shape qs{c.B, c.H, c.T, c.D}, ks{c.B, c.Hkv, c.T, c.D};
+  return Inputs{random_tensor(qs, seed).to(dt), random_tensor(ks, seed + 1).to(dt), random_tensor(ks, seed + 2).to(dt),
+                random_tensor(qs, seed + 3).to(dt)};
+}
+
+std::string describe(const Case& c, DType dt, const kernels::AttentionOptions& opt) {
+  return str_cat("B", c.B, " H", c.H, "/", c.Hkv, " T", c.T, " D", c.D, " ", dtype_name(dt),
+                 opt.causal ? " causal" : " full", opt.alibi_slopes.defined() ? " alibi" : "",
+                 opt.segments.empty() ? "" : str_cat(" ", opt.segments.start.size(), " segments"));
+}
+
+// Forward (out, lse) and backward (dq, dk, dv) on both devices with the tolerances of the
+// file comment. opt holds CPU tensors; the GPU call gets the slopes moved to the GPU.
+void expect_parity(const Case& c, const Inputs& in, const kernels::AttentionOptions& opt) {
+  const DType dt = in.q.dtype();
+  const bool f32 = dt == DType::f32;
+  const double fwd_atol = f32 ? 1e-5 : 1e-3, bwd_atol = f32 ? 1e-4 : 1e-3;
+  const double fwd_rtol = f32 ? 1e-4 : 1.0 / 128, bwd_rtol = f32 ? 1e-3 : 1.0 / 64;
+  const std::string what = describe(c, dt, opt);
+  kernels::AttentionOptions opt_g = opt;
+  if (opt.alibi_slopes.defined()) opt_g.alibi_slopes = opt.alibi_slopes.to(kGpu);
+  const Tensor q = in.q.to(kGpu), k = in.k.to(kGpu), v = in.v.to(kGpu);
+  Tensor lse, lse_g;
+  Tensor out = kernels::attention_fwd(in.q, in.k, in.v, opt, &lse);
+  Tensor out_g = kernels::attention_fwd(q, k, v, opt_g, &lse_g);
+  EXPECT_EQ(lse_g.dtype(), DType::f32) << what;
+  EXPECT_TRUE(all_close(out_g.to(kCpu), out, fwd_atol, fwd_rtol)) << "out " << what;
+  EXPECT_TRUE(all_close(lse_g.to(kCpu), lse, 1e-5, 1e-5)) << "lse " << what;
+  // Same out and lse on both devices, so the comparison isolates the backward kernels.
+  kernels::AttentionGrads g = kernels::attention_bwd(in.q, in.k, in.v, out, lse, in.dout, opt);
+  kernels::AttentionGrads gg =
+      kernels::attention_bwd(q, k, v, out.to(kGpu), lse.to(kGpu), in.dout.to(kGpu), opt_g);
+  EXPECT_TRUE(all_close(gg.dq.to(kCpu), g.dq, bwd_atol, bwd_rtol)) << "dq " << what;
+  EXPECT_TRUE(all_close(gg.dk.to(kCpu), g.dk, bwd_atol, bwd_rtol)) << "dk " << what;
+  EXPECT_TRUE(all_close(gg.dv.to(kCpu), g.dv, bwd_atol, bwd_rtol)) << "dv " << what;
+}
+
 TEST(CudaAttention, ForwardLseAndBackwardMatchCpu) {
   LINEA_REQUIRE_GPU();
   // Odd T below one tile, T spanning partial query (16 / 32) and key (32) tiles, GQA and MHA.
   for (Case c : {Case{2, 4, 2, 7, 32}, Case{1, 4, 4, 77, 64}, Case{2, 8, 2, 200, 128}, Case{1, 2, 1, 513, 64}}) {
     for (DType dt : {DType::f32, DType::bf16}) {
-      const bool f32 = dt == DType::f32;
-      const double fwd_atol = f32 ? 1e-5 : 1e-3, bwd_atol = f32 ? 1e-4 : 1e-3;
-      const double fwd_rtol = f32 ? 1e-4 : 1.0 / 128, bwd_rtol = f32 ? 1e-3 : 1.0 / 64;
-      Tensor q = random_tensor({c.B, c.H, c.T, c.D}, 1).to(dt), dout = random_tensor({c.B, c.H, c.T, c.D}, 4).to(dt);
-      Tensor k = random_tensor({c.B, c.Hkv, c.T, c.D}, 2).to(dt), v = random_tensor({c.B, c.Hkv, c.T, c.D}, 3).to(dt);
-      for (bool causal : {true, false}) {
-        const std::string what = str_cat("B", c.B, " H", c.H, "/", c.Hkv, " T", c.T, " D", c.D, " ",
-                                          dtype_name(dt), causal ? " causal" : " full");
-        Tensor lse, lse_g;
-        Tensor out = kernels::attention_fwd(q, k, v, causal, 0, &lse);
-        Tensor out_g = kernels::attention_fwd(q.to(kGpu), k.to(kGpu), v.to(kGpu), causal, 0, &lse_g);
-        EXPECT_EQ(lse_g.dtype(), DType::f32);
-        EXPECT_TRUE(all_close(out_g.to(kCpu), out, fwd_atol, fwd_rtol)) << "out " << what;
-        EXPECT_TRUE(all_close(lse_g.to(kCpu), lse, 1e-5, 1e-5)) << "lse " << what;
-        // Same out and lse on both devices, so the comparison isolates the backward kernels.
-        kernels::AttentionGrads g = kernels::attention_bwd(q, k, v, out, lse, dout, causal, 0);
-        kernels::AttentionGrads gg = kernels::attention_bwd(q.to(kGpu), k.to(kGpu), v.to(kGpu), out.to(kGpu),
-                                                            lse.to(kGpu), dout.to(kGpu), causal, 0);
-        EXPECT_TRUE(all_close(gg.dq.to(kCpu), g.dq, bwd_atol, bwd_rtol)) << "dq " << what;
-        EXPECT_TRUE(all_close(gg.dk.to(kCpu), g.dk, bwd_atol, bwd_rtol)) << "dk " << what;
-        EXPECT_TRUE(all_close(gg.dv.to(kCpu), g.dv, bwd_atol, bwd_rtol)) << "dv " << what;
+      const Inputs in = random_inputs(c, dt, 1);
+      for (bool causal : {true, false}) expect_parity(c, in, options(causal));
+    }
+  }
+}
+
+TEST(CudaAttention, AlibiMatchesCpu) {
+  LINEA_REQUIRE_GPU();
+  // MosaicBERT's 12 heads (non-power-of-two slopes), T spanning partial tiles; the causal
+  // case checks that the bias is |i - j| of in-sequence positions there too.
+  const Case c{2, 12, 12, 77, 64};
+  for (DType dt : {DType::f32, DType::bf16}) {
+    const Inputs in = random_inputs(c, dt, 11);
+    for (bool causal : {false, true}) {
+      kernels::AttentionOptions opt = options(causal);
+      opt.alibi_slopes = alibi_tensor(c.H);
+      expect_parity(c, in, opt);
+    }
+  }
+}
+
+TEST(CudaAttention, PackedSegmentsMatchCpu) {
+  LINEA_REQUIRE_GPU();
+  // Unpadded batch (MosaicBERT): B = 1, sequences of 5, 17, 1 and 40 tokens back to back,
+  // so segments start off tile boundaries, one is a single token and the longest spans
+  // partial query and key tiles; with and without ALiBi.
+  const Case c{1, 4, 4, 63, 32};
+  for (DType dt : {DType::f32, DType::bf16}) {
+    const Inputs in = random_inputs(c, dt, 21);
+    for (bool alibi : {false, true}) {
+      for (bool causal : {false, true}) {
+        kernels::AttentionOptions opt = options(causal);
+        opt.segments = kernels::AttentionSegments::packed({0, 5, 22, 23, 63});
+        if (alibi) opt.alibi_slopes = alibi_tensor(c.H);
+        expect_parity(c, in, opt);
+      }
+    }
+  }
+}
+
+TEST(CudaAttention, PaddedLengthsMatchCpu) {
+  LINEA_REQUIRE_GPU();
+  // [B, T] batch whose rows hold 48 (full), 20 and 1 real tokens: pad rows must come out
+  // as exact zeros (out, lse, dq) and pad keys get zero dk/dv, as on the CPU.
+  const Case c{3, 4, 4, 48, 64};
+  for (DType dt : {DType::f32, DType::bf16}) {
+    const Inputs in = random_inputs(c, dt, 31);
+    for (bool alibi : {false, true}) {
+      for (bool causal : {false, true}) {
+        kernels::AttentionOptions opt = options(causal);
+        opt.segments = kernels::AttentionSegments::padded({48, 20, 1}, c.T);
+        if (alibi) opt.alibi_slopes = alibi_tensor(c.H);
+        expect_parity(c, in, opt);
+      }
+    }
+  }
+}
+
+TEST(CudaAttention, GqaSegmentsWithGapsMatchCpu) {
+  LINEA_REQUIRE_GPU();
+  // GQA (4 query heads per kv head) at D = 128 with a general layout: batch entry 0 holds
+  // two sequences [0, 37) and [37, 100); entry 1 holds one at [3, 73) with pad rows before
+  // and after it, so a segment starts at t0 = 3 of batch entry 1.
+  const Case c{2, 8, 2, 100, 128};
+  kernels::AttentionSegments segments;
+  segments.start = {0, 37, 103};
+  segments.length = {37, 63, 70};
+  for (DType dt : {DType::f32, DType::bf16}) {
+    const Inputs in = random_inputs(c, dt, 41);
+    for (bool alibi : {false, true}) {
+      for (bool causal : {false, true}) {
+        kernels::AttentionOptions opt = options(causal);
+        opt.segments = segments;
+        if (alibi) opt.alibi_slopes = alibi_tensor(c.H);
+        expect_parity(c, in, opt);
       }
     }
   }
@@ -58,8 +178,8 @@ TEST(CudaAttention, ExplicitScaleAndStridedInput) {
   LINEA_REQUIRE_GPU();
   Tensor q = random_tensor({2, 33, 4, 64}, 5).to(DType::f32).transpose(1, 2);  // [B,H,T,D] view of [B,T,H,D]
   Tensor k = random_tensor({2, 2, 33, 64}, 6).to(DType::f32), v = random_tensor({2, 2, 33, 64}, 7).to(DType::f32);
-  Tensor out = kernels::attention_fwd(q, k, v, true, 0.3, nullptr);
-  Tensor out_g = kernels::attention_fwd(q.to(kGpu), k.to(kGpu), v.to(kGpu), true, 0.3, nullptr);
+  Tensor out = kernels::attention_fwd(q, k, v, options(true, 0.3), nullptr);
+  Tensor out_g = kernels::attention_fwd(q.to(kGpu), k.to(kGpu), v.to(kGpu), options(true, 0.3), nullptr);
   EXPECT_TRUE(all_close(out_g.to(kCpu), out, 1e-5, 1e-4));
 }
 
@@ -67,14 +187,14 @@ TEST(CudaAttention, UnsupportedHeadDimAndF64Errors) {
   LINEA_REQUIRE_GPU();
   Tensor x = Tensor::zeros({1, 1, 4, 48}, DType::f32, kGpu);
   try {
-    kernels::attention_fwd(x, x, x, true, 0, nullptr);
+    kernels::attention_fwd(x, x, x, options(true), nullptr);
     FAIL();
   } catch (const ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find("head dim D in {32, 64, 128}, got D = 48"), std::string::npos) << e.what();
   }
   Tensor y = Tensor::zeros({1, 1, 4, 32}, DType::f64, kGpu);
   try {
-    kernels::attention_fwd(y, y, y, true, 0, nullptr);
+    kernels::attention_fwd(y, y, y, options(true), nullptr);
     FAIL();
   } catch (const ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find("f64 attention runs on the CPU only"), std::string::npos) << e.what();

@@ -1,0 +1,173 @@
+// The causal-LM and masked-LM objectives and the checks both make on their shards.
+#include "train/objective.h"
+
+#include "data/causal_dataset.h"
+#include "data/mlm_dataset.h"
+#include "data/sha256.h"
+#include "data/wordpiece_tokenizer.h"
+#include "layers/decoder.h"
+#include "layers/encoder.h"
+#include "train/model_builder.h"
+
+namespace linea {
+namespace {
+
+// Opens a recipe's shard folder; errors name the recipe key they came from.
+TokenShards open_shards(const char* key, const std::string& dir) {
+  try {
+    return TokenShards(dir);
+  } catch (const DataError& e) {
+    throw DataError(str_cat(key, ": ", e.what()));
+  }
+}
+
+void check_vocab(const char* key, const TokenShards& shards, const ModelConfig& m) {
+  if (shards.vocab_size() > m.vocab_size)
+    throw ConfigError(str_cat(key, ": shards in ", shards.dir(), " use a vocabulary of ", shards.vocab_size(),
+                              " tokens, larger than model.vocab_size ", m.vocab_size));
+}
+
+// Train and valid shards must come from one tokenizer, and from the recipe's data.tokenizer
+// when it names one (compared by the model file's sha256).
+void check_tokenizers(const DataConfig& d, const TokenShards& train, const TokenShards& valid) {
+  auto name = [](const TokenShards& s) {
+    return str_cat(s.tokenizer().empty() ? "?" : s.tokenizer(), " (sha256 ", s.tokenizer_sha256().substr(0, 12), ")");
+  };
+  if (train.tokenizer_sha256() != valid.tokenizer_sha256())
+    throw DataError(str_cat("data.valid: shards in ", valid.dir(), " were prepared with tokenizer ", name(valid),
+                            ", the training shards with ", name(train), "; expected the same tokenizer"));
+  if (!d.tokenizer) return;
+  std::string sha;
+  try {
+    sha = sha256_file(*d.tokenizer);
+  } catch (const DataError& e) {
+    throw DataError(str_cat("data.tokenizer: ", e.what()));
+  }
+  if (sha != train.tokenizer_sha256())
+    throw DataError(str_cat("data.tokenizer: ", *d.tokenizer, " (sha256 ", sha.substr(0, 12),
+                            ") is not the tokenizer the shards in ", train.dir(), " were prepared with: ", name(train)));
+}
+
+// Both splits opened and checked (vocabulary fits the model, one tokenizer).
+struct ShardPair {
+  TokenShards train, valid;
+};
+ShardPair open_checked(const Config& c) {
+  ShardPair s{open_shards("data.train", c.data.train), open_shards("data.valid", c.data.valid)};
+  check_vocab("data.train", s.train, c.model);
+  check_vocab("data.valid", s.valid, c.model);
+  check_tokenizers(c.data, s.train, s.valid);
+  return s;
+}
+
+void check_batch(const char* what, int64_t examples, const Config& c) {
+  LINEA_CHECK_T(ConfigError, examples >= c.train.batch_size, "data.train: ", examples, " ", what,
+                " are fewer than one batch of train.batch_size ", c.train.batch_size);
+}
+
+class CausalLmObjective : public TrainingObjective {
+ public:
+  CausalLmObjective(const Config& c, ShardPair s, Device device, DType dtype)
+      : train_(std::move(s.train), c.data.seq_len),
+        valid_(std::move(s.valid), c.data.seq_len),
+        model_(decoder_options(c.model), device, dtype),
+        device_(device),
+        seq_len_(c.data.seq_len) {
+    check_batch(str_cat("windows of seq_len ", c.data.seq_len).c_str(), train_.num_examples(), c);
+  }
+  Module& model() override { return model_; }
+  int64_t num_train_examples() const override { return train_.num_examples(); }
+  void init_parameters(Generator& gen) override { model_.init_parameters(gen); }
+  MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t) override {
+    CausalBatch batch = train_.get_batch(indices);
+    return {model_.loss(batch.inputs.to(device_), batch.targets.to(device_)), batch.inputs.numel()};
+  }
+  EvalResult evaluate(int64_t max_batches, int64_t micro_batch) override {
+    return evaluate_windows(model_, valid_, max_batches, micro_batch, device_);
+  }
+  double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)); }
+
+ private:
+  PackedCausalDataset train_, valid_;
+  Decoder model_;
+  Device device_;
+  int64_t seq_len_;
+};
+
+class MaskedLmObjective : public TrainingObjective {
+ public:
+  MaskedLmObjective(const Config& c, ShardPair s, Device device, DType dtype)
+      : train_(s.train, mlm_options(c, s.train, c.data.mlm.mask_ratio, uint64_t(c.seed))),
+        valid_(s.valid, mlm_options(c, s.train, c.data.mlm.eval_mask_ratio, uint64_t(c.seed) ^ kValidMaskStream)),
+        model_(encoder_options(c.model), device, dtype),
+        seq_len_(c.data.seq_len),
+        mask_ratio_(c.data.mlm.mask_ratio) {
+    check_batch("MLM examples", train_.num_examples(), c);
+  }
+  Module& model() override { return model_; }
+  int64_t num_train_examples() const override { return train_.num_examples(); }
+  void init_parameters(Generator& gen) override { model_.init_parameters(gen, train_.options().pad_id); }
+  MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t epoch) override {
+    MlmBatch batch = train_.get_batch(indices, epoch);
+    int64_t tokens = 0;
+    for (double m : batch.attention_mask.to_vector()) tokens += m != 0;
+    Encoder::MlmOutput out = model_.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
+    return {out.loss, tokens};
+  }
+  EvalResult evaluate(int64_t max_batches, int64_t micro_batch) override {
+    return evaluate_mlm(model_, valid_, max_batches, micro_batch);
+  }
+  // Attention over seq_len keys is an upper bound (documents may be shorter); the head runs
+  // on the masked fraction.
+  double flops_per_token() const override { return model_.flops_per_token(seq_len_, mask_ratio_); }
+
+ private:
+  MlmDataset train_, valid_;
+  Encoder model_;
+  int64_t seq_len_;
+  double mask_ratio_;
+};
+
+}  // namespace
+
+MlmOptions mlm_options(const Config& c, const TokenShards& shards, double ratio, uint64_t seed) {
+  const std::string path = c.data.tokenizer ? *c.data.tokenizer : shards.tokenizer();
+  LINEA_CHECK_T(ConfigError, !path.empty(), "data.objective: mlm needs the WordPiece vocabulary the shards in ",
+                shards.dir(), " were prepared with; they do not name one, expected data.tokenizer");
+  WordPieceTokenizer tok = [&] {
+    try {
+      return WordPieceTokenizer::load(path);
+    } catch (const DataError& e) {
+      throw DataError(str_cat("data.objective: mlm needs a BERT WordPiece vocab.txt ([CLS] [SEP] [MASK] [PAD]): ",
+                              e.what()));
+    }
+  }();
+  MlmOptions o;
+  o.mask_ratio = ratio;
+  o.seq_len = c.data.seq_len;
+  o.seed = seed;
+  o.cls_id = tok.cls_id();
+  o.sep_id = tok.sep_id();
+  o.pad_id = tok.pad_id();
+  o.mask_id = tok.mask_id();
+  if (tok.unk_id() >= 0) o.extra_special_ids.push_back(tok.unk_id());
+  int64_t last_special = 0;
+  for (int64_t id : {o.cls_id, o.sep_id, o.pad_id, o.mask_id, int64_t(tok.unk_id())}) last_special = std::max(last_special, id);
+  o.first_normal_id = last_special + 1;
+  o.whole_word = c.data.mlm.whole_word;
+  if (o.whole_word) o.is_continuation = tok.continuation_mask();
+  //PENDING o.per_document = c.data.mlm.per_document;
+  return o;
+}
+
+std::unique_ptr<TrainingObjective> make_objective(const Config& c, Device device, DType dtype) {
+  const bool encoder = c.model.kind == ModelKind::encoder, mlm = c.data.objective == Objective::mlm;
+  LINEA_CHECK_T(ConfigError, encoder == mlm, "data.objective: ", to_string(c.data.objective),
+                " does not go with model.kind ", to_string(c.model.kind), ", expected ",
+                encoder ? "mlm for an encoder" : "causal for a decoder");
+  ShardPair shards = open_checked(c);
+  if (mlm) return std::make_unique<MaskedLmObjective>(c, std::move(shards), device, dtype);
+  return std::make_unique<CausalLmObjective>(c, std::move(shards), device, dtype);
+}
+
+}  // namespace linea

@@ -1,0 +1,49 @@
+// TrainingObjective: what a training run optimizes — a model, its train and validation examples and
+// how a micro-batch of examples becomes a loss — so one trainer loop (schedule, accumulation,
+// clipping, checkpoints, logging) serves causal LMs (Decoder) and masked LMs (Encoder).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "autograd/variable.h"
+#include "configs/config.h"
+#include "core/rng.h"
+#include "data/mlm_dataset.h"
+#include "layers/module.h"
+#include "train/evaluate.h"
+
+namespace linea {
+
+class TrainingObjective {
+ public:
+  virtual ~TrainingObjective() = default;
+  virtual Module& model() = 0;
+  virtual int64_t num_train_examples() const = 0;
+  // Fresh parameters from `gen` (a checkpoint may overwrite them afterwards).
+  virtual void init_parameters(Generator& gen) = 0;
+
+  struct MicroBatchLoss {
+    Variable loss;       // the mean loss of the micro-batch, ready for backward
+    int64_t tokens = 0;  // real (non-padding) input tokens processed
+  };
+  // Training examples `indices`; `epoch` keys per-epoch randomness such as dynamic MLM masks.
+  virtual MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t epoch) = 0;
+  // The validation split: the first `max_batches` batches of `micro_batch` examples.
+  virtual EvalResult evaluate(int64_t max_batches, int64_t micro_batch) = 0;
+  // Training FLOPs per real token (for MFU).
+  virtual double flops_per_token() const = 0;
+};
+
+// MLM examples for recipe `c` over `shards`: seq_len, whole-word and per-document modes from
+// the recipe, BERT's special ids from the WordPiece vocabulary (data.tokenizer, else the one
+// the shards were prepared with), the given mask ratio and seed.
+MlmOptions mlm_options(const Config& c, const TokenShards& shards, double mask_ratio, uint64_t seed);
+// Validation masks come from their own stream so they never change with training progress.
+constexpr uint64_t kValidMaskStream = 0x5851F42D4C957F2Dull;
+
+// The objective the recipe names (data.objective with model.kind), its shards opened and
+// checked against the model and each other; errors name the recipe key.
+std::unique_ptr<TrainingObjective> make_objective(const Config& config, Device device, DType dtype);
+
+}  // namespace linea
