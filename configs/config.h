@@ -18,7 +18,7 @@ enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
 enum class NormPosition : uint8_t { pre, post };
 enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
 enum class PositionKind : uint8_t { rope, alibi, none };
-enum class Objective : uint8_t { causal, mlm };
+enum class Objective : uint8_t { causal, mlm, classification };
 enum class OptimKind : uint8_t { adamw, decoupled_adamw, sgd };
 enum class Precision : uint8_t { fp32, bf16 };
 enum class DistBackend : uint8_t { automatic /* "auto" */, mpi, nccl };
@@ -144,6 +144,25 @@ struct DistConfig {
   bool shard_optimizer = false;
 };
 
+// Fine-tuning on GLUE-format TSV files (data.objective: classification, which needs this
+// section and an encoder). The task's layout, labels, files and metrics are GLUE's own for the
+// named task; data.seq_len is the padded length ([CLS] a [SEP] b [SEP]) and data.tokenizer the
+// WordPiece vocab.txt; data.train and data.valid are not used.
+struct TaskConfig {
+  std::string name = "sst2";  // cola | sst2 | mrpc | qqp | qnli | rte | mnli | stsb
+  std::string data_dir;       // folder holding the task's train.tsv and dev file(s)
+  // A linea checkpoint to start from: a pretraining (MLM) checkpoint, whose encoder weights
+  // are loaded and MLM head dropped, or a fine-tuned one (e.g. MNLI's), whose encoder and
+  // pooler are loaded and classifier re-initialized. null: train from a random init.
+  std::optional<std::string> init_from;
+  double classifier_dropout = 0.1;  // after the pooler's tanh (BERT's hidden_dropout_prob)
+  // Pad each batch to its longest row instead of data.seq_len (the same logits: padding is
+  // masked; only the padded path's work changes).
+  bool pad_to_longest = true;
+};
+// The GLUE task names task.name accepts (data/glue_tsv.h glue_task_names; kept equal by a test).
+const std::vector<std::string>& config_glue_task_names();
+
 struct Config {
   int64_t seed = 1234;
   ModelConfig model;
@@ -152,6 +171,7 @@ struct Config {
   ScheduleConfig schedule;
   TrainConfig train;
   DistConfig dist;
+  std::optional<TaskConfig> task;  // YAML: a map, or null / absent when not fine-tuning
 };
 
 // Key-by-key equality over the whole schema (every key dump_config writes).

@@ -49,6 +49,15 @@ void visit_model(V& v, T& c) {
 }
 
 template <class V, class T>
+void visit_task(V& v, T& c) {
+  v.field("name", c.name);
+  v.field("data_dir", c.data_dir);
+  v.field("init_from", c.init_from);
+  v.field("classifier_dropout", c.classifier_dropout);
+  v.field("pad_to_longest", c.pad_to_longest);
+}
+
+template <class V, class T>
 void visit_config(V& v, T& c) {
   v.field("seed", c.seed);
   v.section("model", [&] { visit_model(v, c.model); });
@@ -101,6 +110,7 @@ void visit_config(V& v, T& c) {
     v.field("bucket_mb", c.dist.bucket_mb);
     v.field("shard_optimizer", c.dist.shard_optimizer);
   });
+  v.optional_section("task", c.task, [](auto& inner, auto& t) { visit_task(inner, t); });
 }
 
 }  // namespace linea

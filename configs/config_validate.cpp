@@ -1,6 +1,8 @@
 // The range and consistency rules of a recipe.
 #include "configs/config_validate.h"
 
+#include <algorithm>
+
 #include "configs/config_error.h"
 #include "core/error.h"
 
@@ -99,7 +101,34 @@ void validate_train(const TrainConfig& t, const Checker& c) {
   c.non_negative(t.threads, "train.threads");
 }
 
+void validate_task(const Config& config, const Checker& c) {
+  const bool fine_tuning = config.data.objective == Objective::classification;
+  if (!config.task) {
+    c.require(!fine_tuning, "data.objective", "classification", "a task: section (name, data_dir) to fine-tune on");
+    return;
+  }
+  const TaskConfig& t = *config.task;
+  c.require(fine_tuning, "task", "a task section",
+            str_cat("data.objective: classification with a task: section (data.objective is ",
+                    to_string(config.data.objective), ")"));
+  c.require(config.model.kind == ModelKind::encoder, "data.objective", "classification",
+            str_cat("model.kind encoder to fine-tune (model.kind is ", to_string(config.model.kind), ")"));
+  const std::vector<std::string>& names = config_glue_task_names();
+  std::string listed;
+  for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
+  c.require(std::find(names.begin(), names.end(), t.name) != names.end(), "task.name", "'" + t.name + "'",
+            "one of " + listed);
+  c.require(!t.data_dir.empty(), "task.data_dir", "''", "the folder holding the task's TSV files");
+  c.require(!t.init_from || !t.init_from->empty(), "task.init_from", "''", "a checkpoint path or null");
+  c.fraction(t.classifier_dropout, "task.classifier_dropout");
+}
+
 }  // namespace
+
+const std::vector<std::string>& config_glue_task_names() {
+  static const std::vector<std::string> names = {"cola", "sst2", "mrpc", "qqp", "qnli", "rte", "mnli", "stsb"};
+  return names;
+}
 
 void validate_config(const Config& config, const KeyLocations& where) {
   Checker c(where);
@@ -115,6 +144,7 @@ void validate_config(const Config& config, const KeyLocations& where) {
   validate_schedule(config.schedule, config.train, c);
   validate_train(config.train, c);
   c.positive(config.dist.bucket_mb, "dist.bucket_mb");
+  validate_task(config, c);
 }
 
 }  // namespace linea

@@ -7,13 +7,15 @@
 
 namespace linea {
 
-PackedCausalDataset::PackedCausalDataset(TokenShards shards, int64_t seq_len)
-    : shards_(std::move(shards)), seq_len_(seq_len), num_examples_(0) {
+PackedCausalDataset::PackedCausalDataset(TokenShards shards, int64_t seq_len, bool mask_document_boundaries)
+    : shards_(std::move(shards)), seq_len_(seq_len), mask_document_boundaries_(mask_document_boundaries),
+      num_examples_(0) {
   LINEA_CHECK_T(ConfigError, seq_len >= 1, "seq_len ", seq_len, ", expected >= 1");
   const int64_t total = shards_.total_tokens();
   LINEA_CHECK_T(DataError, total >= seq_len + 1, shards_.dir(), ": ", total,
                 " tokens are fewer than one window of seq_len + 1 = ", seq_len + 1);
   num_examples_ = (total - 1) / seq_len;
+  if (mask_document_boundaries_) shards_.num_documents();  // DataError now when the shards have no boundaries
 }
 
 CausalBatch PackedCausalDataset::get_batch(const std::vector<int64_t>& indices) const {
@@ -29,6 +31,14 @@ CausalBatch PackedCausalDataset::get_batch(const std::vector<int64_t>& indices) 
     const int64_t* w = window.data<int64_t>();
     std::memcpy(inputs + b * T, w, size_t(T) * sizeof(int64_t));
     std::memcpy(targets + b * T, w + 1, size_t(T) * sizeof(int64_t));
+    if (!mask_document_boundaries_) continue;
+    // Targets sit at stream positions i*T + 1 ... i*T + T; mask those where a document starts.
+    const int64_t first = i * T + 1, last = i * T + T;
+    for (int64_t d = shards_.document_at(first - 1) + 1; d < shards_.num_documents(); ++d) {
+      const int64_t start = shards_.document(d).first;
+      if (start > last) break;
+      targets[b * T + (start - first)] = kIgnoreTarget;
+    }
   }
   return batch;
 }

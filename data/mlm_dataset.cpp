@@ -1,5 +1,5 @@
-// MlmDataset: packing windows into [CLS] ... [SEP] rows and the counter-based BERT masking
-// (one Philox block per (epoch, example, position): lanes select, split, random id).
+// MlmDataset: packed windows or documents into [CLS] ... [SEP] rows and the counter-based BERT
+// masking (one Philox block per (epoch, example, position): lanes select, split, random id).
 #include "data/mlm_dataset.h"
 
 #include <algorithm>
@@ -47,7 +47,7 @@ MlmDataset::MlmDataset(TokenShards shards, MlmOptions options)
                   "size vocab_size ", vocab, ", got ", o.is_continuation.size());
   const int64_t window = o.seq_len - 2, total = shards_.total_tokens();
   LINEA_CHECK_T(DataError, total >= 1, shards_.dir(), ": no tokens for MLM examples");
-  num_examples_ = (total + window - 1) / window;
+  num_examples_ = o.per_document ? shards_.num_documents() : (total + window - 1) / window;
   LINEA_CHECK_T(ConfigError, num_examples_ <= (int64_t(1) << kEpochShift) / o.seq_len, shards_.dir(), ": ",
                 num_examples_, " MLM examples of seq_len ", o.seq_len, " exceed the 2^40 Philox counters of an epoch");
 }
@@ -56,9 +56,22 @@ Tensor MlmDataset::example_ids(int64_t index, int64_t* length) const {
   const int64_t T = options_.seq_len, window = T - 2;
   LINEA_CHECK_T(DataError, index >= 0 && index < num_examples_, "MLM example index ", index, " is outside the ",
                 num_examples_, " examples of seq_len ", T, " in ", shards_.dir());
-  const int64_t start = index * window;
-  const int64_t count = std::min(window, shards_.total_tokens() - start);
-  Tensor tokens = shards_.read(start, count);
+  int64_t start = index * window, count = std::min(window, shards_.total_tokens() - start);
+  bool check_eos = false;
+  if (options_.per_document) {
+    const auto [doc_start, doc_end] = shards_.document(index);
+    const int64_t content = doc_end - doc_start - (shards_.append_eos() ? 1 : 0);
+    start = doc_start;
+    count = std::min(window, content);
+    // A document that fits is read with its eos, checked: a wrong append_eos would drop a token.
+    check_eos = shards_.append_eos() && count == content;
+  }
+  Tensor tokens = shards_.read(start, count + (check_eos ? 1 : 0));
+  if (check_eos) {
+    const int64_t last = tokens.data<int64_t>()[count];
+    LINEA_CHECK_T(DataError, last == shards_.eos_id(), shards_.dir(), ": document ", index, " ends with id ", last,
+                  ", expected the eos id ", shards_.eos_id(), " since its shards have append_eos");
+  }
   Tensor row = Tensor::full({T}, double(options_.pad_id), DType::i64);
   int64_t* r = row.data<int64_t>();
   r[0] = options_.cls_id;

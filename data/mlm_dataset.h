@@ -1,5 +1,6 @@
-// MlmDataset: the token stream packed into [CLS] window [SEP] examples (pad-filled tail) with
-// BERT masking (Bernoulli selection, 80/10/10) drawn from Philox keyed by (seed, epoch, example, position).
+// MlmDataset: [CLS] tokens [SEP] [PAD]... examples, either packed windows of the token stream or one
+// per document, with BERT masking (Bernoulli selection, 80/10/10) drawn from Philox keyed by
+// (seed, epoch, example, position).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -15,6 +16,7 @@ struct MlmOptions {
   double replace_random = 0.1;   // of selected tokens: -> uniform id in [first_normal_id, vocab); rest kept
   int64_t seq_len = 128;         // T, including [CLS] and [SEP]; >= 3
   bool whole_word = false;       // select words (a token plus its continuation tokens) instead of tokens
+  bool per_document = false;     // one example per document (MosaicBERT) instead of packed windows
   uint64_t seed = 0;
   // Special ids, all in [0, first_normal_id): never selected, never drawn as random replacements.
   int64_t cls_id = -1, sep_id = -1, pad_id = -1, mask_id = -1;
@@ -31,10 +33,13 @@ struct MlmBatch {
   Tensor attention_mask;  // u8
 };
 
-// TokenShards exposes the stream only (no /doc_offsets accessor), so examples are packed:
-// example i holds stream tokens [i*W, min((i+1)*W, total)) with W = seq_len - 2, laid out as
-// [CLS] tokens [SEP] [PAD]...; only the last example can be short. Document boundaries stay
-// whatever the stream holds (prepare's eos after each document).
+// Examples are laid out as [CLS] tokens [SEP] [PAD]... with W = seq_len - 2 tokens at most:
+// - packed (default): example i holds stream tokens [i*W, min((i+1)*W, total)); only the last
+//   example can be short, and documents run into each other (with prepare's eos between them);
+// - per_document (MosaicBERT's samples): example i holds the first W tokens of document i of
+//   the shards, the rest of a longer document is discarded; the eos prepare appended at each
+//   document's end (shards with append_eos) is dropped, so it never appears in an example. A
+//   document of only that eos gives [CLS] [SEP] [PAD]....
 // Masking is a pure function of (seed, epoch, example index, position): identical across runs,
 // devices and ranks, and independent of which other examples share the batch. Pass the epoch
 // for dynamic masking (a fresh mask each epoch, as MosaicBERT's on-the-fly collator).
@@ -42,10 +47,12 @@ class MlmDataset {
  public:
   // ConfigError for bad options (seq_len < 3, probabilities outside [0, 1] or
   // replace_mask + replace_random > 1, special ids missing or not below first_normal_id,
-  // first_normal_id >= vocab_size, is_continuation of the wrong size); DataError for an empty stream.
+  // first_normal_id >= vocab_size, is_continuation of the wrong size); DataError for an empty stream,
+  // and for per_document on shards without document boundaries (naming the shard).
   MlmDataset(TokenShards shards, MlmOptions options);
 
-  int64_t num_examples() const { return num_examples_; }  // ceil(total_tokens / (seq_len - 2))
+  // Packed: ceil(total_tokens / (seq_len - 2)); per_document: the shards' num_documents().
+  int64_t num_examples() const { return num_examples_; }
   int64_t seq_len() const { return options_.seq_len; }
   const MlmOptions& options() const { return options_; }
   const TokenShards& shards() const { return shards_; }

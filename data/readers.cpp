@@ -116,9 +116,10 @@ class DocumentReader::LineSource {
 
 CorpusFormat parse_corpus_format(const std::string& name) {
   if (name == "text") return CorpusFormat::text;
+  if (name == "lines") return CorpusFormat::lines;
   if (name == "jsonl") return CorpusFormat::jsonl;
   if (name == "auto") return CorpusFormat::auto_detect;
-  throw ConfigError(str_cat("corpus format '", name, "', expected one of text, jsonl, auto"));
+  throw ConfigError(str_cat("corpus format '", name, "', expected one of text, lines, jsonl, auto"));
 }
 
 CorpusFormat corpus_format_for(const std::string& path, CorpusFormat requested) {
@@ -137,7 +138,21 @@ DocumentReader::~DocumentReader() = default;
 int64_t DocumentReader::bytes_read() const { return source_->raw_offset(); }
 
 bool DocumentReader::next(std::string& doc) {
-  return format_ == CorpusFormat::jsonl ? next_jsonl(doc) : next_text(doc);
+  switch (format_) {
+    case CorpusFormat::jsonl: return next_jsonl(doc);
+    case CorpusFormat::lines: return next_line(doc);
+    default: return next_text(doc);
+  }
+}
+
+bool DocumentReader::next_line(std::string& doc) {
+  while (source_->read_line(doc)) {
+    if (!doc.empty() && doc.back() == '\r') doc.pop_back();
+    check_utf8(doc);
+    if (!is_blank(doc)) return true;
+  }
+  doc.clear();
+  return false;
 }
 
 bool DocumentReader::next_text(std::string& doc) {

@@ -52,10 +52,13 @@ TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
                   eos = f.int_attr("/", "eos_id"), pad = f.int_attr("/", "pad_id"), unk = f.int_attr("/", "unk_id");
     const std::string sha = f.string_attr("/", "tokenizer_sha256");
     if (vocab <= 0) f.fail(str_cat("vocab_size ", vocab, ", expected > 0"));
+    const bool append_eos = f.has_attr("/", "append_eos") && f.int_attr("/", "append_eos") != 0;
     if (i == 0) {
       vocab_size_ = vocab, bos_id_ = bos, eos_id_ = eos, pad_id_ = pad, unk_id_ = unk;
       tokenizer_sha256_ = sha;
+      append_eos_ = append_eos;
       if (f.has_attr("/", "tokenizer")) tokenizer_ = f.string_attr("/", "tokenizer");
+      if (f.has_attr("/", "tokenizer_kind")) tokenizer_kind_ = f.string_attr("/", "tokenizer_kind");
     } else {
       if (vocab != vocab_size_ || bos != bos_id_ || eos != eos_id_ || pad != pad_id_ || unk != unk_id_)
         f.fail(str_cat("vocab_size/bos/eos/pad/unk ", ids_str(vocab, bos, eos, pad, unk), " differ from ",
@@ -63,11 +66,66 @@ TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
       if (sha != tokenizer_sha256_)
         f.fail(str_cat("tokenizer_sha256 ", sha, " differs from ", tokenizer_sha256_, " in ", shards_[0].path,
                        ", expected shards made with one tokenizer"));
+      if (append_eos != append_eos_)
+        f.fail(str_cat("append_eos ", int(append_eos), " differs from ", int(append_eos_), " in ", shards_[0].path,
+                       ", expected shards prepared in one run"));
     }
     const int64_t length = f.length("/tokens");
+    add_documents(f, length);
     shards_.push_back({path, total_tokens_, length});
     total_tokens_ += length;
   }
+  if (documents_error_.empty()) doc_starts_.push_back(total_tokens_);
+  else doc_starts_.clear();
+}
+
+void TokenShards::add_documents(const H5File& f, int64_t length) {
+  if (!documents_error_.empty()) return;
+  if (!f.exists("/doc_offsets")) {
+    documents_error_ = str_cat(f.path(), ": no /doc_offsets, so no document boundaries (shards from linea prepare have them)");
+    return;
+  }
+  const bool continued = f.has_attr("/", "first_document_continued") && f.int_attr("/", "first_document_continued") != 0;
+  if (continued && shards_.empty())
+    f.fail("first_document_continued is 1 in the first shard, expected 0 (no earlier shard to continue)");
+  const Tensor offsets = f.read_tensor("/doc_offsets").to(Device::cpu(), DType::i64);
+  const int64_t n = offsets.numel();
+  const int64_t* o = offsets.data<int64_t>();
+  // prepare writes the start of every document piece (0 first), then the shard's length.
+  if (offsets.dim() != 1 || n < 2 || o[0] != 0 || o[n - 1] != length)
+    f.fail(str_cat("/doc_offsets of ", n, " entries from ", n > 0 ? o[0] : -1, " to ", n > 0 ? o[n - 1] : -1,
+                   ", expected a 1-D list from 0 to the shard's ", length, " tokens"));
+  for (int64_t k = 1; k < n; ++k)
+    if (o[k] < o[k - 1])
+      f.fail(str_cat("/doc_offsets decrease at entry ", k, " (", o[k - 1], " then ", o[k], "), expected ascending starts"));
+  // A continuation extends the previous shard's last document: its start is not a new one.
+  for (int64_t k = continued ? 1 : 0; k < n - 1; ++k) {
+    const int64_t start = total_tokens_ + o[k];
+    if (o[k] == o[k + 1]) continue;  // an empty document
+    doc_starts_.push_back(start);
+  }
+}
+
+int64_t TokenShards::num_documents() const {
+  LINEA_CHECK_T(DataError, documents_error_.empty(), documents_error_);
+  return int64_t(doc_starts_.size()) - 1;
+}
+
+std::pair<int64_t, int64_t> TokenShards::document(int64_t i) const {
+  const int64_t n = num_documents();
+  LINEA_CHECK_T(DataError, i >= 0 && i < n, "document index ", i, " is outside the ", n, " documents in ", dir_);
+  return {doc_starts_[size_t(i)], doc_starts_[size_t(i) + 1]};
+}
+
+int64_t TokenShards::document_at(int64_t pos) const {
+  const int64_t n = num_documents();
+  LINEA_CHECK_T(DataError, pos >= 0 && pos < total_tokens_, "token position ", pos, " is outside the ", total_tokens_,
+                " tokens in ", dir_);
+  // The last start <= pos.
+  auto it = std::upper_bound(doc_starts_.begin(), doc_starts_.end() - 1, pos);
+  const int64_t d = int64_t(it - doc_starts_.begin()) - 1;
+  LINEA_ASSERT(d >= 0 && d < n, "document of position ", pos);
+  return d;
 }
 
 const std::string& TokenShards::shard_path(int64_t i) const {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "data/spm_split.h"
 
 namespace linea {
 namespace {
@@ -105,11 +106,44 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
   return Tokenizer(std::move(sp), model_path);
 }
 
-std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
+Tokenizer::Tokenizer(std::shared_ptr<const sentencepiece::SentencePieceProcessor> sp, std::string model_path)
+    : sp_(std::move(sp)), model_path_(std::move(model_path)) {
+  split_reason_ = spm_split_check(sp_->serialized_model_proto()).reason;
+  if (split_reason_.empty()) cache_ = std::make_shared<SegmentCache>();
+}
+
+void Tokenizer::encode_into(const char* text, size_t size, std::vector<int32_t>& out) const {
   std::vector<int> ids;
-  sentencepiece::util::Status status = sp_->Encode(text, &ids);
+  sentencepiece::util::Status status = sp_->Encode(std::string_view(text, size), &ids);
   if (!status.ok()) throw DataError(str_cat(model_path_, ": encoding failed: ", status.ToString()));
-  return std::vector<int32_t>(ids.begin(), ids.end());
+  out.insert(out.end(), ids.begin(), ids.end());
+}
+
+std::vector<int32_t> Tokenizer::encode_whole(const std::string& text) const {
+  std::vector<int32_t> out;
+  encode_into(text.data(), text.size(), out);
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
+  if (!cache_ || !spm_text_splits(text)) return encode_whole(text);
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3);
+  size_t start = 0;
+  auto segment = [&](size_t end) {
+    const std::string_view seg(text.data() + start, end - start);
+    if (seg.size() > SegmentCache::kMaxSegmentBytes) {
+      encode_into(seg.data(), seg.size(), out);
+    } else if (!cache_->lookup(seg, out)) {
+      const size_t before = out.size();
+      encode_into(seg.data(), seg.size(), out);
+      cache_->insert(seg, out.data() + before, out.size() - before);
+    }
+    start = end;
+  };
+  for (size_t cut : spm_split_points(text)) segment(cut);
+  if (start < text.size()) segment(text.size());
+  return out;
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {

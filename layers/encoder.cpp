@@ -48,7 +48,7 @@ Encoder::Encoder(const EncoderOptions& opt, Device device, DType dtype) : opt_(o
   embeddings_ = register_module("embeddings", std::make_shared<EncoderEmbeddings>(opt, device, dtype));
   layers_ = register_module("layers", std::make_shared<ModuleList<EncoderBlock>>());
   for (int64_t i = 0; i < opt.layers; ++i) layers_->append(std::make_shared<EncoderBlock>(opt, device, dtype));
-  mlm_head_ = register_module("mlm_head", std::make_shared<MlmHead>(opt, device, dtype));
+  if (opt.mlm_head) mlm_head_ = register_module("mlm_head", std::make_shared<MlmHead>(opt, device, dtype));
 }
 
 void Encoder::init_parameters(Generator& gen, int64_t pad_id) {
@@ -63,7 +63,7 @@ void Encoder::init_parameters(Generator& gen, int64_t pad_id) {
       Tensor(ln->bias().data()).zero_();
     }
   }
-  Tensor(parameter("mlm_head.decoder_bias").data()).zero_();
+  if (mlm_head_) Tensor(parameter("mlm_head.decoder_bias").data()).zero_();
   LINEA_CHECK_T(ConfigError, pad_id >= 0 && pad_id < opt_.vocab, "Encoder::init_parameters: pad_id ", pad_id,
                 " is outside the vocabulary of ", opt_.vocab);
   embeddings_->word_embeddings().weight().data().select(0, pad_id).zero_();
@@ -164,6 +164,8 @@ Variable Encoder::forward(const EncoderBatch& batch, const std::vector<int64_t>&
 }
 
 Encoder::MlmOutput Encoder::mlm(const EncoderBatch& batch, const Tensor& labels, int64_t ignore_index) {
+  LINEA_CHECK_T(ConfigError, mlm_head_ != nullptr, "Encoder::mlm: this encoder was built without its MLM head "
+                "(EncoderOptions::mlm_head = false)");
   LINEA_CHECK_T(ShapeError, labels.shape() == batch.input_ids.shape(), "Encoder::mlm: labels ", labels.desc(),
                 " must match input_ids ", batch.input_ids.desc());
   const std::vector<double> lab = labels.to_vector();

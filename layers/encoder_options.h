@@ -18,6 +18,9 @@ struct EncoderOptions {
   int64_t max_seq_len = 512;   // longest T forward accepts (ALiBi needs no table)
   bool unpad = true;           // run on the real tokens only; false: every op on all B*T rows
   bool recompute = false;      // activation checkpointing: re-run each block in backward
+  // Build the MLM head. Fine-tuning models leave it out (as BertForSequenceClassification has
+  // no `cls` head), so its parameters are neither trained, decayed nor saved.
+  bool mlm_head = true;
 
   void validate() const;
   int64_t head_dim() const { return hidden / heads; }

@@ -4,7 +4,11 @@
 # (scripts/kjv_corpus.sh), trains an 8000-piece BPE model on one copy (reused when present),
 # then times prepare with --threads 1 and 2 and `spm_encode --output_format=id`, printing
 # MB/s of input text for each. Files live in /tmp/linea_bench_prepare (or $BENCH_DIR).
-# spm_encode encodes every line, prepare every blank-line separated paragraph.
+# spm_encode encodes every line, prepare every blank-line separated paragraph (and every line
+# with --format lines, the same documents as spm_encode). linea's SentencePiece encoding cuts
+# text before runs of spaces where that provably gives the same ids, and caches the ids of
+# each segment (data/spm_split.h); the repeated corpus is the best case for that cache, so the
+# last rows time one copy of the text (3.8 MB), where every word is met for the first time.
 # Usage: scripts/bench_prepare.sh [path/to/linea]   (default build/train/linea)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,4 +58,12 @@ for threads in 1 2; do
   time_it "linea prepare --threads $threads" \
     "$linea" prepare --tokenizer "$model" --input "$corpus" --output "$work/shards" --force --threads "$threads"
 done
+time_it "linea ... --format lines" \
+  "$linea" prepare --tokenizer "$model" --input "$corpus" --output "$work/shards" --force --threads 1 --format lines
 time_it "spm_encode" sh -c 'spm_encode --model "$1" --output_format=id <"$2"' sh "$model" "$corpus"
+one="$work/kjv/train.txt"
+bytes=$(stat -c %s "$one")
+echo "bench_prepare: one copy $one ($(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB)"
+time_it "linea prepare --threads 1" \
+  "$linea" prepare --tokenizer "$model" --input "$one" --output "$work/shards" --force --threads 1
+time_it "spm_encode" sh -c 'spm_encode --model "$1" --output_format=id <"$2"' sh "$model" "$one"

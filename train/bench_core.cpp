@@ -15,6 +15,7 @@
 #include "core/kernels/softmax.h"
 #include "core/rng.h"
 #include "train/bench_decoder.h"
+#include "train/bench_encoder.h"
 #include "train/bench_gemm.h"
 #ifdef LINEA_WITH_CUDA
 #include "core/cuda/runtime.h"
@@ -105,8 +106,9 @@ void bench_memory(Device d, bool quick) {
 
 int run_bench_command(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "decoder") return run_bench_decoder({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "encoder") return run_bench_encoder({args.begin() + 1, args.end()});
   LINEA_CHECK_T(ConfigError, !args.empty() && args[0] == "core", "bench: unknown suite '",
-                args.empty() ? "" : args[0], "', expected: core or decoder");
+                args.empty() ? "" : args[0], "', expected: core, decoder or encoder");
   bool quick = false;
   std::vector<Device> devices = {Device::cpu()};
   if (cuda_available()) devices.push_back(Device::cuda(0));

@@ -1,6 +1,9 @@
 #include "train/checkpoint.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <set>
 
 #include "core/io/hdf5_file.h"
 #include "train/run_dir.h"
@@ -103,6 +106,50 @@ void load_checkpoint(const std::string& path, Module& model, Optimizer* optimize
     optimizer->load_state(os, f.int_attr("/optim", "step"));
   }
   if (state) *state = read_trainer(f);
+}
+
+std::vector<std::string> checkpoint_tensor_names(const std::string& path) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  return f.list("/model");
+}
+
+WeightsLoadReport load_model_weights(const std::string& path, Module& model, const std::vector<WeightRename>& rename,
+                                     const std::vector<std::string>& ignore) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  std::map<std::string, Variable> params;
+  for (const auto& [name, p] : model.named_parameters()) params.emplace(name, p);
+  std::set<std::string> filled;
+  WeightsLoadReport r;
+  for (const std::string& stored : f.list("/model")) {
+    if (std::any_of(ignore.begin(), ignore.end(), [&](const std::string& g) { return glob_match(g, stored); })) {
+      r.ignored.push_back(stored);
+      continue;
+    }
+    std::string target = stored;
+    for (const WeightRename& rule : rename)
+      if (stored.compare(0, rule.from.size(), rule.from) == 0) {
+        target = rule.to + stored.substr(rule.from.size());
+        break;
+      }
+    auto it = params.find(target);
+    if (it == params.end()) {
+      r.unexpected.push_back(stored);
+      continue;
+    }
+    Tensor t = f.read_tensor("/model/" + stored);
+    if (t.shape() != it->second.shape())
+      throw CheckpointError(str_cat(path, ": tensor '", stored, "' has shape ", shape_str(t.shape()),
+                                    " in the checkpoint, expected ", shape_str(it->second.shape()), " for parameter '",
+                                    target, "'"));
+    Tensor dst = it->second.data();  // shares the parameter's storage
+    dst.copy_(t);
+    filled.insert(target);
+  }
+  for (const auto& [name, p] : model.named_parameters())
+    (filled.count(name) ? r.loaded : r.missing).push_back(name);
+  return r;
 }
 
 CheckpointInfo inspect_checkpoint(const std::string& path) {

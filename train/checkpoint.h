@@ -33,6 +33,25 @@ std::string read_checkpoint_config(const std::string& path);
 // first difference), and, when given, the optimizer state and trainer state.
 void load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, TrainerState* state);
 
+// A non-strict, weights-only load (fine-tuning from a pretraining checkpoint, as Composer's
+// load_strict_model_weights=False): checkpoint tensor `from + rest` goes into model parameter
+// `to + rest` for the first rename rule whose `from` prefixes it (no rule: the same name).
+// Checkpoint tensors matching an `ignore` glob (over checkpoint names, Module::freeze's glob)
+// are skipped. Shapes must match (CheckpointError naming the tensor); the rest is reported.
+struct WeightRename {
+  std::string from, to;
+};
+struct WeightsLoadReport {
+  std::vector<std::string> loaded;      // model parameter names that were filled
+  std::vector<std::string> missing;     // model parameters the checkpoint did not provide
+  std::vector<std::string> unexpected;  // checkpoint tensors no model parameter takes
+  std::vector<std::string> ignored;     // checkpoint tensors skipped by an `ignore` glob
+};
+WeightsLoadReport load_model_weights(const std::string& path, Module& model, const std::vector<WeightRename>& rename,
+                                     const std::vector<std::string>& ignore = {});
+// The names of the model tensors a checkpoint stores.
+std::vector<std::string> checkpoint_tensor_names(const std::string& path);
+
 // One row per stored tensor for `linea info`: name, dtype, shape.
 struct CheckpointTensorInfo {
   std::string name;

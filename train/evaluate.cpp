@@ -1,6 +1,7 @@
 #include "train/evaluate.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 
 #include "autograd/variable.h"
@@ -9,6 +10,16 @@
 namespace linea {
 
 double EvalResult::perplexity() const { return std::exp(mean_nll); }
+
+std::string format_eval_metrics(const EvalResult& r) {
+  std::string out;
+  for (const auto& [name, value] : r.metrics) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.4f", value);
+    out += " | " + name + " " + buf;
+  }
+  return out;
+}
 
 namespace {
 // Restores the module's training flag when evaluation ends.

@@ -3,6 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "data/causal_dataset.h"
 #include "data/mlm_dataset.h"
@@ -16,10 +19,16 @@ struct EvalResult {
   int64_t tokens = 0;  // predicted tokens scored
   double mean_nll = 0;
   std::optional<double> accuracy;  // MLM: the fraction of masked tokens whose argmax is the original id
+  // Task metrics by name, in report order (fine-tuning: GLUE's accuracy, f1, matthews,
+  // pearson, spearman per dev file, and the task score); empty for language modelling.
+  std::vector<std::pair<std::string, double>> metrics;
   double perplexity() const;
   // Folds in one batch: its mean NLL over `scored` tokens and how many of them were right.
   void add_batch(double batch_mean_nll, int64_t scored, std::optional<int64_t> correct = std::nullopt);
 };
+
+// " | accuracy 0.9123 | score 91.23" for the progress display; "" without metrics.
+std::string format_eval_metrics(const EvalResult& r);
 
 // The first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
 EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   prepare_cmd->add_option("--input", prepare.inputs, "UTF-8 text or JSONL files, optionally .gz")->required();
   prepare_cmd->add_option("--output", prepare.output, "output folder")->required();
   prepare_cmd->add_option("--shard-tokens", prepare.shard_tokens, "tokens per shard");
-  prepare_cmd->add_option("--format", prepare.format, "text (blank-line separated), jsonl, or auto (by extension)");
+  prepare_cmd->add_option("--format", prepare.format,
+                          "text (blank-line separated), lines (a document per line), jsonl, or auto (by extension)");
   prepare_cmd->add_option("--text-field", prepare.text_field, "the JSONL field holding each document");
   prepare_cmd->add_flag("--replace-invalid-utf8", prepare.replace_invalid_utf8, "replace ill-formed UTF-8 with U+FFFD");
   prepare_cmd->add_flag("--force", prepare.force, "replace shards already in the output folder");
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   plot_cmd->add_option("run_dirs", plot.run_dirs, "run directories")->required();
   plot_cmd->add_option("--output", plot.output, "PNG path");
 
-  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput: bench core [--device cpu|cuda] [--quick] | bench decoder RECIPE [--steps N] [--set k=v]");
+  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput: bench core [--device cpu|cuda] [--quick] | bench decoder|encoder RECIPE [--steps N] [--set k=v]");
   bench_cmd->prefix_command();  // its arguments go to run_bench_command unparsed
 
   std::string config_recipe;

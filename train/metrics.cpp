@@ -34,13 +34,19 @@ void MetricsLog::log_step(const StepMetrics& m) {
 }
 
 void MetricsLog::log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
-                          std::optional<double> mlm_accuracy) {
+                          std::optional<double> mlm_accuracy,
+                          const std::vector<std::pair<std::string, double>>& metrics) {
   nlohmann::json j = {{"step", step},
                       {"split", split},
                       {"loss", number(loss)},
                       {"perplexity", number(perplexity)},
                       {"tokens", tokens}};
   if (mlm_accuracy) j["mlm_accuracy"] = number(*mlm_accuracy);
+  if (!metrics.empty()) {
+    nlohmann::json m = nlohmann::json::object();
+    for (const auto& [name, value] : metrics) m[name] = number(value);
+    j["metrics"] = m;
+  }
   write_line(file_, path_, j);
 }
 

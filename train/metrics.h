@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace linea {
 
@@ -24,9 +26,11 @@ class MetricsLog {
   MetricsLog& operator=(const MetricsLog&) = delete;
 
   void log_step(const StepMetrics& m);
-  // Encoders add mlm_accuracy (perplexity is then the MLM perplexity over masked tokens).
+  // Encoders add mlm_accuracy (perplexity is then the MLM perplexity over masked tokens);
+  // fine-tuning adds its task metrics as the object "metrics": {name: value, ...}.
   void log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
-                std::optional<double> mlm_accuracy = std::nullopt);
+                std::optional<double> mlm_accuracy = std::nullopt,
+                const std::vector<std::pair<std::string, double>>& metrics = {});
 
  private:
   std::FILE* file_;

@@ -7,6 +7,7 @@
 #include "data/wordpiece_tokenizer.h"
 #include "layers/decoder.h"
 #include "layers/encoder.h"
+#include "train/glue_objective.h"
 #include "train/model_builder.h"
 
 namespace linea {
@@ -156,11 +157,13 @@ MlmOptions mlm_options(const Config& c, const TokenShards& shards, double ratio,
   o.first_normal_id = last_special + 1;
   o.whole_word = c.data.mlm.whole_word;
   if (o.whole_word) o.is_continuation = tok.continuation_mask();
-  //PENDING o.per_document = c.data.mlm.per_document;
+  o.per_document = c.data.mlm.per_document;
   return o;
 }
 
 std::unique_ptr<TrainingObjective> make_objective(const Config& c, Device device, DType dtype) {
+  // Fine-tuning reads TSV files, not shards (validation ensured an encoder and a task: section).
+  if (c.data.objective == Objective::classification) return std::make_unique<GlueObjective>(c, device, dtype);
   const bool encoder = c.model.kind == ModelKind::encoder, mlm = c.data.objective == Objective::mlm;
   LINEA_CHECK_T(ConfigError, encoder == mlm, "data.objective: ", to_string(c.data.objective),
                 " does not go with model.kind ", to_string(c.model.kind), ", expected ",

@@ -162,12 +162,13 @@ class Trainer {
       const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
       if (evaluated) {
         EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro);
-        log.log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy);
+        log.log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
         schedule_->observe(r.mean_nll);
         if (cmd_.progress)
-          std::fprintf(stderr, "eval step %ld | valid loss %.4f | perplexity %.2f%s | %ld tokens\n", long(state_.step),
+          std::fprintf(stderr, "eval step %ld | valid loss %.4f | perplexity %.2f%s%s | %ld tokens\n", long(state_.step),
                        r.mean_nll, r.perplexity(),
-                       r.accuracy ? str_cat(" | mlm accuracy ", *r.accuracy).c_str() : "", long(r.tokens));
+                       r.accuracy ? str_cat(" | mlm accuracy ", *r.accuracy).c_str() : "",
+                       format_eval_metrics(r).c_str(), long(r.tokens));
       }
       const bool stop = stop_requested();
       const bool saving = last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0);

@@ -21,7 +21,8 @@ expect_user_error "Usage:"
 expect_user_error "error: linea: unknown command 'frobnicate', expected one of train" frobnicate
 expect_user_error "error: linea: " train --no-such-flag x.yaml
 expect_user_error "error: linea: " eval
-expect_user_error "error: bench: unknown suite 'gpu', expected: core or decoder" bench gpu
+expect_user_error "error: bench: unknown suite 'gpu', expected: core, decoder or encoder" bench gpu
+expect_user_error "error: bench encoder: unknown argument '--fast'" bench encoder x.yaml --fast
 expect_user_error "error: unknown device 'tpu', expected cpu, cuda or cuda:N" bench core --device tpu
 expect_user_error "error: bench core: unknown argument '--fast'" bench core --fast
 if "$linea" version | grep -q "0 GPU(s)"; then

@@ -1,11 +1,13 @@
-// MlmDataset: [CLS]/[SEP]/pad layout of packed examples, masking statistics on real text
-// (Genesis + Exodus), labels, determinism, batch-composition independence, whole words, bad options.
+// MlmDataset: [CLS]/[SEP]/pad layout of packed and per-document examples, masking statistics on
+// real text (Genesis + Exodus packed, verses per document), truncation and padding, labels,
+// determinism, batch-composition independence, whole words, bad options.
 #include "data/mlm_dataset.h"
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "data/prepare.h"
+#include "data/tokenizer.h"
 #include "shard_writer.h"
 #include "support/kjv_text.h"
 #include "support/testing.h"
@@ -35,6 +37,30 @@ const std::string& kjv_shards() {
   return shards;
 }
 
+// Genesis to Leviticus prepared once per process with one document per verse (format lines,
+// eos appended): 3605 documents, about 150k tokens. Also returns the verses, in order.
+const std::string& kjv_verse_shards(std::vector<std::string>* verses_out = nullptr) {
+  static TempDir dir;
+  static std::vector<std::string> verses;
+  static std::string shards = [] {
+    const std::string text = linea::testing::bible_text("Ge1:1-Le27:34");
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty()) verses.push_back(line);
+    linea::testing::write_file(dir.file("verses.txt"), text);
+    PrepareOptions options;
+    options.tokenizer_model = KjvCorpus::get().model_path;
+    options.input_files = {dir.file("verses.txt")};
+    options.output_dir = dir.file("shards");
+    options.shard_tokens = 40'000;
+    options.reader.format = CorpusFormat::lines;
+    prepare_shards(options);
+    return options.output_dir;
+  }();
+  if (verses_out) *verses_out = verses;
+  return shards;
+}
+
 // The model has no [MASK] piece: bos/eos serve as [CLS]/[SEP], piece 4 is taken as [MASK]
 // (so it is special too), unk is an extra special, and normal ids start at 5.
 MlmOptions kjv_options(int64_t seq_len = 128, uint64_t seed = 7) {
@@ -60,6 +86,58 @@ std::vector<int64_t> row(const Tensor& t, int64_t b) {
   std::vector<int64_t> out;
   for (int64_t j = 0; j < t.size(1); ++j) out.push_back(int64_t(t.at({b, j})));
   return out;
+}
+
+// Masks every example of `data` and checks: special tokens never selected, labels hold the
+// original id, attention covers exactly the real tokens, >= 100k candidates with 30% +/- 0.5%
+// selected and an 80/10/10 split (+/- 1%). Returns the padding positions counted.
+int64_t expect_mask_statistics(const MlmDataset& data) {
+  const int64_t n = data.num_examples();
+  MlmBatch batch = data.get_batch(iota(n));
+  const int64_t T = data.seq_len(), vocab = data.shards().vocab_size();
+  int64_t candidates = 0, selected = 0, to_mask = 0, to_random = 0, kept = 0, padding = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t len = 0;
+    std::vector<double> original = data.example_ids(i, &len).to_vector();
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t orig = int64_t(original[size_t(t)]);
+      const int64_t in = int64_t(batch.input_ids.at({i, t})), label = int64_t(batch.labels.at({i, t}));
+      EXPECT_EQ(int64_t(batch.attention_mask.at({i, t})), t < len ? 1 : 0) << "example " << i << " position " << t;
+      if (t >= len) ++padding;
+      if (data.is_special(orig)) {
+        EXPECT_EQ(label, -100) << "special id " << orig << " selected at example " << i << " position " << t;
+        EXPECT_EQ(in, orig);
+        continue;
+      }
+      ++candidates;
+      if (label == -100) {
+        EXPECT_EQ(in, orig);
+        continue;
+      }
+      EXPECT_EQ(label, orig);  // labels hold the original id exactly
+      ++selected;
+      if (in == 4) {
+        ++to_mask;
+      } else if (in == orig) {
+        ++kept;  // includes random draws that hit the original id (1 in 495 of them)
+      } else {
+        EXPECT_GE(in, 5) << "random replacement " << in << " is a special id";
+        EXPECT_LT(in, vocab);
+        ++to_random;
+      }
+    }
+  }
+  EXPECT_GE(candidates, 100'000);
+  const double frac = double(selected) / double(candidates);
+  ::testing::Test::RecordProperty("candidates", int(candidates));
+  ::testing::Test::RecordProperty("selected", int(selected));
+  ::testing::Test::RecordProperty("to_mask", int(to_mask));
+  ::testing::Test::RecordProperty("to_random", int(to_random));
+  EXPECT_NEAR(frac, 0.30, 0.005) << selected << " of " << candidates;
+  EXPECT_NEAR(double(to_mask) / double(selected), 0.8, 0.01);
+  EXPECT_NEAR(double(to_random) / double(selected), 0.1, 0.01);
+  EXPECT_NEAR(double(kept) / double(selected), 0.1, 0.01);
+  return padding;
 }
 
 }  // namespace
@@ -96,52 +174,96 @@ TEST(MlmDataset, PacksWindowsBetweenClsAndSepWithAPaddedTail) {
 
 TEST(MlmDataset, MaskingStatisticsOnRealText) {
   MlmDataset data(TokenShards(kjv_shards()), kjv_options());
-  const int64_t n = data.num_examples();
-  MlmBatch batch = data.get_batch(iota(n));
-  const int64_t T = data.seq_len(), vocab = data.shards().vocab_size();
-  int64_t candidates = 0, selected = 0, to_mask = 0, to_random = 0, kept = 0, padding = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t len = 0;
-    std::vector<double> original = data.example_ids(i, &len).to_vector();
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t orig = int64_t(original[size_t(t)]);
-      const int64_t in = int64_t(batch.input_ids.at({i, t})), label = int64_t(batch.labels.at({i, t}));
-      ASSERT_EQ(int64_t(batch.attention_mask.at({i, t})), t < len ? 1 : 0);
-      if (t >= len) ++padding;
-      if (data.is_special(orig)) {
-        ASSERT_EQ(label, -100) << "special id " << orig << " selected at example " << i << " position " << t;
-        ASSERT_EQ(in, orig);
-        continue;
-      }
-      ++candidates;
-      if (label == -100) {
-        ASSERT_EQ(in, orig);
-        continue;
-      }
-      ASSERT_EQ(label, orig);  // labels hold the original id exactly
-      ++selected;
-      if (in == 4) {
-        ++to_mask;
-      } else if (in == orig) {
-        ++kept;  // includes random draws that hit the original id (1 in 495 of them)
-      } else {
-        ASSERT_GE(in, 5) << "random replacement " << in << " is a special id";
-        ASSERT_LT(in, vocab);
-        ++to_random;
-      }
-    }
+  EXPECT_GT(expect_mask_statistics(data), 0);  // the last example is short
+}
+
+TEST(MlmDataset, PerDocumentExamplesAreTruncatedDocumentsWithoutTheirEos) {
+  TempDir dir;
+  // Documents with eos 1 appended: 3 tokens, 9 (across shards of 5), none, 1; vocab 1000.
+  const std::vector<std::vector<double>> docs = {
+      {10, 11, 12, 1}, {20, 21, 22, 23, 24, 25, 26, 27, 28, 1}, {1}, {30, 1}};
+  linea::testing::write_document_shards(dir.path(), docs, 5, 1000, true);
+  MlmOptions o;
+  o.seq_len = 8;
+  o.mask_ratio = 0.0;
+  o.per_document = true;
+  o.cls_id = 2, o.sep_id = 3, o.pad_id = 0, o.mask_id = 4, o.first_normal_id = 5;
+  MlmDataset data(TokenShards(dir.path()), o);
+  ASSERT_EQ(data.num_examples(), 4);
+  MlmBatch batch = data.get_batch({0, 1, 2, 3});
+  EXPECT_EQ(row(batch.input_ids, 0), (std::vector<int64_t>{2, 10, 11, 12, 3, 0, 0, 0}));
+  EXPECT_EQ(row(batch.input_ids, 1), (std::vector<int64_t>{2, 20, 21, 22, 23, 24, 25, 3}));  // truncated to 6
+  EXPECT_EQ(row(batch.input_ids, 2), (std::vector<int64_t>{2, 3, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(row(batch.input_ids, 3), (std::vector<int64_t>{2, 30, 3, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(row(batch.attention_mask, 0), (std::vector<int64_t>{1, 1, 1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(row(batch.attention_mask, 1), std::vector<int64_t>(8, 1));
+  EXPECT_EQ(row(batch.attention_mask, 2), (std::vector<int64_t>{1, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_THROW(data.get_batch({4}), DataError);
+  // The same shards packed: windows of 6 stream tokens, eos included.
+  o.per_document = false;
+  MlmDataset packed(TokenShards(dir.path()), o);
+  EXPECT_EQ(packed.num_examples(), 3);  // ceil(16 / 6)
+  EXPECT_EQ(row(packed.get_batch({0}).input_ids, 0), (std::vector<int64_t>{2, 10, 11, 12, 1, 20, 21, 3}));
+  // Per document needs /doc_offsets, and a document that does not end in eos is an error.
+  TempDir bare;
+  linea::testing::write_counting_shards(bare.path(), {20}, 1000);
+  o.per_document = true;
+  linea::testing::expect_error<DataError>([&] { MlmDataset(TokenShards(bare.path()), o); },
+                                          bare.file("shard_00000.h5") + ": no /doc_offsets");
+  TempDir wrong;
+  linea::testing::write_document_shards(wrong.path(), {{10, 11, 1}, {20, 21}}, 5, 1000, true);
+  MlmDataset no_eos(TokenShards(wrong.path()), o);
+  EXPECT_EQ(row(no_eos.get_batch({0}).input_ids, 0), (std::vector<int64_t>{2, 10, 11, 3, 0, 0, 0, 0}));
+  linea::testing::expect_error<DataError>([&] { no_eos.get_batch({1}); },
+                                          ": document 1 ends with id 21, expected the eos id 1 since its shards have append_eos");
+}
+
+TEST(MlmDataset, PerDocumentExamplesOfRealVersesAreTheirFirstTokens) {
+  // Verses as documents and seq_len 16: every example is [CLS], the verse's first 14 ids (all
+  // of them when shorter), [SEP], then padding; the eos after each verse never appears.
+  std::vector<std::string> verses;
+  const std::string shards = kjv_verse_shards(&verses);
+  MlmOptions o = kjv_options(16);
+  o.per_document = true;
+  o.mask_ratio = 0.0;
+  MlmDataset data(TokenShards(shards), o);
+  ASSERT_EQ(data.num_examples(), int64_t(verses.size()));
+  ASSERT_EQ(verses.size(), 3605u);  // Genesis 1533, Exodus 1213, Leviticus 859
+  Tokenizer tok = Tokenizer::load(KjvCorpus::get().model_path);
+  MlmBatch batch = data.get_batch(iota(data.num_examples()));
+  int64_t truncated = 0;
+  for (int64_t i = 0; i < data.num_examples(); ++i) {
+    std::vector<int32_t> ids = tok.encode(verses[size_t(i)]);
+    truncated += ids.size() > 14;
+    ids.resize(std::min<size_t>(ids.size(), 14));
+    std::vector<int64_t> expected = {1};
+    expected.insert(expected.end(), ids.begin(), ids.end());
+    expected.push_back(2);
+    expected.resize(16, 3);
+    ASSERT_EQ(row(batch.input_ids, i), expected) << "verse " << i << ": " << verses[size_t(i)];
   }
-  ASSERT_GE(candidates, 100'000);
-  EXPECT_GT(padding, 0);  // the last example is short
-  const double frac = double(selected) / double(candidates);
-  RecordProperty("candidates", int(candidates));
-  RecordProperty("selected", int(selected));
-  RecordProperty("to_mask", int(to_mask));
-  RecordProperty("to_random", int(to_random));
-  EXPECT_NEAR(frac, 0.30, 0.005) << selected << " of " << candidates;
-  EXPECT_NEAR(double(to_mask) / double(selected), 0.8, 0.01);
-  EXPECT_NEAR(double(to_random) / double(selected), 0.1, 0.01);
-  EXPECT_NEAR(double(kept) / double(selected), 0.1, 0.01);
+  EXPECT_GT(truncated, 3000);
+}
+
+TEST(MlmDataset, PerDocumentMaskingStatisticsAndPaddingOnRealText) {
+  // The 30% / 80-10-10 statistics hold per document too, and the padding is exactly what the
+  // verse lengths leave: T - 2 - min(tokens, T - 2) per example.
+  const std::string shards = kjv_verse_shards();
+  MlmOptions o = kjv_options(64);
+  o.per_document = true;
+  MlmDataset data(TokenShards(shards), o);
+  const TokenShards& s = data.shards();
+  int64_t expected_padding = 0;
+  for (int64_t d = 0; d < s.num_documents(); ++d) {
+    const auto [start, end] = s.document(d);
+    expected_padding += 62 - std::min<int64_t>(end - start - 1, 62);
+  }
+  const int64_t padding = expect_mask_statistics(data);
+  EXPECT_EQ(padding, expected_padding);
+  const double fraction = double(padding) / double(data.num_examples() * 64);
+  RecordProperty("padding_percent", int(fraction * 100));
+  EXPECT_GT(fraction, 0.1);  // most verses are shorter than 62 tokens (15.6% padding measured)
+  EXPECT_LT(fraction, 0.3);
 }
 
 TEST(MlmDataset, DeterministicPerExampleAndIndependentOfTheBatch) {

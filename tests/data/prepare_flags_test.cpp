@@ -176,7 +176,7 @@ TEST(PrepareFlags, CommandPrintsTheSummaryAndTrainsOnJsonlDocuments) {
   EXPECT_EQ(run_prepare(cmd), 0);
   ::testing::internal::GetCapturedStdout();
   cmd.format = "xml";
-  expect_error<ConfigError>([&] { run_prepare(cmd); }, "corpus format 'xml', expected one of text, jsonl, auto");
+  expect_error<ConfigError>([&] { run_prepare(cmd); }, "corpus format 'xml', expected one of text, lines, jsonl, auto");
 
   // Invalid UTF-8 stops the command, or is replaced with --replace-invalid-utf8.
   write_file(dir.file("bad.txt"), "In the days \xC3( when the judges ruled\n");

@@ -1,5 +1,6 @@
 // prepare_shards on real text: shard layout and attributes, the token stream equals the
-// tokenizer's output per paragraph, atomic replacement of older shards, bad inputs.
+// tokenizer's output per paragraph, uint16/uint32 storage by vocabulary size, atomic
+// replacement of older shards, bad inputs.
 #include "data/prepare.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +12,10 @@
 #include "core/io/hdf5_file.h"
 #include "data/sha256.h"
 #include "data/token_shards.h"
+#include "data/text_tokenizer.h"
 #include "support/kjv_text.h"
+#include "support/testing.h"
+#include "support/tiny_bpe_vocab.h"
 
 using namespace linea;
 using linea::testing::KjvCorpus;
@@ -150,4 +154,52 @@ TEST(Prepare, BadInputsNameTheFileAndWriteNothing) {
                     "tokenizer model not found: " + dir.file("missing.model"));
   expect_data_error({corpus.model_path, {blank}, out, 1000, true, {}, false}, "prepare: the input files hold no text");
   expect_data_error({corpus.model_path, {corpus.genesis_path}, out, 0, true, {}, false}, "shard_tokens 0, expected > 0");
+}
+
+TEST(Prepare, VocabulariesBeyond65536IdsAreStoredAsUint32AndIdsRoundTrip) {
+  // The tiny byte-level BPE vocabulary plus an added token "<big>" whose id sets the
+  // vocabulary size: 65535 (vocab 65536, the largest that fits uint16) or 70000 (vocab 70001).
+  TempDir dir;
+  const std::string text = "abc <big> ab c<big><big>\n\nlast abc <big>";
+  linea::testing::write_file(dir.file("in.txt"), text);
+  for (int64_t big_id : {65535, 70000}) {
+    int next_id = 0;
+    nlohmann::json vocab = linea::testing::tiny_byte_level_vocab(next_id);
+    nlohmann::json doc = {
+        {"added_tokens", {{{"id", next_id}, {"content", "<|endoftext|>"}}, {{"id", big_id}, {"content", "<big>"}}}},
+        {"normalizer", nullptr},
+        {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+        {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::parse(R"(["a b", "ab c", "\u0120 abc"])")}}}};
+    const std::string json = dir.file("big" + std::to_string(big_id) + ".json");
+    linea::testing::write_file(json, doc.dump());
+    std::unique_ptr<TextTokenizer> tok = load_tokenizer(json);
+    ASSERT_EQ(tok->vocab_size(), big_id + 1);
+    std::vector<double> expected;
+    std::vector<std::string> docs = {"abc <big> ab c<big><big>", "last abc <big>"};
+    for (const std::string& d : docs) {
+      std::vector<int32_t> ids = tok->encode(d);
+      EXPECT_EQ(tok->decode(ids), d);
+      EXPECT_EQ(std::count(ids.begin(), ids.end(), int32_t(big_id)), d == docs[0] ? 3 : 1);
+      for (int32_t id : ids) expected.push_back(id);
+      expected.push_back(tok->eos_id());
+    }
+    PrepareOptions options;
+    options.tokenizer_model = json;
+    options.input_files = {dir.file("in.txt")};
+    options.output_dir = dir.file("shards" + std::to_string(big_id));
+    options.shard_tokens = 7;  // ids at the largest values land in several shards
+    PrepareSummary summary = prepare_shards(options);
+    ASSERT_GE(summary.shard_paths.size(), 2u);
+    for (const std::string& path : summary.shard_paths) {
+      // read_tensor maps a uint16 dataset to i32 and a uint32 one to i64.
+      H5File f = H5File::open_read(path, H5Errors::data);
+      EXPECT_EQ(f.read_tensor("/tokens").dtype(), big_id < 65536 ? DType::i32 : DType::i64) << path;
+      EXPECT_EQ(f.int_attr("/", "vocab_size"), big_id + 1);
+    }
+    TokenShards shards(options.output_dir);
+    std::vector<double> stream = shards.read(0, shards.total_tokens()).to_vector();
+    EXPECT_EQ(stream, expected);
+    std::vector<int32_t> ids(stream.begin(), stream.end());
+    EXPECT_EQ(tok->decode(ids), docs[0] + "<|endoftext|>" + docs[1] + "<|endoftext|>");
+  }
 }

@@ -1,4 +1,4 @@
-// DocumentReader on real text: paragraphs of plain text, JSONL objects, .gz of both,
+// DocumentReader on real text: paragraphs or lines of plain text, JSONL objects, .gz of them,
 // bad JSONL lines by line number, invalid UTF-8 by byte offset and its replacement.
 #include "data/readers.h"
 
@@ -184,7 +184,9 @@ TEST(Readers, FormatNamesAndExtensions) {
   EXPECT_EQ(parse_corpus_format("text"), CorpusFormat::text);
   EXPECT_EQ(parse_corpus_format("jsonl"), CorpusFormat::jsonl);
   EXPECT_EQ(parse_corpus_format("auto"), CorpusFormat::auto_detect);
-  expect_error<ConfigError>([] { parse_corpus_format("csv"); }, "corpus format 'csv', expected one of text, jsonl, auto");
+  EXPECT_EQ(parse_corpus_format("lines"), CorpusFormat::lines);
+  expect_error<ConfigError>([] { parse_corpus_format("csv"); },
+                            "corpus format 'csv', expected one of text, lines, jsonl, auto");
   EXPECT_EQ(corpus_format_for("a/b.jsonl", CorpusFormat::auto_detect), CorpusFormat::jsonl);
   EXPECT_EQ(corpus_format_for("b.jsonl.gz", CorpusFormat::auto_detect), CorpusFormat::jsonl);
   EXPECT_EQ(corpus_format_for("b.txt.gz", CorpusFormat::auto_detect), CorpusFormat::text);
@@ -192,4 +194,30 @@ TEST(Readers, FormatNamesAndExtensions) {
   EXPECT_EQ(corpus_format_for("README", CorpusFormat::auto_detect), CorpusFormat::text);
   EXPECT_EQ(corpus_format_for("b.txt", CorpusFormat::jsonl), CorpusFormat::jsonl);
   EXPECT_EQ(corpus_format_for("b.jsonl", CorpusFormat::text), CorpusFormat::text);
+}
+
+TEST(Readers, LinesFormatGivesEveryNonBlankLine) {
+  TempDir dir;
+  const std::string ruth = linea::testing::bible_text("Ruth1:1-Ruth4:22");
+  std::vector<std::string> verses;
+  for (const std::string& line : split_lines(ruth))
+    if (!line.empty()) verses.push_back(line);
+  ASSERT_EQ(verses.size(), 85u);
+  // CRLF endings, blank and whitespace-only lines, no final newline; leading spaces stay.
+  std::string text = "\r\n  \t \r\n";
+  for (size_t i = 0; i < verses.size(); ++i) text += verses[i] + (i % 7 == 0 ? "\r\n\n" : "\r\n");
+  text += "  indented last line";
+  verses.push_back("  indented last line");
+  write_file(dir.file("ruth.txt"), text);
+  write_gz(dir.file("ruth.txt.gz"), text);
+  ReaderOptions lines;
+  lines.format = CorpusFormat::lines;
+  EXPECT_EQ(read_all(dir.file("ruth.txt"), lines), verses);
+  EXPECT_EQ(read_all(dir.file("ruth.txt.gz"), lines), verses);
+  // The same file as text: paragraphs at the blank lines.
+  EXPECT_EQ(read_all(dir.file("ruth.txt")).size(), 14u);
+  // Invalid UTF-8 names the line, as in text mode.
+  write_file(dir.file("bad.txt"), "good\nbad \xC3\x28 byte\n");
+  expect_error<DataError>([&] { read_all(dir.file("bad.txt"), lines); },
+                          dir.file("bad.txt") + ": invalid UTF-8 at byte offset 9 (line 2)");
 }

@@ -1,5 +1,6 @@
 // Sampler: Philox-driven epoch permutations, determinism, disjoint rank shares that
-// rebuild the 1-rank batch, tail dropping across epochs, and resume from a saved state.
+// rebuild the 1-rank batch, tail dropping across epochs, and resume from a saved state,
+// also with another world size.
 #include "data/sampler.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "support/testing.h"
 
 using namespace linea;
 
@@ -85,4 +87,40 @@ TEST(Sampler, BadArgumentsAreConfigErrors) {
   EXPECT_THROW(s.next(12), ConfigError);  // more than the dataset
   EXPECT_THROW(s.set_state({0, 11}), ConfigError);
   EXPECT_THROW(s.set_state({-1, 0}), ConfigError);
+}
+
+TEST(Sampler, ResumingWithAnotherWorldSizeReslicesTheSameGlobalBatches) {
+  // A run on 2 ranks saves its state at step 7; resumed on 1, 3, 4 or 6 ranks, the ranks'
+  // shares of every later step rebuild exactly the global batch of an uninterrupted run.
+  const int64_t n = 97, batch = 12;
+  Sampler straight(n, 5);
+  std::vector<std::vector<int64_t>> global;
+  for (int step = 0; step < 30; ++step) global.push_back(straight.next(batch));  // spans epochs
+  std::vector<Sampler> two = {Sampler(n, 5, 0, 2), Sampler(n, 5, 1, 2)};
+  for (int step = 0; step < 7; ++step)
+    for (Sampler& s : two) s.next(batch);
+  const SamplerState saved = two[0].state();
+  EXPECT_EQ(two[1].state(), saved);  // every rank saves the same state
+  for (int world : {1, 3, 4, 6}) {
+    std::vector<Sampler> ranks;
+    for (int r = 0; r < world; ++r) {
+      ranks.emplace_back(n, 5, r, world);
+      ranks.back().set_state(saved);
+    }
+    for (int step = 7; step < 30; ++step) {
+      std::vector<int64_t> rebuilt(size_t(batch), -1);
+      for (int r = 0; r < world; ++r) {
+        std::vector<int64_t> mine = ranks[size_t(r)].next(batch);
+        ASSERT_EQ(int64_t(mine.size()), batch / world);
+        for (size_t j = 0; j < mine.size(); ++j) rebuilt[j * size_t(world) + size_t(r)] = mine[j];
+      }
+      EXPECT_EQ(rebuilt, global[size_t(step)]) << "world " << world << " step " << step;
+      EXPECT_EQ(ranks[0].state(), ranks[size_t(world) - 1].state());
+    }
+  }
+  // A world size that does not divide the global batch is refused with the reason.
+  Sampler five(n, 5, 0, 5);
+  five.set_state(saved);
+  linea::testing::expect_error<ConfigError>([&] { five.next(batch); },
+                                            "sampler: global batch 12, expected a positive multiple of the world size 5");
 }
