@@ -96,6 +96,8 @@ struct DataConfig {
   int64_t seq_len = 256;  // > 0 and <= model.max_seq_len
   Objective objective = Objective::causal;
   std::optional<std::string> tokenizer;  // tokenizer model path; null / absent: the shards' own
+  // causal: no loss on predicting a document's first token from the previous document.
+  bool mask_document_boundaries = false;
   MlmConfig mlm;
 };
 

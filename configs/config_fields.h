@@ -67,6 +67,7 @@ void visit_config(V& v, T& c) {
     v.field("seq_len", c.data.seq_len);
     v.field("objective", c.data.objective);
     v.field("tokenizer", c.data.tokenizer);
+    v.field("mask_document_boundaries", c.data.mask_document_boundaries);
     v.section("mlm", [&] {
       v.field("mask_ratio", c.data.mlm.mask_ratio);
       v.field("eval_mask_ratio", c.data.mlm.eval_mask_ratio);

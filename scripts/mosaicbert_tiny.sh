@@ -16,12 +16,11 @@ fi
 
 if [[ ! -f data/kjv_bert/valid/shard_00000.h5 ]]; then
   [[ -f data/kjv/text/valid.txt ]] || scripts/kjv_corpus.sh data/kjv/text
-  mkdir -p data/kjv_bert
-  # kjv_corpus.sh writes one verse per line and a blank line between chapters; a blank line
-  # after every verse makes each verse its own document (MosaicBERT samples one document each).
+  # kjv_corpus.sh writes one verse per line; --format lines makes each verse a document
+  # (MosaicBERT samples one document per example).
   for split in train valid; do
-    awk 'NF { print; print "" }' "data/kjv/text/$split.txt" > "data/kjv_bert/$split.txt"
-    "$linea" prepare --tokenizer "wordpiece:$vocab" --input "data/kjv_bert/$split.txt" --output "data/kjv_bert/$split" --force
+    "$linea" prepare --tokenizer "wordpiece:$vocab" --format lines --input "data/kjv/text/$split.txt" \
+      --output "data/kjv_bert/$split" --force
   done
 fi
 

@@ -69,8 +69,8 @@ void check_batch(const char* what, int64_t examples, const Config& c) {
 class CausalLmObjective : public TrainingObjective {
  public:
   CausalLmObjective(const Config& c, ShardPair s, Device device, DType dtype)
-      : train_(std::move(s.train), c.data.seq_len),
-        valid_(std::move(s.valid), c.data.seq_len),
+      : train_(std::move(s.train), c.data.seq_len, c.data.mask_document_boundaries),
+        valid_(std::move(s.valid), c.data.seq_len, c.data.mask_document_boundaries),
         model_(decoder_options(c.model), device, dtype),
         device_(device),
         seq_len_(c.data.seq_len) {
