@@ -143,7 +143,8 @@ struct TrainConfig {
 struct DistConfig {
   DistBackend backend = DistBackend::automatic;  // auto: NCCL on GPUs, MPI on CPUs
   double bucket_mb = 25.0;                       // gradient all-reduce bucket size, > 0
-  bool shard_optimizer = false;
+  bool shard_optimizer = false;                  // ZeRO-1: AdamW state partitioned across ranks
+  double timeout_s = 300.0;                      // a collective waiting longer ends the job, > 0
 };
 
 // Fine-tuning on GLUE-format TSV files (data.objective: classification, which needs this

@@ -110,6 +110,7 @@ void visit_config(V& v, T& c) {
     v.field("backend", c.dist.backend);
     v.field("bucket_mb", c.dist.bucket_mb);
     v.field("shard_optimizer", c.dist.shard_optimizer);
+    v.field("timeout_s", c.dist.timeout_s);
   });
   v.optional_section("task", c.task, [](auto& inner, auto& t) { visit_task(inner, t); });
 }

@@ -144,6 +144,7 @@ void validate_config(const Config& config, const KeyLocations& where) {
   validate_schedule(config.schedule, config.train, c);
   validate_train(config.train, c);
   c.positive(config.dist.bucket_mb, "dist.bucket_mb");
+  c.positive(config.dist.timeout_s, "dist.timeout_s");
   validate_task(config, c);
 }
 

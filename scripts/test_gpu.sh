@@ -26,8 +26,10 @@ cublas_dirs() {
 import glob, os, site, sys
 paths = site.getsitepackages() + [site.getusersitepackages()] + sys.path
 for p in paths:
-    for lib in glob.glob(os.path.join(p, "nvidia", "*", "lib", "libcublasLt.so*")):
-        print(os.path.dirname(lib))
+    # cuBLASLt, and NCCL for the NCCL communicator tests (linea loads it at run time).
+    for name in ("libcublasLt.so*", "libnccl.so*"):
+        for lib in glob.glob(os.path.join(p, "nvidia", "*", "lib", name)):
+            print(os.path.dirname(lib))
 PY
 }
 

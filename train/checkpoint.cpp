@@ -43,9 +43,27 @@ void check_format(const H5File& f) {
     throw CheckpointError(str_cat(f.path(), ": checkpoint format_version ", v, ", expected ", kCheckpointFormatVersion));
 }
 
+OptimizerSnapshot read_optimizer(const H5File& f, const std::string& expected_kind) {
+  if (!f.exists("/optim"))
+    throw CheckpointError(str_cat(f.path(), ": the checkpoint has no optimizer state (/optim)"));
+  OptimizerSnapshot s;
+  s.kind = f.string_attr("/optim", "kind");
+  if (s.kind != expected_kind)
+    throw CheckpointError(str_cat(f.path(), ": optimizer state is for ", s.kind, ", expected ", expected_kind));
+  s.step = f.int_attr("/optim", "step");
+  for (const std::string& name : f.list("/optim"))
+    for (const std::string& state_name : f.list("/optim/" + name))
+      s.state[name][state_name] = f.read_tensor("/optim/" + name + "/" + state_name);
+  return s;
+}
+
 }  // namespace
 
-void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
+OptimizerSnapshot snapshot_of(const Optimizer& optimizer) {
+  return OptimizerSnapshot{optimizer.kind(), optimizer.step_count(), optimizer.state()};
+}
+
+void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,
                      const TrainerState& state, const std::string& config_yaml, int world_size) {
   const std::string tmp = path + ".tmp";
   {
@@ -56,10 +74,10 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
     f.set_int_attr("/", "world_size", world_size);
     for (const auto& [name, p] : model.named_parameters()) f.write_tensor("/model/" + name, p.data().to(DType::f32));
     if (optimizer) {
-      for (const auto& [name, states] : optimizer->state())
+      for (const auto& [name, states] : optimizer->state)
         for (const auto& [state_name, t] : states) f.write_tensor("/optim/" + name + "/" + state_name, t);
-      f.set_string_attr("/optim", "kind", optimizer->kind());
-      f.set_int_attr("/optim", "step", optimizer->step_count());
+      f.set_string_attr("/optim", "kind", optimizer->kind);
+      f.set_int_attr("/optim", "step", optimizer->step);
     }
     write_trainer(f, state);
     f.close();
@@ -94,18 +112,16 @@ void load_checkpoint(const std::string& path, Module& model, Optimizer* optimize
     dst.copy_(t);
   }
   if (optimizer) {
-    if (!f.exists("/optim"))
-      throw CheckpointError(str_cat(path, ": the checkpoint has no optimizer state (/optim)"));
-    const std::string kind = f.string_attr("/optim", "kind");
-    if (kind != optimizer->kind())
-      throw CheckpointError(str_cat(path, ": optimizer state is for ", kind, ", expected ", optimizer->kind()));
-    OptimizerState os;
-    for (const std::string& name : f.list("/optim"))
-      for (const std::string& state_name : f.list("/optim/" + name))
-        os[name][state_name] = f.read_tensor("/optim/" + name + "/" + state_name);
-    optimizer->load_state(os, f.int_attr("/optim", "step"));
+    OptimizerSnapshot s = read_optimizer(f, optimizer->kind());
+    optimizer->load_state(s.state, s.step);
   }
   if (state) *state = read_trainer(f);
+}
+
+OptimizerSnapshot read_optimizer_snapshot(const std::string& path, const std::string& expected_kind) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  return read_optimizer(f, expected_kind);
 }
 
 std::vector<std::string> checkpoint_tensor_names(const std::string& path) {

@@ -23,8 +23,22 @@ struct TrainerState {
   std::vector<double> schedule_state;
 };
 
-void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
+// An optimizer's full state as stored under /optim: its kind ("adamw", "sgd"), the steps
+// taken and per-parameter tensors. ZeRO-1 runs gather theirs from every rank's shard, so a
+// checkpoint never depends on the world size that wrote it.
+struct OptimizerSnapshot {
+  std::string kind;
+  int64_t step = 0;
+  OptimizerState state;
+};
+OptimizerSnapshot snapshot_of(const Optimizer& optimizer);
+
+void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,
                      const TrainerState& state, const std::string& config_yaml, int world_size);
+
+// The /optim state of a checkpoint; CheckpointError when it has none or it is for another
+// kind than `expected_kind`.
+OptimizerSnapshot read_optimizer_snapshot(const std::string& path, const std::string& expected_kind);
 
 // The resolved recipe stored in a checkpoint (CheckpointError for a foreign file).
 std::string read_checkpoint_config(const std::string& path);

@@ -12,12 +12,15 @@
 #include "configs/config.h"
 #include "core/allocator.h"
 #include "core/rng.h"
+#include "core/dist/communicator.h"
 #include "data/sampler.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "optim/sharded_adamw.h"
 #include "train/bench_gemm.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
 #include "train/objective.h"
@@ -30,21 +33,28 @@ namespace {
 // Dropout draws from its own stream so it never overlaps the initializer's.
 constexpr uint64_t kDropoutStream = 0x9E3779B97F4A7C15ull;
 
-std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParams& params) {
+std::vector<ParamGroup> param_groups(const OptimConfig& o, const NamedParams& params) {
   // AdamW shrinks by lr_t * weight_decay; Composer's DecoupledAdamW by (lr_t / lr) * weight_decay,
   // which is AdamW's rule with weight_decay / lr.
   const double decay = o.kind == OptimKind::decoupled_adamw ? (o.lr > 0 ? o.weight_decay / o.lr : 0.0) : o.weight_decay;
-  std::vector<ParamGroup> groups = make_param_groups(params, decay, o.no_decay);
-  if (o.kind == OptimKind::sgd) {
-    SGDOptions s;
-    s.momentum = o.momentum;
-    return std::make_unique<SGD>(std::move(groups), s);
-  }
+  return make_param_groups(params, decay, o.no_decay);
+}
+
+AdamWOptions adamw_options(const OptimConfig& o) {
   AdamWOptions a;
   a.beta1 = o.betas[0];
   a.beta2 = o.betas[1];
   a.eps = o.eps;
-  return std::make_unique<AdamW>(std::move(groups), a);
+  return a;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParams& params) {
+  if (o.kind == OptimKind::sgd) {
+    SGDOptions s;
+    s.momentum = o.momentum;
+    return std::make_unique<SGD>(param_groups(o, params), s);
+  }
+  return std::make_unique<AdamW>(param_groups(o, params), adamw_options(o));
 }
 
 ScheduleOptions schedule_options(const Config& c) {
@@ -66,20 +76,41 @@ std::string default_run_dir(const std::string& recipe) {
 
 class Trainer {
  public:
-  Trainer(const TrainCommand& cmd, Config cfg)
+  // Every rank builds the same model from the same seed; rank 0's parameters are then
+  // broadcast so replicas start identical even if initialization ever depended on the rank.
+  Trainer(const TrainCommand& cmd, Config cfg, Communicator& comm)
       : cmd_(cmd),
         cfg_(std::move(cfg)),
+        comm_(comm),
+        lead_(comm.rank() == 0),
         run_(cmd.run_dir.empty() ? default_run_dir(cmd.recipe) : cmd.run_dir),
-        device_(cfg_.train.device),
+        device_(comm.size() > 1 && comm.device().is_cuda() ? comm.device() : cfg_.train.device),
         dtype_(cfg_.train.precision == Precision::bf16 ? DType::bf16 : DType::f32),
         objective_(make_objective(cfg_, device_, dtype_)),
         model_(objective_->model()),
-        sampler_(objective_->num_train_examples(), uint64_t(cfg_.seed)) {
+        sampler_(objective_->num_train_examples(), uint64_t(cfg_.seed), comm.rank(), comm.size()) {
+    const int64_t W = comm.size(), B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
+    LINEA_CHECK_T(ConfigError, B % (W * micro) == 0, "train.batch_size: ", B, " is not divisible by the world size ",
+                  W, " times train.micro_batch_size ", micro, "; expected a multiple of ", W * micro);
     Generator init(uint64_t(cfg_.seed));
     objective_->init_parameters(init);
-    optimizer_ = make_optimizer(cfg_.optim, model_.named_parameters());
+    const NamedParams params = model_.named_parameters();
+    if (W > 1) {
+      dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
+      dp_->broadcast_parameters();
+    }
+    if (dp_ && cfg_.dist.shard_optimizer) {
+      LINEA_CHECK_T(ConfigError, cfg_.optim.kind != OptimKind::sgd, "dist.shard_optimizer: true shards AdamW's state; "
+                    "optim.kind sgd is not supported with it, expected adamw or decoupled_adamw");
+      sharded_ = std::make_unique<ShardedAdamW>(param_groups(cfg_.optim, params), dp_->owned_slices(),
+                                                adamw_options(cfg_.optim));
+    } else {
+      optimizer_ = make_optimizer(cfg_.optim, params);
+    }
     schedule_ = std::make_unique<LrSchedule>(schedule_options(cfg_));
-    default_generator().set_state(uint64_t(cfg_.seed) ^ kDropoutStream, 0);
+    // Each rank drops out its own examples with its own stream (seed + rank); the offsets
+    // are kept equal across ranks (see sync_dropout_offset), so a checkpoint stores one.
+    default_generator().set_state(dropout_seed_base() + uint64_t(comm.rank()), 0);
   }
 
   void resume_from(const std::string& path) {
@@ -93,19 +124,27 @@ class Trainer {
     }
     TrainerState s;
     load_checkpoint(path, model_, optimizer_.get(), &s);
+    if (sharded_) {  // the checkpoint holds the full state; this rank keeps its slices
+      OptimizerSnapshot full = read_optimizer_snapshot(path, sharded_->kind());
+      sharded_->load_state(full.state, full.step);
+    }
     state_ = s;
     sampler_.set_state({s.sampler_epoch, s.sampler_cursor});
-    default_generator().set_state(s.rng_seed, s.rng_offset);
+    default_generator().set_state(s.rng_seed + uint64_t(comm_.rank()), s.rng_offset);
     schedule_->set_state(s.schedule_state);
-    std::fprintf(stderr, "linea: resumed from %s at step %ld\n", path.c_str(), long(s.step));
+    if (lead_) std::fprintf(stderr, "linea: resumed from %s at step %ld\n", path.c_str(), long(s.step));
   }
 
   int run() {
-    write_file_atomically(run_.file("config.yaml"), dump_config(cfg_));
-    MetricsLog log(run_.file("metrics.jsonl"));
+    std::unique_ptr<MetricsLog> log;
+    if (lead_) {
+      write_file_atomically(run_.file("config.yaml"), dump_config(cfg_));
+      log = std::make_unique<MetricsLog>(run_.file("metrics.jsonl"));
+    }
     const int64_t B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
-    const int64_t accum = B / micro;
-    const double peak = gemm_peak_flops(device_, dtype_);
+    const int64_t accum = B / (comm_.size() * micro);  // micro-steps per rank
+    // Every rank has the peak one process measures here; MFU is the whole job's.
+    const double peak = gemm_peak_flops(device_, dtype_) * double(comm_.size());
     const double flops_per_token = objective_->flops_per_token();
     NamedParams params = model_.named_parameters();
     reset_peak_memory(device_);
@@ -116,7 +155,7 @@ class Trainer {
 
     while (state_.step < cfg_.train.steps) {
       const double lr = schedule_->lr_at(state_.step);
-      optimizer_->zero_grad();
+      model_.zero_grad();
       const int64_t epoch = sampler_.state().epoch;
       std::vector<int64_t> indices = sampler_.next(B);
       double loss_sum = 0;
@@ -125,17 +164,32 @@ class Trainer {
       for (int64_t m = 0; m < accum; ++m) {
         std::vector<int64_t> part(indices.begin() + m * micro, indices.begin() + (m + 1) * micro);
         TrainingObjective::MicroBatchLoss l = objective_->train_loss(part, epoch);
+        if (dp_) dp_->set_gradient_sync(m == accum - 1);  // communicate on the last micro-step only
         l.loss.backward(scale);
         loss_sum += l.loss.data().item();
         step_tokens += l.tokens;
       }
-      const double loss = loss_sum / double(accum);
-      const double gnorm = clip_grad_norm(params, cfg_.optim.grad_clip > 0 ? cfg_.optim.grad_clip : INFINITY);
+      const double max_norm = cfg_.optim.grad_clip > 0 ? cfg_.optim.grad_clip : INFINITY;
+      double loss = loss_sum / double(accum), gnorm = 0;
+      if (dp_) {
+        dp_->finish_gradients();
+        gnorm = dp_->clip_gradients(max_norm);
+        loss = comm_.all_reduce_value(loss, ReduceOp::mean);
+        step_tokens = int64_t(comm_.all_reduce_value(double(step_tokens), ReduceOp::sum));
+      } else {
+        gnorm = clip_grad_norm(params, max_norm);
+      }
       if (!std::isfinite(loss) || !std::isfinite(gnorm))
         throw Error(str_cat("step ", state_.step + 1, ": ", std::isfinite(loss) ? "gradient norm" : "loss",
                             " is not finite (loss ", loss, ", grad norm ", gnorm,
                             "); the last good checkpoint is kept; lower optim.lr or check the data"));
-      optimizer_->step(lr);
+      if (sharded_) {
+        sharded_->step(lr, dp_->shard_gradients());
+        dp_->all_gather_parameters();
+      } else {
+        optimizer_->step(lr);
+      }
+      sync_dropout_offset();
       state_.step += 1;
       state_.tokens_seen += step_tokens;
       window_tokens += step_tokens;
@@ -154,23 +208,24 @@ class Trainer {
         m.peak_mem_bytes = memory_stats(device_).peak_bytes;
         m.elapsed_s = std::chrono::duration<double>(now - t0).count();
         m.eta_s = m.elapsed_s / double(state_.step - start_step) * double(cfg_.train.steps - state_.step);
-        log.log_step(m);
-        if (cmd_.progress) std::fprintf(stderr, "%s\n", progress_line(m, cfg_.train.steps).c_str());
+        if (lead_) log->log_step(m);
+        if (lead_ && cmd_.progress) std::fprintf(stderr, "%s\n", progress_line(m, cfg_.train.steps).c_str());
         window_t0 = now;
         window_tokens = 0;
       }
       const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
       if (evaluated) {
         EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro);
-        log.log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
+        if (lead_) log->log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
         schedule_->observe(r.mean_nll);
-        if (cmd_.progress)
+        if (lead_ && cmd_.progress)
           std::fprintf(stderr, "eval step %ld | valid loss %.4f | perplexity %.2f%s%s | %ld tokens\n", long(state_.step),
                        r.mean_nll, r.perplexity(),
                        r.accuracy ? str_cat(" | mlm accuracy ", *r.accuracy).c_str() : "",
                        format_eval_metrics(r).c_str(), long(r.tokens));
       }
-      const bool stop = stop_requested();
+      // A signal may reach the ranks at different steps; they stop together.
+      const bool stop = comm_.size() > 1 ? comm_.all_reduce_value(stop_requested(), ReduceOp::max) > 0 : stop_requested();
       const bool saving = last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0);
       if (saving) checkpoint();
       if (evaluated || saving) {  // tokens/s measures training steps only
@@ -178,49 +233,85 @@ class Trainer {
         window_tokens = 0;
       }
       if (stop) {
-        std::fprintf(stderr, "linea: stopped at step %ld; resume with --resume auto\n", long(state_.step));
+        if (lead_) std::fprintf(stderr, "linea: stopped at step %ld; resume with --resume auto\n", long(state_.step));
         return 0;
       }
     }
-    if (start_step == cfg_.train.steps) std::fprintf(stderr, "linea: already trained for %ld steps\n", long(state_.step));
+    if (lead_ && dp_) {
+      const CommStats& c = dp_->comm_stats();
+      std::fprintf(stderr, "linea: %d ranks, %ld gradient collectives, %.2f s communicating, %.2f s waited for (%.0f%% hidden behind backward)\n",
+                   comm_.size(), long(c.collectives), c.comm_s, c.wait_s, 100 * c.hidden_fraction());
+    }
+    if (lead_ && start_step == cfg_.train.steps) std::fprintf(stderr, "linea: already trained for %ld steps\n", long(state_.step));
     return 0;
   }
 
   RunDir& run_dir() { return run_; }
 
  private:
+  uint64_t dropout_seed_base() const { return uint64_t(cfg_.seed) ^ kDropoutStream; }
+
+  // Ranks draw different numbers of dropout variates (their batches differ in real tokens);
+  // moving all to the furthest offset keeps one offset to checkpoint and resume from.
+  void sync_dropout_offset() {
+    if (comm_.size() == 1) return;
+    Generator& g = default_generator();
+    g.set_state(g.seed(), uint64_t(comm_.all_reduce_value(double(g.offset()), ReduceOp::max)));
+  }
+
+  // Rank 0 writes the whole checkpoint (a ZeRO-1 optimizer state gathered from every rank
+  // first); the barrier makes it the latest only once every rank has reached it.
   void checkpoint() {
     const SamplerState ss = sampler_.state();
     state_.sampler_epoch = ss.epoch;
     state_.sampler_cursor = ss.cursor;
-    state_.rng_seed = default_generator().seed();
+    state_.rng_seed = dropout_seed_base();
     state_.rng_offset = default_generator().offset();
     state_.schedule_state = schedule_->state();
+    OptimizerSnapshot optim = sharded_ ? OptimizerSnapshot{sharded_->kind(), sharded_->step_count(),
+                                                           sharded_->gather_state(comm_)}
+                                       : snapshot_of(*optimizer_);
     const std::string path = run_.checkpoint_path(state_.step);
-    save_checkpoint(path, model_, optimizer_.get(), state_, dump_config(cfg_), 1);
-    run_.set_latest(path);
-    run_.prune(int(cfg_.train.keep_checkpoints));
+    if (lead_) save_checkpoint(path, model_, &optim, state_, dump_config(cfg_), comm_.size());
+    if (comm_.size() > 1) comm_.barrier();
+    if (lead_) {
+      run_.set_latest(path);
+      run_.prune(int(cfg_.train.keep_checkpoints));
+    }
   }
 
   TrainCommand cmd_;
   Config cfg_;
+  Communicator& comm_;
+  bool lead_;  // rank 0: logs, writes the run directory
   RunDir run_;
   Device device_;
   DType dtype_;
   std::unique_ptr<TrainingObjective> objective_;
   Module& model_;
   Sampler sampler_;
-  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<DataParallel> dp_;        // world size > 1
+  std::unique_ptr<Optimizer> optimizer_;    // replicated optimizer state, or
+  std::unique_ptr<ShardedAdamW> sharded_;   // ZeRO-1: this rank's slices of AdamW's state
   std::unique_ptr<LrSchedule> schedule_;
   TrainerState state_;
 };
 
 }  // namespace
 
-int run_train(const TrainCommand& cmd) {
-  Config cfg = load_config(cmd.recipe, cmd.overrides);
-  if (cfg.train.threads > 0) omp_set_num_threads(int(cfg.train.threads));
-  Trainer trainer(cmd, std::move(cfg));
+namespace {
+
+CommBackend comm_backend(DistBackend b) {
+  switch (b) {
+    case DistBackend::mpi: return CommBackend::mpi;
+    case DistBackend::nccl: return CommBackend::nccl;
+    case DistBackend::automatic: break;
+  }
+  return CommBackend::automatic;
+}
+
+int train_on(const TrainCommand& cmd, Config cfg, Communicator& comm) {
+  Trainer trainer(cmd, std::move(cfg), comm);
   std::string resume = cmd.resume;
   if (resume == "auto") resume = trainer.run_dir().latest();
   if (resume.empty() && !trainer.run_dir().checkpoints().empty())
@@ -229,6 +320,29 @@ int run_train(const TrainCommand& cmd) {
   if (!resume.empty()) trainer.resume_from(resume);
   install_stop_handlers();
   return trainer.run();
+}
+
+}  // namespace
+
+int run_train(const TrainCommand& cmd) {
+  Config cfg = load_config(cmd.recipe, cmd.overrides);
+  if (cfg.train.threads > 0) omp_set_num_threads(int(cfg.train.threads));
+  CommOptions options;
+  options.timeout_s = cfg.dist.timeout_s;
+  std::unique_ptr<Communicator> comm = make_communicator(comm_backend(cfg.dist.backend), cfg.train.device, options);
+  if (comm->size() == 1) return train_on(cmd, std::move(cfg), *comm);
+  // Several ranks: the first rank to fail ends the whole job with its message and exit
+  // code (user errors 2, internal 1) instead of leaving its peers blocked in a collective.
+  try {
+    return train_on(cmd, std::move(cfg), *comm);
+  } catch (const InternalError& e) {
+    comm->abort(1, e.what());
+  } catch (const Error& e) {
+    comm->abort(2, e.what());
+  } catch (const std::exception& e) {
+    comm->abort(1, str_cat("internal: ", e.what()));
+  }
+  return 1;  // not reached: abort() ends the process (GCC does not see [[noreturn]] through the virtual call)
 }
 
 }  // namespace linea

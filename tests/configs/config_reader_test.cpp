@@ -98,7 +98,7 @@ TEST(ConfigReader, UnknownKeysNamePositionPathAndClosestKey) {
   EXPECT_TRUE(contains(error_of("seed: 1\ntrian: {steps: 1}\n"), "r.yaml:2:1: trian: unknown key (did you mean 'train'?)"));
   // Nothing close: no guess, only the valid keys.
   EXPECT_EQ(error_of("dist: {zzzzzz: 1}\n"),
-            "r.yaml:1:8: dist.zzzzzz: unknown key, expected one of backend, bucket_mb, shard_optimizer");
+            "r.yaml:1:8: dist.zzzzzz: unknown key, expected one of backend, bucket_mb, shard_optimizer, timeout_s");
 }
 
 TEST(ConfigReader, WrongTypesNameWhatWasExpected) {
