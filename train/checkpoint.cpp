@@ -21,6 +21,7 @@ void write_trainer(H5File& f, const TrainerState& s) {
   f.set_int_attr("/trainer", "rng_offset", int64_t(s.rng_offset));
   f.set_int_attr("/trainer", "sampler_epoch", s.sampler_epoch);
   f.set_int_attr("/trainer", "sampler_cursor", s.sampler_cursor);
+  f.set_string_attr("/trainer", "tokenizer_sha256", s.tokenizer_sha256);
 }
 
 TrainerState read_trainer(const H5File& f) {
@@ -32,6 +33,8 @@ TrainerState read_trainer(const H5File& f) {
   s.sampler_epoch = f.int_attr("/trainer", "sampler_epoch");
   s.sampler_cursor = f.int_attr("/trainer", "sampler_cursor");
   s.schedule_state = f.read_tensor("/trainer/schedule_state").to_vector();
+  // Checkpoints written before the attribute existed carry no tokenizer identity.
+  if (f.has_attr("/trainer", "tokenizer_sha256")) s.tokenizer_sha256 = f.string_attr("/trainer", "tokenizer_sha256");
   return s;
 }
 

@@ -21,6 +21,7 @@ struct TrainerState {
   uint64_t rng_seed = 0, rng_offset = 0;
   int64_t sampler_epoch = 0, sampler_cursor = 0;
   std::vector<double> schedule_state;
+  std::string tokenizer_sha256;  // of the tokenizer the training data came from ("" if unknown)
 };
 
 // An optimizer's full state as stored under /optim: its kind ("adamw", "sgd"), the steps

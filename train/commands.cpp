@@ -72,6 +72,7 @@ int run_info(const std::string& checkpoint) {
   std::printf("format         %ld (linea %s), world size %ld\n", long(info.format_version), info.linea_version.c_str(),
               long(info.world_size));
   std::printf("step           %ld (%ld tokens seen)\n", long(info.trainer.step), long(info.trainer.tokens_seen));
+  if (!info.trainer.tokenizer_sha256.empty()) std::printf("tokenizer      sha256 %s\n", info.trainer.tokenizer_sha256.c_str());
   std::printf("optimizer      %s\n", info.optimizer_kind.empty() ? "(none)" : info.optimizer_kind.c_str());
   std::printf("parameters     %ld in %zu tensors\n", long(params), info.model_tensors.size());
   std::printf("\n# config\n%s\n# tensors\n", info.config_yaml.c_str());

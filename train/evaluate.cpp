@@ -30,6 +30,19 @@ struct EvalModeGuard {
   bool was_training_;
 };
 
+// Calls fn(indices) for the first `max_batches` batches (all when 0) of `micro_batch`
+// consecutive examples out of n.
+template <class Fn>
+void for_each_eval_batch(int64_t n, int64_t max_batches, int64_t micro_batch, Fn fn) {
+  const int64_t batches = (n + micro_batch - 1) / micro_batch;
+  const int64_t limit = max_batches > 0 ? std::min(max_batches, batches) : batches;
+  for (int64_t b = 0; b < limit; ++b) {
+    std::vector<int64_t> idx;
+    for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
+    fn(idx);
+  }
+}
+
 }  // namespace
 
 void EvalResult::add_batch(double batch_mean_nll, int64_t scored, std::optional<int64_t> correct) {
@@ -45,16 +58,13 @@ EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
-  const int64_t n = data.num_examples();
-  const int64_t batches = (n + micro_batch - 1) / micro_batch;
-  const int64_t limit = max_batches > 0 ? std::min(max_batches, batches) : batches;
-  for (int64_t b = 0; b < limit; ++b) {
-    std::vector<int64_t> idx;
-    for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
+  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, [&](const std::vector<int64_t>& idx) {
     CausalBatch batch = data.get_batch(idx);
     const double loss = model.loss(batch.inputs.to(device), batch.targets.to(device)).data().item();
-    r.add_batch(loss, batch.targets.numel());
-  }
+    int64_t scored = 0;  // targets at document boundaries may be ignored
+    for (double t : batch.targets.to_vector()) scored += t != double(kIgnoreTarget);
+    r.add_batch(loss, scored);
+  });
   return r;
 }
 
@@ -109,23 +119,18 @@ EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batc
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
-  const int64_t n = data.num_examples();
-  const int64_t batches = (n + micro_batch - 1) / micro_batch;
-  const int64_t limit = max_batches > 0 ? std::min(max_batches, batches) : batches;
-  for (int64_t b = 0; b < limit; ++b) {
-    std::vector<int64_t> idx;
-    for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
+  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, [&](const std::vector<int64_t>& idx) {
     MlmBatch batch = data.get_batch(idx, 0);
     Encoder::MlmOutput out = model.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
     const int64_t m = out.targets.numel();
-    if (m == 0) continue;
+    if (m == 0) return;
     Tensor argmax;
     kernels::reduce(ReduceOp::max, out.logits, {1}, false, &argmax);
     const std::vector<double> pred = argmax.to_vector(), want = out.targets.to_vector();
     int64_t correct = 0;
     for (int64_t i = 0; i < m; ++i) correct += pred[size_t(i)] == want[size_t(i)];
     r.add_batch(out.loss.data().item(), m, correct);
-  }
+  });
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include "autograd/ops/cross_entropy.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
+#include "data/sha256.h"
 #include "data/text_tokenizer.h"
 #include "train/glue_metrics.h"
 #include "train/model_builder.h"
@@ -76,6 +77,7 @@ GlueObjective::GlueObjective(const Config& c, Device device, DType dtype)
     : config_(checked(c)),
       task_(glue_task(c.task->name)),
       tokenizer_(task_tokenizer(c)),
+      tokenizer_sha256_(sha256_file(tokenizer_->path())),
       train_(dataset(c, task_, *tokenizer_, task_.train_file)),
       model_(encoder_options(c.model), task_.num_labels(), c.task->classifier_dropout, device, dtype),
       device_(device) {

@@ -39,6 +39,7 @@ class GlueObjective : public TrainingObjective {
   // over all dev files (mosaicbert.md 4.3).
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch) override;
   double flops_per_token() const override;
+  std::string tokenizer_sha256() const override { return tokenizer_sha256_; }
 
   const GlueTask& task() const { return task_; }
   EncoderClassifier& classifier() { return model_; }
@@ -50,6 +51,7 @@ class GlueObjective : public TrainingObjective {
   Config config_;
   GlueTask task_;
   std::unique_ptr<TextTokenizer> tokenizer_;
+  std::string tokenizer_sha256_;
   std::unique_ptr<GlueDataset> train_;
   std::vector<std::pair<std::string, std::unique_ptr<GlueDataset>>> dev_;  // (file stem, data)
   EncoderClassifier model_;

@@ -87,6 +87,7 @@ class CausalLmObjective : public TrainingObjective {
     return evaluate_windows(model_, valid_, max_batches, micro_batch, device_);
   }
   double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)); }
+  std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
 
  private:
   PackedCausalDataset train_, valid_;
@@ -121,6 +122,7 @@ class MaskedLmObjective : public TrainingObjective {
   // Attention over seq_len keys is an upper bound (documents may be shorter); the head runs
   // on the masked fraction.
   double flops_per_token() const override { return model_.flops_per_token(seq_len_, mask_ratio_); }
+  std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
 
  private:
   MlmDataset train_, valid_;

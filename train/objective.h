@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "autograd/variable.h"
@@ -33,6 +34,9 @@ class TrainingObjective {
   virtual EvalResult evaluate(int64_t max_batches, int64_t micro_batch) = 0;
   // Training FLOPs per real token (for MFU).
   virtual double flops_per_token() const = 0;
+  // sha256 of the tokenizer file the examples were tokenized with (stored in checkpoints so a
+  // resume on data from another tokenizer is refused).
+  virtual std::string tokenizer_sha256() const = 0;
 };
 
 // MLM examples for recipe `c` over `shards`: seq_len, whole-word and per-document modes from

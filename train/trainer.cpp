@@ -124,6 +124,11 @@ class Trainer {
     }
     TrainerState s;
     load_checkpoint(path, model_, optimizer_.get(), &s);
+    const std::string sha = objective_->tokenizer_sha256();
+    if (!s.tokenizer_sha256.empty() && s.tokenizer_sha256 != sha)
+      throw DataError(str_cat(path, ": the checkpoint was trained on data from the tokenizer with sha256 ",
+                              s.tokenizer_sha256.substr(0, 12), ", the recipe's data comes from sha256 ",
+                              sha.substr(0, 12), "; expected the same tokenizer"));
     if (sharded_) {  // the checkpoint holds the full state; this rank keeps its slices
       OptimizerSnapshot full = read_optimizer_snapshot(path, sharded_->kind());
       sharded_->load_state(full.state, full.step);
@@ -268,6 +273,7 @@ class Trainer {
     state_.rng_seed = dropout_seed_base();
     state_.rng_offset = default_generator().offset();
     state_.schedule_state = schedule_->state();
+    state_.tokenizer_sha256 = objective_->tokenizer_sha256();
     OptimizerSnapshot optim = sharded_ ? OptimizerSnapshot{sharded_->kind(), sharded_->step_count(),
                                                            sharded_->gather_state(comm_)}
                                        : snapshot_of(*optimizer_);

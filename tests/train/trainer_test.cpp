@@ -11,7 +11,9 @@
 
 #include "core/io/hdf5_file.h"
 #include "data/token_shards.h"
+#include "configs/config.h"
 #include "train/checkpoint.h"
+#include "train/objective.h"
 #include "train/trainer.h"
 #include "trainer_fixture.h"
 
@@ -155,6 +157,23 @@ TEST(Trainer, BadRunsFailWithAClearMessage) {
   }
   std::string msg = error_of([&] { run_train(command(wider, other.file("run"), dir.file("run/checkpoints/step_0000010.h5"))); });
   EXPECT_NE(msg.find("model.hidden: 32 vs 64"), std::string::npos) << msg;
+  // A checkpoint whose training data came from another tokenizer: the same model and
+  // optimizer state rewritten with a different tokenizer identity.
+  {
+    const std::string good = dir.file("run/checkpoints/step_0000010.h5");
+    TrainerState state;
+    std::unique_ptr<TrainingObjective> objective =
+        make_objective(parse_config(read_checkpoint_config(good), good), Device::cpu(), DType::f32);
+    load_checkpoint(good, objective->model(), nullptr, &state);
+    EXPECT_EQ(state.tokenizer_sha256, TokenShards(tiny.train_dir).tokenizer_sha256());
+    state.tokenizer_sha256 = std::string(64, 'a');
+    const OptimizerSnapshot optim = read_optimizer_snapshot(good, "adamw");
+    save_checkpoint(other.file("foreign_tokenizer.h5"), objective->model(), &optim, state,
+                    read_checkpoint_config(good), 1);
+    msg = error_of([&] { run_train(command(recipe, other.file("run4"), other.file("foreign_tokenizer.h5"))); });
+    EXPECT_NE(msg.find("tokenizer with sha256 aaaaaaaaaaaa"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("expected the same tokenizer"), std::string::npos) << msg;
+  }
   // A foreign HDF5 file and a truncated checkpoint.
   msg = error_of([&] { run_train(command(recipe, other.file("run2"), tiny.train_dir + "/shard_00000.h5")); });
   EXPECT_NE(msg.find("not a linea checkpoint"), std::string::npos) << msg;
