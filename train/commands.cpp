@@ -53,6 +53,9 @@ int run_eval(const EvalCommand& cmd) {
   LINEA_CHECK_T(ConfigError, seq_len <= cfg.model.max_seq_len, "eval: --seq-len ", seq_len,
                 " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
   LINEA_CHECK_T(ConfigError, cmd.batch >= 1, "eval: --batch ", cmd.batch, " must be >= 1");
+  LINEA_CHECK_T(ConfigError, cfg.data.objective != Objective::classification, "eval: ", cmd.checkpoint,
+                " is a fine-tuned classifier; its dev metrics are in the run's metrics.jsonl (train.eval_every), "
+                "expected a pretraining (causal or MLM) checkpoint");
   if (cfg.model.kind == ModelKind::encoder) return eval_mlm(cmd, cfg, device, seq_len);
   Decoder model(decoder_options(cfg.model), device);
   load_checkpoint(cmd.checkpoint, model, nullptr, nullptr);

@@ -84,26 +84,37 @@ def forward_loss(p, cfg, inputs, targets):
     return torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), targets.reshape(-1), ignore_index=-100)
 
 
-def main():
-    ckpt_path, batch_path, out_path = sys.argv[1:4]
-    with h5py.File(ckpt_path, "r") as f:
+def load_checkpoint(path, dtype=torch.float64):
+    """The recipe (root attribute config_yaml) and the /model/<name> tensors of a linea
+    checkpoint, as leaf tensors of `dtype` that collect gradients."""
+    with h5py.File(path, "r") as f:
         cfg = yaml.safe_load(f.attrs["config_yaml"])
         params = {}
 
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
-                params[name] = torch.tensor(np.asarray(obj, dtype=np.float64), requires_grad=True)
+                params[name] = torch.tensor(np.asarray(obj, dtype=np.float64), dtype=dtype, requires_grad=True)
 
         f["model"].visititems(visit)
-    with h5py.File(batch_path, "r") as f:
-        inputs = torch.tensor(np.asarray(f["inputs"], dtype=np.int64))
-        targets = torch.tensor(np.asarray(f["targets"], dtype=np.int64))
-    loss = forward_loss(params, cfg, inputs, targets)
+    return cfg, params
+
+
+def write_loss_and_grads(out_path, loss, params):
+    """Back-propagates `loss` and writes /loss and /grad/<name> of every parameter to out_path."""
     loss.backward()
     with h5py.File(out_path, "w") as f:
         f["loss"] = loss.item()
         for name, t in params.items():
             f["grad/" + name] = t.grad.numpy()
+
+
+def main():
+    ckpt_path, batch_path, out_path = sys.argv[1:4]
+    cfg, params = load_checkpoint(ckpt_path)
+    with h5py.File(batch_path, "r") as f:
+        inputs = torch.tensor(np.asarray(f["inputs"], dtype=np.int64))
+        targets = torch.tensor(np.asarray(f["targets"], dtype=np.int64))
+    write_loss_and_grads(out_path, forward_loss(params, cfg, inputs, targets), params)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
+
+from decoder import load_checkpoint, write_loss_and_grads
 
 # MosaicBERT's key-padding mask value (bert_layers.py: (1 - mask) * -10000.0).
 MASK_BIAS = -10000.0
@@ -121,19 +122,6 @@ def forward_loss(p, cfg, input_ids, attention_mask, labels, token_type_ids=None,
     return F.cross_entropy(logits, labels.flatten()[masked])
 
 
-def load_checkpoint(path, dtype=torch.float64):
-    with h5py.File(path, "r") as f:
-        cfg = yaml.safe_load(f.attrs["config_yaml"])
-        params = {}
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                params[name] = torch.tensor(np.asarray(obj, dtype=np.float64), dtype=dtype, requires_grad=True)
-
-        f["model"].visititems(visit)
-    return cfg, params
-
-
 def main():
     ckpt_path, batch_path, out_path = sys.argv[1:4]
     cfg, params = load_checkpoint(ckpt_path)
@@ -142,11 +130,7 @@ def main():
         input_ids, attention_mask, labels = read("input_ids"), read("attention_mask"), read("labels")
         token_type_ids = read("token_type_ids") if "token_type_ids" in f else None
     loss = forward_loss(params, cfg, input_ids, attention_mask, labels, token_type_ids)
-    loss.backward()
-    with h5py.File(out_path, "w") as f:
-        f["loss"] = loss.item()
-        for name, t in params.items():
-            f["grad/" + name] = t.grad.numpy()
+    write_loss_and_grads(out_path, loss, params)
 
 
 if __name__ == "__main__":

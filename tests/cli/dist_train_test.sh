@@ -10,8 +10,7 @@ linea="$(realpath "$1")"
 ranks="$(realpath "$2")"
 work=$(mktemp -d /tmp/linea_dist_XXXXXX)
 trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/common.sh"
 run1() { OMP_NUM_THREADS=1 "$linea" train "$@" --no-progress 2>>"$work/log" || fail "1 rank: linea train $*"; }
 run2() { "$ranks" 2 "$linea" train "$@" --no-progress 2>>"$work/log" || fail "2 ranks: linea train $*"; }
 
@@ -40,10 +39,7 @@ PY
 latest() { echo "$1/$(cat "$1/latest")"; }
 
 cd "$work"
-bible -f "Ge1:1-Ge50:26" | sed 's/^[^ ]* //' > train.txt
-bible -f "Ruth1:1-Ruth4:22" | sed 's/^[^ ]* //' > valid.txt
-"$linea" prepare --tokenizer tok/kjv.model --train-vocab 400 --input train.txt --output train >/dev/null || fail "prepare train"
-"$linea" prepare --tokenizer tok/kjv.model --input valid.txt --output valid >/dev/null || fail "prepare valid"
+prepare_kjv_shards
 
 # Global batch 8 of micro-batches 2: 4 micro-steps on 1 rank, 2 per rank on 2 ranks. A
 # constant schedule makes a run cut at step 3 identical to the first half of a 6-step run.

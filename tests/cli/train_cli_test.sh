@@ -7,8 +7,7 @@ set -u
 linea="$(realpath "$1")"
 work=$(mktemp -d /tmp/linea_cli_XXXXXX)
 trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/common.sh"
 
 expect_user_error() {  # expect_user_error "message fragment" args...
   local want="$1"; shift
@@ -19,10 +18,7 @@ expect_user_error() {  # expect_user_error "message fragment" args...
 }
 
 cd "$work"
-bible -f "Ge1:1-Ge50:26" | sed 's/^[^ ]* //' > train.txt
-bible -f "Ruth1:1-Ruth4:22" | sed 's/^[^ ]* //' > valid.txt
-"$linea" prepare --tokenizer tok/kjv.model --train-vocab 400 --input train.txt --output train >/dev/null || fail "prepare train"
-"$linea" prepare --tokenizer tok/kjv.model --input valid.txt --output valid >/dev/null || fail "prepare valid"
+prepare_kjv_shards
 
 cat > tiny.yaml <<YAML
 seed: 3

@@ -8,6 +8,7 @@
 #include "core/kernels/elementwise.h"
 #include "layers/decoder.h"
 #include "support/testing.h"
+#include "support/tiny_models.h"
 #include "train/data_parallel.h"
 
 using namespace linea;
@@ -80,14 +81,7 @@ TEST(NcclCommunicator, LaterKernelsSeeTheResult) {
 TEST(NcclCommunicator, DataParallelWorldOfOneTrainsLikePlainTraining) {
   LINEA_REQUIRE_NCCL(comm);
   const Device gpu = Device::cuda(0);
-  DecoderOptions opt;
-  opt.vocab = 37;
-  opt.hidden = 16;
-  opt.layers = 2;
-  opt.heads = 4;
-  opt.kv_heads = 2;
-  opt.ffn_hidden = 24;
-  opt.max_seq_len = 16;
+  const DecoderOptions opt = tiny_decoder_options();
   auto make = [&] {
     auto m = std::make_unique<Decoder>(opt);
     Generator gen(5);

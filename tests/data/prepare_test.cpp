@@ -19,28 +19,8 @@
 
 using namespace linea;
 using linea::testing::KjvCorpus;
+using linea::testing::paragraphs;
 using linea::testing::TempDir;
-
-namespace {
-
-// The paragraphs of `text` as prepare_shards defines documents.
-std::vector<std::string> paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream lines(text);
-  std::string line, current;
-  while (std::getline(lines, line)) {
-    if (line.empty()) {
-      if (!current.empty()) out.push_back(current);
-      current.clear();
-    } else {
-      current += (current.empty() ? "" : "\n") + line;
-    }
-  }
-  if (!current.empty()) out.push_back(current);
-  return out;
-}
-
-}  // namespace
 
 TEST(Prepare, ShardsHoldTheTokenizersOutputWithDocumentOffsetsAndProvenance) {
   const KjvCorpus& corpus = KjvCorpus::get();

@@ -14,25 +14,9 @@
 
 using namespace linea;
 using linea::testing::KjvCorpus;
+using linea::testing::paragraphs;
 
 namespace {
-
-// Blank-line separated paragraphs (chapters of bible_text), as prepare's text reader makes them.
-std::vector<std::string> paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream lines(text);
-  std::string line, current;
-  while (std::getline(lines, line)) {
-    if (line.empty()) {
-      if (!current.empty()) out.push_back(current);
-      current.clear();
-    } else {
-      current += (current.empty() ? "" : "\n") + line;
-    }
-  }
-  if (!current.empty()) out.push_back(current);
-  return out;
-}
 
 // What a cut at every spm_split_points offset gives without the checks: each segment
 // encoded on its own, concatenated.

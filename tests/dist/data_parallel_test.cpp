@@ -10,6 +10,7 @@
 #include "optim/clip.h"
 #include "optim/sharded_adamw.h"
 #include "support/testing.h"
+#include "support/tiny_models.h"
 #include "support/world.h"
 #include "train/data_parallel.h"
 
@@ -24,19 +25,6 @@ constexpr double kLr = 3e-3;  // the quickstart recipe's
 constexpr double kClip = 0.5;  // below this model's gradient norms (0.7 to 1): clipping is on
 const std::vector<std::string> kNoDecay{"norm"};
 
-DecoderOptions tiny(bool recompute = false) {
-  DecoderOptions opt;
-  opt.recompute = recompute;
-  opt.vocab = 37;
-  opt.hidden = 16;
-  opt.layers = 2;
-  opt.heads = 4;
-  opt.kv_heads = 2;
-  opt.ffn_hidden = 24;
-  opt.max_seq_len = 16;
-  return opt;
-}
-
 // Inputs and targets [rows, T] of global batch `step`, the same on every rank.
 std::pair<Tensor, Tensor> global_batch(int step, int64_t rows) {
   auto ids = [&](uint64_t seed) {
@@ -50,7 +38,9 @@ std::pair<Tensor, Tensor> global_batch(int step, int64_t rows) {
 Tensor rows(const Tensor& t, int64_t begin, int64_t n) { return t.narrow(0, begin, n).contiguous(); }
 
 std::unique_ptr<Decoder> make_model(uint64_t seed, bool recompute = false) {
-  auto model = std::make_unique<Decoder>(tiny(recompute));
+  DecoderOptions opt = tiny_decoder_options();
+  opt.recompute = recompute;
+  auto model = std::make_unique<Decoder>(opt);
   Generator gen(seed);
   model->init_parameters(gen);
   return model;

@@ -10,24 +10,12 @@
 #include "layers/decoder.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
+#include "support/tiny_models.h"
 
 using namespace linea;
 using namespace linea::testing;
 
 namespace {
-
-DecoderOptions tiny(bool tie = true) {
-  DecoderOptions opt;
-  opt.vocab = 37;
-  opt.hidden = 16;
-  opt.layers = 2;
-  opt.heads = 4;
-  opt.kv_heads = 2;
-  opt.ffn_hidden = 24;
-  opt.tie_embeddings = tie;
-  opt.max_seq_len = 16;
-  return opt;
-}
 
 Tensor random_ids(const Shape& shape, uint64_t seed, int64_t vocab = 37) {
   std::vector<double> u = random_tensor(shape, seed, 0.0, double(vocab)).to_vector();
@@ -44,7 +32,7 @@ void copy_parameters(const Module& from, const Module& to) {
 
 TEST(Decoder, HuggingFaceNamesAndCount) {
   for (bool tie : {true, false}) {
-    Decoder model(tiny(tie));
+    Decoder model(tiny_decoder_options(tie));
     std::vector<std::string> names;
     for (auto& entry : model.named_parameters()) names.push_back(entry.first);
     std::vector<std::string> expected{"embed_tokens.weight"};
@@ -68,7 +56,7 @@ TEST(Decoder, HuggingFaceNamesAndCount) {
 }
 
 TEST(Decoder, ForwardShapeAndIdDtypes) {
-  Decoder model(tiny());
+  Decoder model(tiny_decoder_options());
   Generator gen(1);
   model.init_parameters(gen);
   Tensor ids = random_ids({2, 5}, 3);
@@ -81,7 +69,7 @@ TEST(Decoder, ForwardShapeAndIdDtypes) {
 }
 
 TEST(Decoder, TiedEqualsUntiedWithCopiedHead) {
-  Decoder tied(tiny(true)), untied(tiny(false));
+  Decoder tied(tiny_decoder_options(true)), untied(tiny_decoder_options(false));
   Generator gen(2);
   tied.init_parameters(gen);
   copy_parameters(tied, untied);
@@ -91,7 +79,7 @@ TEST(Decoder, TiedEqualsUntiedWithCopiedHead) {
 }
 
 TEST(Decoder, CausalFutureTokensDoNotChangeEarlierLogits) {
-  Decoder model(tiny());
+  Decoder model(tiny_decoder_options());
   Generator gen(3);
   model.init_parameters(gen);
   Tensor ids = random_ids({2, 7}, 8);
@@ -105,7 +93,7 @@ TEST(Decoder, CausalFutureTokensDoNotChangeEarlierLogits) {
 }
 
 TEST(Decoder, GradcheckLossWrtParameters) {
-  DecoderOptions opt = tiny();
+  DecoderOptions opt = tiny_decoder_options();
   opt.init_std = 0.3;
   Decoder model(opt);
   Generator gen(4);
@@ -121,7 +109,7 @@ TEST(Decoder, GradcheckLossWrtParameters) {
 }
 
 TEST(Decoder, SgdLowersLossOnFixedBatch) {
-  Decoder model(tiny(false));
+  Decoder model(tiny_decoder_options(false));
   Generator gen(5);
   model.init_parameters(gen);
   Tensor ids = random_ids({4, 8}, 11), targets = random_ids({4, 8}, 12);
@@ -139,7 +127,7 @@ TEST(Decoder, SgdLowersLossOnFixedBatch) {
 }
 
 TEST(Decoder, RecomputeGivesTheSameGradients) {
-  DecoderOptions opt = tiny();
+  DecoderOptions opt = tiny_decoder_options();
   opt.dropout = 0.2;  // the replayed generator must reproduce the masks
   Decoder plain(opt);
   opt.recompute = true;
@@ -162,7 +150,7 @@ TEST(Decoder, RecomputeGivesTheSameGradients) {
 }
 
 TEST(Decoder, DropoutOnlyInTrainingMode) {
-  DecoderOptions opt = tiny();
+  DecoderOptions opt = tiny_decoder_options();
   opt.dropout = 0.5;
   Decoder model(opt);
   Generator gen(7);
@@ -174,7 +162,7 @@ TEST(Decoder, DropoutOnlyInTrainingMode) {
 }
 
 TEST(Decoder, InitParameterStatistics) {
-  DecoderOptions opt = tiny();
+  DecoderOptions opt = tiny_decoder_options();
   opt.hidden = 64;
   opt.ffn_hidden = 128;
   opt.layers = 8;
@@ -198,7 +186,7 @@ TEST(Decoder, InitParameterStatistics) {
 }
 
 TEST(Decoder, FlopsPerTokenFormula) {
-  Decoder tied(tiny(true)), untied(tiny(false));
+  Decoder tied(tiny_decoder_options(true)), untied(tiny_decoder_options(false));
   // Matmul weights: per layer q, o [16, 16], k, v [8, 16], 3 MLP [24, 16]; lm_head 37 x 16.
   const int64_t n = 2 * (2 * 256 + 2 * 128 + 3 * 384) + 37 * 16;
   EXPECT_EQ(tied.flops_per_token(10), 6 * n + 12 * 2 * 16 * 10);
@@ -207,13 +195,13 @@ TEST(Decoder, FlopsPerTokenFormula) {
 }
 
 TEST(Decoder, InvalidOptionsThrow) {
-  DecoderOptions opt = tiny();
+  DecoderOptions opt = tiny_decoder_options();
   opt.kv_heads = 3;
   EXPECT_THROW(Decoder{opt}, ConfigError);
-  opt = tiny();
+  opt = tiny_decoder_options();
   opt.dropout = 1.0;
   EXPECT_THROW(Decoder{opt}, ConfigError);
-  opt = tiny();
+  opt = tiny_decoder_options();
   opt.vocab = 0;
   EXPECT_THROW(Decoder{opt}, ConfigError);
 }

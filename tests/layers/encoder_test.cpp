@@ -9,25 +9,12 @@
 #include "layers/encoder.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
+#include "support/tiny_models.h"
 
 using namespace linea;
 using namespace linea::testing;
 
 namespace {
-
-EncoderOptions tiny(bool unpad) {
-  EncoderOptions opt;
-  opt.vocab = 41;
-  opt.hidden = 12;
-  opt.layers = 2;
-  opt.heads = 3;
-  opt.ffn_hidden = 10;
-  opt.dropout = 0.0;
-  opt.max_seq_len = 16;
-  opt.unpad = unpad;
-  opt.init_std = 0.3;  // large enough that attention and the head are far from uniform
-  return opt;
-}
 
 // A [3, 7] batch with rows of 7, 4 and 2 real tokens (pad id 0), sentence B in row 0's tail,
 // and labels at 6 real positions.
@@ -55,7 +42,7 @@ Fixture fixture() {
 }
 
 std::unique_ptr<Encoder> make(bool unpad, DType dtype = DType::f64) {
-  auto model = std::make_unique<Encoder>(tiny(unpad));
+  auto model = std::make_unique<Encoder>(tiny_encoder_options(unpad));
   Generator gen(7);
   model->init_parameters(gen);
   model->to(Device::cpu(), dtype);
@@ -98,7 +85,7 @@ TEST(GeGLU, ForwardIsGeluOfFirstHalfTimesSecondHalfAndGradchecks) {
 }
 
 TEST(MlmHead, GradchecksWrtInputAndTiedEmbeddings) {
-  EncoderOptions opt = tiny(true);
+  EncoderOptions opt = tiny_encoder_options(true);
   MlmHead head(opt, Device::cpu(), DType::f32);
   Generator gen(3);
   for (auto& [name, p] : head.named_parameters()) normal_(p.data(), gen, 0, 0.5);
@@ -113,7 +100,7 @@ TEST(MlmHead, GradchecksWrtInputAndTiedEmbeddings) {
 }
 
 TEST(Encoder, ParameterNamesAndCountFollowMosaicBert) {
-  Encoder model(tiny(true));
+  Encoder model(tiny_encoder_options(true));
   const auto named = model.named_parameters();
   std::vector<std::string> names;
   for (auto& [n, p] : named) names.push_back(n);

@@ -11,6 +11,7 @@
 #include "layers/sequence_classifier.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
+#include "support/tiny_models.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -88,16 +89,7 @@ TEST(SequenceClassifier, RejectsBadShapes) {
 }
 
 TEST(EncoderClassifier, LogitsComeFromTheClsTokenOnly) {
-  EncoderOptions opt;
-  opt.vocab = 41;
-  opt.hidden = 12;
-  opt.layers = 2;
-  opt.heads = 3;
-  opt.ffn_hidden = 10;
-  opt.dropout = 0.0;
-  opt.max_seq_len = 16;
-  opt.init_std = 0.3;
-  EncoderClassifier model(opt, 3, 0.0);
+  EncoderClassifier model(tiny_encoder_options(), 3, 0.0);
   for (const auto& [name, p] : model.named_parameters()) EXPECT_EQ(name.find("mlm_head"), std::string::npos) << name;
   EXPECT_NO_THROW(model.parameter("encoder.embeddings.word_embeddings.weight"));
   EXPECT_NO_THROW(model.parameter("head.pooler.weight"));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "data/tokenizer.h"
 #include "support/temp_dir.h"
@@ -34,6 +35,24 @@ inline std::string bible_text(const std::string& range) {
   }
   if (out.empty())
     ADD_FAILURE() << "`bible -f " << range << "` printed no verses; install bible-kjv (scripts/setup.sh)";
+  return out;
+}
+
+// The blank-line separated paragraphs of `text` (chapters of bible_text): the documents that
+// prepare's text reader (and so prepare_shards) makes of it.
+inline std::vector<std::string> paragraphs(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  std::string line, current;
+  while (std::getline(lines, line)) {
+    if (line.empty()) {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    } else {
+      current += (current.empty() ? "" : "\n") + line;
+    }
+  }
+  if (!current.empty()) out.push_back(current);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "configs/config.h"
 #include "data/glue_tsv.h"
 #include "train/checkpoint.h"
+#include "train/commands.h"
 #include "train/glue_objective.h"
 #include "train/model_builder.h"
 #include "train/trainer.h"
@@ -251,7 +252,12 @@ TEST(GlueObjective, InitFromPretrainingCheckpointLoadsTheEncoderAndDropsTheMlmHe
   // re-initialized; here from the model just loaded, with a perturbed classifier.
   Tensor(obj.model().parameter("head.classifier.weight").data()).fill_(7.0);
   const std::string ft = t.dir.file("ft.h5");
-  save_checkpoint(ft, obj.model(), nullptr, TrainerState{}, "", 1);
+  save_checkpoint(ft, obj.model(), nullptr, TrainerState{}, dump_config(c), 1);
+  // `linea eval` scores pretraining checkpoints only; a classifier gets one clear error.
+  EvalCommand eval;
+  eval.checkpoint = ft;
+  eval.data = t.dir.path();
+  expect_error<ConfigError>([&] { run_eval(eval); }, "is a fine-tuned classifier");
   GlueObjective again(c, Device::cpu(), DType::f32);
   WeightsLoadReport r2 = load_init_weights(ft, again.classifier());
   EXPECT_EQ(r2.ignored, (std::vector<std::string>{"head.classifier.bias", "head.classifier.weight"}));
