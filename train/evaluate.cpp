@@ -11,14 +11,25 @@ namespace linea {
 
 double EvalResult::perplexity() const { return std::exp(mean_nll); }
 
+namespace {
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+}  // namespace
+
 std::string format_eval_metrics(const EvalResult& r) {
   std::string out;
-  for (const auto& [name, value] : r.metrics) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4f", value);
-    out += " | " + name + " " + buf;
-  }
+  for (const auto& [name, value] : r.metrics) out += " | " + name + " " + fixed(value, 4);
   return out;
+}
+
+std::string format_eval_line(int64_t step, const EvalResult& r) {
+  std::string line = "eval step " + std::to_string(step) + " | valid loss " + fixed(r.mean_nll, 4);
+  if (r.metrics.empty()) line += " | perplexity " + fixed(r.perplexity(), 2);
+  if (r.accuracy) line += " | mlm accuracy " + fixed(*r.accuracy, 4);
+  return line + format_eval_metrics(r) + " | " + std::to_string(r.tokens) + (r.metrics.empty() ? " tokens" : " examples");
 }
 
 namespace {

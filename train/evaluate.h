@@ -29,6 +29,9 @@ struct EvalResult {
 
 // " | accuracy 0.9123 | score 91.23" for the progress display; "" without metrics.
 std::string format_eval_metrics(const EvalResult& r);
+// The progress line of one evaluation: loss, then perplexity over tokens for language models
+// (and MLM accuracy) or the task metrics over examples for classifiers.
+std::string format_eval_line(int64_t step, const EvalResult& r);
 
 // The first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
 EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,

@@ -224,10 +224,7 @@ class Trainer {
         if (lead_) log->log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
         schedule_->observe(r.mean_nll);
         if (lead_ && cmd_.progress)
-          std::fprintf(stderr, "eval step %ld | valid loss %.4f | perplexity %.2f%s%s | %ld tokens\n", long(state_.step),
-                       r.mean_nll, r.perplexity(),
-                       r.accuracy ? str_cat(" | mlm accuracy ", *r.accuracy).c_str() : "",
-                       format_eval_metrics(r).c_str(), long(r.tokens));
+          std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
       }
       // A signal may reach the ranks at different steps; they stop together.
       const bool stop = comm_.size() > 1 ? comm_.all_reduce_value(stop_requested(), ReduceOp::max) > 0 : stop_requested();

@@ -154,6 +154,14 @@ TEST(GlueObjective, EvaluateReportsTheTaskMetricsOverTheWholeDevFile) {
   EvalResult first = obj.evaluate(1, 2);   // only the first batch
   EXPECT_EQ(first.tokens, 2);
   EXPECT_NE(format_eval_metrics(r).find(" | accuracy "), std::string::npos);
+  // Classifiers: task metrics over examples, no perplexity; language models the reverse.
+  const std::string line = format_eval_line(7, r);
+  EXPECT_EQ(line.rfind("eval step 7 | valid loss ", 0), 0u) << line;
+  EXPECT_EQ(line.find("perplexity"), std::string::npos) << line;
+  EXPECT_NE(line.find(" | 3 examples"), std::string::npos) << line;
+  EvalResult lm;
+  lm.add_batch(std::log(20.0), 10, 4);
+  EXPECT_EQ(format_eval_line(2, lm), "eval step 2 | valid loss 2.9957 | perplexity 20.00 | mlm accuracy 0.4000 | 10 tokens");
 }
 
 TEST(GlueObjective, PairTaskReportsAccuracyAndF1) {
