@@ -41,13 +41,13 @@ struct EvalModeGuard {
   bool was_training_;
 };
 
-// Calls fn(indices) for the first `max_batches` batches (all when 0) of `micro_batch`
-// consecutive examples out of n.
+// Calls fn(indices) for this shard's batches among the first `max_batches` batches (all
+// when 0) of `micro_batch` consecutive examples out of n.
 template <class Fn>
-void for_each_eval_batch(int64_t n, int64_t max_batches, int64_t micro_batch, Fn fn) {
+void for_each_eval_batch(int64_t n, int64_t max_batches, int64_t micro_batch, EvalShard shard, Fn fn) {
   const int64_t batches = (n + micro_batch - 1) / micro_batch;
   const int64_t limit = max_batches > 0 ? std::min(max_batches, batches) : batches;
-  for (int64_t b = 0; b < limit; ++b) {
+  for (int64_t b = shard.rank; b < limit; b += shard.world) {
     std::vector<int64_t> idx;
     for (int64_t i = b * micro_batch; i < std::min(n, (b + 1) * micro_batch); ++i) idx.push_back(i);
     fn(idx);
@@ -65,11 +65,12 @@ void EvalResult::add_batch(double batch_mean_nll, int64_t scored, std::optional<
 }
 
 EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
-                            Device device) {
+                            Device device, EvalShard shard) {
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
-  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, [&](const std::vector<int64_t>& idx) {
+  r.partial = shard.world > 1;
+  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, shard, [&](const std::vector<int64_t>& idx) {
     CausalBatch batch = data.get_batch(idx);
     const double loss = model.loss(batch.inputs.to(device), batch.targets.to(device)).data().item();
     int64_t scored = 0;  // targets at document boundaries may be ignored
@@ -126,11 +127,13 @@ EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t s
 
 namespace linea {
 
-EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batches, int64_t micro_batch) {
+EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batches, int64_t micro_batch,
+                        EvalShard shard) {
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
-  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, [&](const std::vector<int64_t>& idx) {
+  r.partial = shard.world > 1;
+  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, shard, [&](const std::vector<int64_t>& idx) {
     MlmBatch batch = data.get_batch(idx, 0);
     Encoder::MlmOutput out = model.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
     const int64_t m = out.targets.numel();

@@ -19,6 +19,7 @@ struct EvalResult {
   int64_t tokens = 0;  // predicted tokens scored
   double mean_nll = 0;
   std::optional<double> accuracy;  // MLM: the fraction of masked tokens whose argmax is the original id
+  bool partial = false;            // one rank's share of an evaluation sharded by EvalShard
   // Task metrics by name, in report order (fine-tuning: GLUE's accuracy, f1, matthews,
   // pearson, spearman per dev file, and the task score); empty for language modelling.
   std::vector<std::pair<std::string, double>> metrics;
@@ -33,9 +34,15 @@ std::string format_eval_metrics(const EvalResult& r);
 // (and MLM accuracy) or the task metrics over examples for classifiers.
 std::string format_eval_line(int64_t step, const EvalResult& r);
 
+// Which evaluation batches this rank scores: b = rank, rank + world, ... Results that are
+// sums over examples (token NLL, correct counts) are then combined across ranks.
+struct EvalShard {
+  int rank = 0, world = 1;
+};
+
 // The first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
 EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
-                            Device device);
+                            Device device, EvalShard shard = {});
 
 // Every token of the shards after the first is scored once: windows of seq_len + 1 tokens
 // start every `stride` tokens and score only the targets no earlier window scored (the
@@ -45,6 +52,7 @@ EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t s
 
 // MLM cross-entropy and accuracy over the masked tokens of the first `max_batches` batches
 // of `micro_batch` consecutive examples (all when 0); masks from the dataset's own seed, epoch 0.
-EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batches, int64_t micro_batch);
+EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batches, int64_t micro_batch,
+                        EvalShard shard = {});
 
 }  // namespace linea

@@ -126,7 +126,7 @@ TrainingObjective::MicroBatchLoss GlueObjective::train_loss(const std::vector<in
   return {cross_entropy(out, batch.labels.to(device_)), tokens};
 }
 
-EvalResult GlueObjective::evaluate(int64_t max_batches, int64_t micro_batch) {
+EvalResult GlueObjective::evaluate(int64_t max_batches, int64_t micro_batch, EvalShard) {
   LINEA_CHECK_T(ConfigError, micro_batch > 0, "evaluate: micro_batch must be positive, got ", micro_batch);
   const bool was_training = model_.is_training();
   model_.eval();

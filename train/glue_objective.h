@@ -37,7 +37,8 @@ class GlueObjective : public TrainingObjective {
   // (tokens = examples scored), the task's metrics per file (prefixed "<file stem>." when the
   // task has several dev files, as MNLI), and "score", the mean of the score metrics x 100
   // over all dev files (mosaicbert.md 4.3).
-  EvalResult evaluate(int64_t max_batches, int64_t micro_batch) override;
+  // Task metrics need every prediction, so every rank scores the whole dev set (the shard is ignored).
+  EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override;
   double flops_per_token() const override;
   std::string tokenizer_sha256() const override { return tokenizer_sha256_; }
 

@@ -83,8 +83,8 @@ class CausalLmObjective : public TrainingObjective {
     CausalBatch batch = train_.get_batch(indices);
     return {model_.loss(batch.inputs.to(device_), batch.targets.to(device_)), batch.inputs.numel()};
   }
-  EvalResult evaluate(int64_t max_batches, int64_t micro_batch) override {
-    return evaluate_windows(model_, valid_, max_batches, micro_batch, device_);
+  EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
+    return evaluate_windows(model_, valid_, max_batches, micro_batch, device_, shard);
   }
   double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)); }
   std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
@@ -116,8 +116,8 @@ class MaskedLmObjective : public TrainingObjective {
     Encoder::MlmOutput out = model_.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
     return {out.loss, tokens};
   }
-  EvalResult evaluate(int64_t max_batches, int64_t micro_batch) override {
-    return evaluate_mlm(model_, valid_, max_batches, micro_batch);
+  EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
+    return evaluate_mlm(model_, valid_, max_batches, micro_batch, shard);
   }
   // Attention over seq_len keys is an upper bound (documents may be shorter); the head runs
   // on the masked fraction.

@@ -30,8 +30,10 @@ class TrainingObjective {
   };
   // Training examples `indices`; `epoch` keys per-epoch randomness such as dynamic MLM masks.
   virtual MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t epoch) = 0;
-  // The validation split: the first `max_batches` batches of `micro_batch` examples.
-  virtual EvalResult evaluate(int64_t max_batches, int64_t micro_batch) = 0;
+  // The validation split: the first `max_batches` batches of `micro_batch` examples. Results
+  // that are sums over examples (causal, MLM) score only the shard's batches and come back
+  // `partial` for the caller to combine; others (GLUE metrics) score every batch on every rank.
+  virtual EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) = 0;
   // Training FLOPs per real token (for MFU).
   virtual double flops_per_token() const = 0;
   // sha256 of the tokenizer file the examples were tokenized with (stored in checkpoints so a

@@ -220,7 +220,8 @@ class Trainer {
       }
       const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
       if (evaluated) {
-        EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro);
+        EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro, EvalShard{comm_.rank(), comm_.size()});
+        if (r.partial) combine_across_ranks(r);
         if (lead_) log->log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
         schedule_->observe(r.mean_nll);
         if (lead_ && cmd_.progress)
@@ -251,6 +252,19 @@ class Trainer {
   RunDir& run_dir() { return run_; }
 
  private:
+  // Sums a sharded evaluation's token counts, NLL and correct predictions over the ranks.
+  // Every rank makes the same four reductions, also one that scored no batch.
+  void combine_across_ranks(EvalResult& r) {
+    const double tokens = comm_.all_reduce_value(double(r.tokens));
+    const double nll = comm_.all_reduce_value(r.mean_nll * double(r.tokens));
+    const double correct = comm_.all_reduce_value(r.accuracy.value_or(0) * double(r.tokens));
+    const bool has_accuracy = comm_.all_reduce_value(r.accuracy ? 1 : 0, ReduceOp::max) > 0;
+    r.tokens = int64_t(tokens);
+    r.mean_nll = tokens > 0 ? nll / tokens : 0;
+    r.accuracy = has_accuracy && tokens > 0 ? std::optional<double>(correct / tokens) : std::nullopt;
+    r.partial = false;
+  }
+
   uint64_t dropout_seed_base() const { return uint64_t(cfg_.seed) ^ kDropoutStream; }
 
   // Ranks draw different numbers of dropout variates (their batches differ in real tokens);

@@ -49,7 +49,8 @@ model: {vocab_size: 400, hidden: 32, layers: 2, heads: 4, kv_heads: 2, ffn: {hid
 data: {train: train, valid: valid, seq_len: 32}
 optim: {lr: 3.0e-3, grad_clip: 1.0}
 schedule: {kind: constant, warmup_steps: 0}
-train: {steps: 6, batch_size: 8, micro_batch_size: 2, log_every: 1, eval_every: 0, ckpt_every: 3, keep_checkpoints: 3, threads: 1}
+train: {steps: 6, batch_size: 8, micro_batch_size: 2, log_every: 1, eval_every: 3, eval_batches: 5, ckpt_every: 3,
+        keep_checkpoints: 3, threads: 1}
 dist: {bucket_mb: 0.01}
 YAML
 
@@ -58,6 +59,17 @@ run2 tiny.yaml --run-dir two
 run2 tiny.yaml --run-dir zero --set dist.shard_optimizer=true
 compare "$(latest two)" "$(latest one)"
 compare "$(latest zero)" "$(latest two)" optim
+# Evaluation is sharded over the ranks (5 batches: 3 on rank 0, 2 on rank 1) and combined:
+# the same scored tokens and, up to the models' float differences, the same loss.
+/usr/bin/python3 - one/metrics.jsonl two/metrics.jsonl <<'PY' || fail "1-rank and 2-rank evaluations differ"
+import json, sys
+evals = [[r for r in map(json.loads, open(p)) if r.get("split") == "valid"] for p in sys.argv[1:]]
+assert [r["step"] for r in evals[0]] == [3, 6] == [r["step"] for r in evals[1]], evals
+for a, b in zip(*evals):
+    assert a["tokens"] == b["tokens"] == 5 * 2 * 32, (a, b)
+    assert abs(a["loss"] - b["loss"]) <= 1e-5 * abs(a["loss"]), (a, b)
+print("ok: sharded evaluation", [(a["loss"], b["loss"]) for a, b in zip(*evals)])
+PY
 
 # Resume the 2-rank step-3 checkpoint on 1 rank and on 2 ranks.
 for w in 1 2; do

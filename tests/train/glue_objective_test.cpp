@@ -142,7 +142,7 @@ TEST(GlueObjective, EvaluateReportsTheTaskMetricsOverTheWholeDevFile) {
   GlueObjective obj(parse_config(recipe(t.vocab, "sst2", t.dir.file("sst2")), "r.yaml"), Device::cpu(), DType::f32);
   Generator gen(1);
   obj.init_parameters(gen);
-  EvalResult r = obj.evaluate(0, 2);  // batches of 2 and 1
+  EvalResult r = obj.evaluate(0, 2, {});  // batches of 2 and 1
   EXPECT_EQ(r.tokens, 3);
   ASSERT_EQ(r.metrics.size(), 2u);
   EXPECT_EQ(r.metrics[0].first, "accuracy");
@@ -151,7 +151,7 @@ TEST(GlueObjective, EvaluateReportsTheTaskMetricsOverTheWholeDevFile) {
   // Accuracy is a multiple of 1/3 and the loss the mean CE over the three dev examples.
   EXPECT_NEAR(std::fmod(r.metrics[0].second * 3 + 1e-9, 1.0), 0.0, 1e-6);
   EXPECT_TRUE(obj.model().is_training());  // restored after evaluation
-  EvalResult first = obj.evaluate(1, 2);   // only the first batch
+  EvalResult first = obj.evaluate(1, 2, {});   // only the first batch
   EXPECT_EQ(first.tokens, 2);
   EXPECT_NE(format_eval_metrics(r).find(" | accuracy "), std::string::npos);
   // Classifiers: task metrics over examples, no perplexity; language models the reverse.
@@ -175,7 +175,7 @@ TEST(GlueObjective, PairTaskReportsAccuracyAndF1) {
   obj.init_parameters(gen);
   GlueBatch b = obj.train_data().get_batch({1});
   EXPECT_EQ(b.token_type_ids.to_vector(), (std::vector<double>{0, 0, 0, 0, 1, 1, 1}));  // [CLS] the plot [SEP] a one [SEP]
-  EvalResult r = obj.evaluate(0, 4);
+  EvalResult r = obj.evaluate(0, 4, {});
   ASSERT_EQ(r.metrics.size(), 3u);
   EXPECT_EQ(r.metrics[0].first, "accuracy");
   EXPECT_EQ(r.metrics[1].first, "f1");
@@ -202,7 +202,7 @@ TEST(GlueObjective, RegressionLossIsMseOfOneScore) {
   ASSERT_EQ(y.size(), 3u);
   const double mse = ((y[0] - 5.0) * (y[0] - 5.0) + (y[1] - 0.5) * (y[1] - 0.5) + (y[2] - 2.25) * (y[2] - 2.25)) / 3;
   EXPECT_NEAR(l.loss.data().item(), mse, 1e-5);
-  EvalResult r = obj.evaluate(0, 2);
+  EvalResult r = obj.evaluate(0, 2, {});
   ASSERT_EQ(r.metrics.size(), 3u);
   EXPECT_EQ(r.metrics[0].first, "pearson");
   EXPECT_EQ(r.metrics[1].first, "spearman");
