@@ -96,11 +96,22 @@ class CausalLmObjective : public TrainingObjective {
   int64_t seq_len_;
 };
 
+// Validation examples differ from training ones only in mask ratio and mask stream.
+MlmOptions validation_options(MlmOptions o, const Config& c) {
+  o.mask_ratio = c.data.mlm.eval_mask_ratio;
+  o.seed = uint64_t(c.seed) ^ kValidMaskStream;
+  return o;
+}
+
 class MaskedLmObjective : public TrainingObjective {
  public:
   MaskedLmObjective(const Config& c, ShardPair s, Device device, DType dtype)
-      : train_(s.train, mlm_options(c, s.train, c.data.mlm.mask_ratio, uint64_t(c.seed))),
-        valid_(s.valid, mlm_options(c, s.train, c.data.mlm.eval_mask_ratio, uint64_t(c.seed) ^ kValidMaskStream)),
+      : MaskedLmObjective(c, s, device, dtype, mlm_options(c, s.train, c.data.mlm.mask_ratio, uint64_t(c.seed))) {}
+
+  // `train` holds the vocabulary's special ids, read once for both splits.
+  MaskedLmObjective(const Config& c, const ShardPair& s, Device device, DType dtype, const MlmOptions& train)
+      : train_(s.train, train),
+        valid_(s.valid, validation_options(train, c)),
         model_(encoder_options(c.model), device, dtype),
         seq_len_(c.data.seq_len),
         mask_ratio_(c.data.mlm.mask_ratio) {

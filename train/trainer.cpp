@@ -99,9 +99,7 @@ class Trainer {
       dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
       dp_->broadcast_parameters();
     }
-    if (dp_ && cfg_.dist.shard_optimizer) {
-      LINEA_CHECK_T(ConfigError, cfg_.optim.kind != OptimKind::sgd, "dist.shard_optimizer: true shards AdamW's state; "
-                    "optim.kind sgd is not supported with it, expected adamw or decoupled_adamw");
+    if (dp_ && cfg_.dist.shard_optimizer) {  // config validation allows it for AdamW only
       sharded_ = std::make_unique<ShardedAdamW>(param_groups(cfg_.optim, params), dp_->owned_slices(),
                                                 adamw_options(cfg_.optim));
     } else {

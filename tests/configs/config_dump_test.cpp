@@ -37,7 +37,7 @@ Config unusual_config() {
   c.data.seq_len = 1024;
   c.data.objective = Objective::mlm;
   c.data.tokenizer = "tokenizers/llama, v2.model";
-  c.optim.kind = OptimKind::sgd;
+  c.optim.kind = OptimKind::decoupled_adamw;  // not sgd: dist.shard_optimizer is set below
   c.optim.lr = 3e-4;
   c.optim.betas = {0.0, 0.999};
   c.optim.eps = 1e-12;
@@ -47,7 +47,7 @@ Config unusual_config() {
   c.optim.no_decay = {"ln_", "a, b", "'quoted'"};
   c.schedule = {ScheduleKind::wsd, 50, 0.0, 300, 7, 0.25};
   c.train = {5000, 64, 8, 1, 0, 0, 0, 1, Precision::bf16, Device::cuda(3), 12};
-  c.dist = {DistBackend::nccl, 12.5, true};
+  c.dist = {DistBackend::nccl, 12.5, true, 60.0};
   return c;
 }
 

@@ -35,6 +35,13 @@ TEST(ConfigValidate, RangesOfSingleValues) {
             "r.yaml:1:26: optim.no_decay[1]: expected a non-empty name pattern, got ''");
   EXPECT_EQ(error_of("model: {attention: {rope_scaling: {factor: 0.5}}}\n"),
             "r.yaml:1:44: model.attention.rope_scaling.factor: expected a number >= 1, got 0.5");
+  EXPECT_EQ(error_of("model: {type_vocab_size: 0}\n"),
+            "r.yaml:1:26: model.type_vocab_size: expected an integer > 0, got 0");
+  EXPECT_EQ(error_of("data: {mlm: {mask_ratio: 0}}\n"),
+            "r.yaml:1:26: data.mlm.mask_ratio: expected a number in (0, 1), got 0");
+  EXPECT_EQ(error_of("data: {mlm: {eval_mask_ratio: 1.0}}\n"),
+            "r.yaml:1:31: data.mlm.eval_mask_ratio: expected a number in (0, 1), got 1");
+  EXPECT_EQ(error_of("dist: {timeout_s: 0}\n"), "r.yaml:1:19: dist.timeout_s: expected a number > 0, got 0");
 }
 
 TEST(ConfigValidate, DivisibilityAndCrossSectionRules) {
@@ -49,6 +56,9 @@ TEST(ConfigValidate, DivisibilityAndCrossSectionRules) {
             "r.yaml:2:15: train.micro_batch_size: expected a divisor of train.batch_size (10), got 16");
   EXPECT_EQ(error_of("model: {max_seq_len: 128}\ndata: {seq_len: 256}\n"),
             "r.yaml:2:17: data.seq_len: expected at most model.max_seq_len (128), got 256");
+  EXPECT_EQ(error_of("optim: {kind: sgd}\ndist: {shard_optimizer: true}\n"),
+            "r.yaml:2:25: dist.shard_optimizer: expected false with optim.kind sgd (ZeRO-1 shards adamw and "
+            "decoupled_adamw), got true");
   EXPECT_EQ(error_of("schedule: {kind: wsd, decay_steps: 2000}\ntrain: {steps: 1000}\n"),
             "r.yaml:1:36: schedule.decay_steps: expected at most train.steps (1000), got 2000");
 }

@@ -174,6 +174,14 @@ TEST(Trainer, BadRunsFailWithAClearMessage) {
     EXPECT_NE(msg.find("tokenizer with sha256 aaaaaaaaaaaa"), std::string::npos) << msg;
     EXPECT_NE(msg.find("expected the same tokenizer"), std::string::npos) << msg;
   }
+  // MLM on shards from a SentencePiece model: BERT's special tokens are missing.
+  {
+    TrainCommand mlm = command(recipe, other.file("run5"));
+    mlm.overrides = {"model.kind=encoder", "data.objective=mlm"};
+    msg = error_of([&] { run_train(mlm); });
+    EXPECT_NE(msg.find("data.objective: mlm needs a BERT WordPiece vocab.txt ([CLS] [SEP] [MASK] [PAD])"),
+              std::string::npos) << msg;
+  }
   // A foreign HDF5 file and a truncated checkpoint.
   msg = error_of([&] { run_train(command(recipe, other.file("run2"), tiny.train_dir + "/shard_00000.h5")); });
   EXPECT_NE(msg.find("not a linea checkpoint"), std::string::npos) << msg;
