@@ -9,23 +9,27 @@ namespace linea {
 
 namespace {
 
-Config config_from_tree(const RecipeValue& root) {
+Config config_from_tree(const RecipeValue& root, std::vector<std::string>* warnings) {
   KeyLocations where(root.at);
-  Config config = read_config(root, where);
-  validate_config(config, where);
+  ConfigProblems problems;
+  Config config = read_config(root, where, problems);
+  validate_config(config, where, problems);
+  problems.throw_if_errors();
+  if (warnings) warnings->insert(warnings->end(), problems.warnings().begin(), problems.warnings().end());
   return config;
 }
 
 }  // namespace
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+Config load_config(const std::string& path, const std::vector<std::string>& overrides,
+                   std::vector<std::string>* warnings) {
   RecipeValue root = load_recipe_file(path);
   for (const std::string& assignment : overrides) apply_override(root, assignment);
-  return config_from_tree(root);
+  return config_from_tree(root, warnings);
 }
 
-Config parse_config(const std::string& yaml_text, const std::string& source_name) {
-  return config_from_tree(load_recipe_text(yaml_text, source_name));
+Config parse_config(const std::string& yaml_text, const std::string& source_name, std::vector<std::string>* warnings) {
+  return config_from_tree(load_recipe_text(yaml_text, source_name), warnings);
 }
 
 }  // namespace linea

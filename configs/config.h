@@ -1,4 +1,4 @@
-// Config: the typed form of a YAML recipe (DESIGN §7), its loading with `base:` inheritance
+// Config: the typed form of a YAML recipe, its loading with `base:` inheritance
 // and `--set` overrides, validation, dumping back to YAML and model-config diffs.
 #pragma once
 #include <array>
@@ -138,6 +138,7 @@ struct TrainConfig {
   Precision precision = Precision::fp32;
   Device device = Device::cpu();   // YAML: cpu | cuda | cuda:N
   int64_t threads = 0;             // 0 = all cores
+  bool recompute = false;          // re-run each block's forward in backward: less memory, ~1/3 more compute
 };
 
 struct DistConfig {
@@ -186,12 +187,18 @@ inline bool operator!=(const Config& a, const Config& b) { return !(a == b); }
 // Reads the recipe at `path`, resolving `base:` chains (paths relative to the including
 // file; maps merge deeply, the child wins, lists replace) and then applying each override
 // "a.b.c=value" (value parsed as YAML, so "[0.9, 0.99]" and "{kind: mlp}" work).
-// Every problem throws ConfigError with one line "<file>:<line>:<col>: <key>: <what>".
-Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// Problems throw one ConfigError with a line "<file>:<line>:<col>: <key>: <what>" per
+// problem: every unknown key, wrong value and failed rule (the first 20, then "(N more not
+// shown)"); malformed YAML and `base:` or `--set` problems stop at the first. Values that
+// were adjusted rather than refused (a warmup longer than a short run) append one located
+// line each to `warnings`.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {},
+                   std::vector<std::string>* warnings = nullptr);
 // Parses and validates a complete recipe held in memory (for example the one stored in a
 // checkpoint); `source_name` stands for the file in messages, and a `base:` in the text is
 // resolved relative to source_name's folder.
-Config parse_config(const std::string& yaml_text, const std::string& source_name);
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    std::vector<std::string>* warnings = nullptr);
 // The config as YAML with every key, in schema order; parse_config(dump_config(c)) == c.
 std::string dump_config(const Config& config);
 // One line per differing key, "model.hidden: 256 vs 512" (a's value first), in schema order.

@@ -1,73 +1,20 @@
 // Config back to YAML, key-by-key comparison and the model diff, all by walking the schema.
-#include <yaml-cpp/yaml.h>
-
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <utility>
 
 #include "configs/config.h"
 #include "configs/config_fields.h"
+#include "configs/config_format.h"
 #include "core/error.h"
 
 namespace linea {
 
 namespace {
 
-// Shortest text that reads back to the same double, always with a '.' so YAML 1.1
-// readers (PyYAML) see a float too: 3 -> 3.0, 10000 -> 10000.0, 1e-05 -> 1.0e-05.
-std::string format_value(double x) {
-  char buf[64];
-  bool fixed = x == 0 || (std::abs(x) >= 1e-4 && std::abs(x) < 1e16);
-  for (int digits = 1; digits <= (fixed ? 24 : 17); ++digits) {
-    std::snprintf(buf, sizeof buf, fixed ? "%.*f" : "%.*g", digits, x);
-    if (std::strtod(buf, nullptr) == x) break;
-  }
-  std::string s = buf;
-  if (s.find('.') != std::string::npos) return s;
-  size_t e = s.find('e');
-  return e == std::string::npos ? s + ".0" : s.insert(e, ".0");
-}
-
-std::string format_value(int64_t x) { return std::to_string(x); }
-std::string format_value(bool x) { return x ? "true" : "false"; }
-std::string format_value(const Device& d) { return d.str(); }
-
-std::string format_value(const std::string& s) {
-  YAML::Emitter out;
-  out << s;
-  return out.c_str();
-}
-
-std::string format_value(const std::optional<std::string>& s) { return s ? format_value(*s) : "null"; }
-
-template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
-std::string format_value(E e) {
-  return to_string(e);
-}
-
-// Flow lists; strings go through the emitter so commas and quotes stay unambiguous.
-std::string format_value(const std::vector<std::string>& items) {
-  YAML::Emitter out;
-  out << YAML::Flow << items;
-  return out.c_str();
-}
-
-template <class T>
-std::string format_list(const T& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + format_value(item);
-  return "[" + out + "]";
-}
-
-std::string format_value(const std::vector<AttentionKind>& items) { return format_list(items); }
-std::string format_value(const std::array<double, 2>& items) { return format_list(items); }
-
 // Block YAML, one key per line, two-space indents.
 class YamlWriter {
  public:
   template <class T>
-  void field(const char* name, const T& value) {
+  void field(const char* name, const T& value, const char* /*doc*/) {
     text_ += indent_ + name + ": " + format_value(value) + "\n";
   }
   template <class Fn>
@@ -78,7 +25,7 @@ class YamlWriter {
     indent_.resize(indent_.size() - 2);
   }
   template <class T, class Fn>
-  void optional_section(const char* name, const std::optional<T>& value, Fn&& fn) {
+  void optional_section(const char* name, const std::optional<T>& value, const char* /*doc*/, Fn&& fn) {
     if (!value) {
       text_ += indent_ + name + ": null\n";
       return;
@@ -96,7 +43,7 @@ class Flattener {
  public:
   explicit Flattener(std::string prefix) : prefix_(std::move(prefix)) {}
   template <class T>
-  void field(const char* name, const T& value) {
+  void field(const char* name, const T& value, const char* /*doc*/) {
     items_.emplace_back(prefix_ + name, format_value(value));
   }
   template <class Fn>
@@ -107,7 +54,7 @@ class Flattener {
     prefix_ = outer;
   }
   template <class T, class Fn>
-  void optional_section(const char* name, const std::optional<T>& value, Fn&& fn) {
+  void optional_section(const char* name, const std::optional<T>& value, const char* /*doc*/, Fn&& fn) {
     if (!value) {
       items_.emplace_back(prefix_ + name, "null");
       return;

@@ -12,9 +12,13 @@ std::string RecipeLocation::str() const {
   return str_cat(source, ":", line, ":", column);
 }
 
+std::string config_message(const RecipeLocation& at, const std::string& key, const std::string& what) {
+  if (key.empty()) return str_cat(at.str(), ": ", what);
+  return str_cat(at.str(), ": ", key, ": ", what);
+}
+
 void throw_config_error(const RecipeLocation& at, const std::string& key, const std::string& what) {
-  if (key.empty()) throw ConfigError(str_cat(at.str(), ": ", what));
-  throw ConfigError(str_cat(at.str(), ": ", key, ": ", what));
+  throw ConfigError(config_message(at, key, what));
 }
 
 namespace {

@@ -13,7 +13,9 @@ struct RecipeLocation {
   std::string str() const;  // "recipe.yaml:3:7", or just the source without a position
 };
 
-// Throws ConfigError "<at>: <key>: <what>" (no key part when `key` is empty).
+// "<at>: <key>: <what>" (no key part when `key` is empty): one located line.
+std::string config_message(const RecipeLocation& at, const std::string& key, const std::string& what);
+// Throws ConfigError with config_message(at, key, what).
 [[noreturn]] void throw_config_error(const RecipeLocation& at, const std::string& key, const std::string& what);
 
 // The candidate closest to `word` by edit distance when close enough to be a typo, else "".

@@ -1,6 +1,7 @@
-// The recipe schema in one place: every key of Config in YAML order, walked by the reader,
-// the YAML writer and the model diff. A visitor V provides field(name, value),
-// section(name, fn()) and optional_section(name, std::optional<T>&, fn(visitor, T&)).
+// The recipe schema in one place: every key of Config in YAML order with a one-line
+// description, walked by the reader, the YAML writer, the model diff and the key reference
+// (`linea config --keys`). A visitor V provides field(name, value, doc), section(name, fn())
+// and optional_section(name, std::optional<T>&, doc, fn(visitor, T&)).
 #pragma once
 #include "configs/config.h"
 
@@ -9,110 +10,115 @@ namespace linea {
 // T is the struct or its const form, so one walk serves reading and writing.
 template <class V, class T>
 void visit_rope_scaling(V& v, T& c) {
-  v.field("factor", c.factor);
-  v.field("low_freq_factor", c.low_freq_factor);
-  v.field("high_freq_factor", c.high_freq_factor);
-  v.field("original_max_position_embeddings", c.original_max_position_embeddings);
+  v.field("factor", c.factor, "context extension factor, >= 1");
+  v.field("low_freq_factor", c.low_freq_factor, "frequencies of wavelengths above original / low_freq_factor are divided by factor");
+  v.field("high_freq_factor", c.high_freq_factor, "frequencies of wavelengths below original / high_freq_factor are kept; > low_freq_factor");
+  v.field("original_max_position_embeddings", c.original_max_position_embeddings, "context length the model was pretrained on");
 }
 
 template <class V, class T>
 void visit_model(V& v, T& c) {
-  v.field("kind", c.kind);
-  v.field("vocab_size", c.vocab_size);
-  v.field("hidden", c.hidden);
-  v.field("layers", c.layers);
-  v.field("heads", c.heads);
-  v.field("kv_heads", c.kv_heads);
+  v.field("kind", c.kind, "causal language model (decoder) or BERT-style masked LM (encoder)");
+  v.field("vocab_size", c.vocab_size, "embedding rows; must fit the shards' vocabulary");
+  v.field("hidden", c.hidden, "model width");
+  v.field("layers", c.layers, "number of blocks");
+  v.field("heads", c.heads, "attention heads; must divide hidden");
+  v.field("kv_heads", c.kv_heads, "key/value heads; must divide heads (grouped-query attention when fewer)");
   v.section("ffn", [&] {
-    v.field("kind", c.ffn.kind);
-    v.field("hidden", c.ffn.hidden);
+    v.field("kind", c.ffn.kind, "feed-forward block");
+    v.field("hidden", c.ffn.hidden, "inner width of the feed-forward block");
   });
   v.section("norm", [&] {
-    v.field("kind", c.norm.kind);
-    v.field("eps", c.norm.eps);
-    v.field("position", c.norm.position);
+    v.field("kind", c.norm.kind, "normalization layer");
+    v.field("eps", c.norm.eps, "added to the variance, > 0");
+    v.field("position", c.norm.position, "pre-norm (Llama) or post-norm (original BERT)");
   });
   v.section("attention", [&] {
-    v.field("kind", c.attention.kind);
-    v.field("positions", c.attention.positions);
-    v.field("rope_theta", c.attention.rope_theta);
-    v.optional_section("rope_scaling", c.attention.rope_scaling,
+    v.field("kind", c.attention.kind, "token mixer of every layer (unless layer_pattern is set)");
+    v.field("positions", c.attention.positions, "position encoding");
+    v.field("rope_theta", c.attention.rope_theta, "RoPE base frequency, > 0");
+    v.optional_section("rope_scaling", c.attention.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
                        [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
   });
-  v.field("layer_pattern", c.layer_pattern);
-  v.field("tie_embeddings", c.tie_embeddings);
-  v.field("dropout", c.dropout);
-  v.field("init_std", c.init_std);
-  v.field("max_seq_len", c.max_seq_len);
-  v.field("type_vocab_size", c.type_vocab_size);
-  v.field("unpad", c.unpad);
+  v.field("layer_pattern", c.layer_pattern, "per-layer attention kinds, repeated over the layers; []: attention.kind everywhere");
+  v.field("tie_embeddings", c.tie_embeddings, "output projection shares the token embedding");
+  v.field("dropout", c.dropout, "dropout probability, in [0, 1)");
+  v.field("init_std", c.init_std, "standard deviation of the normal init, > 0");
+  v.field("max_seq_len", c.max_seq_len, "longest sequence the model accepts; data.seq_len must fit");
+  v.field("type_vocab_size", c.type_vocab_size, "encoder: token type (segment A / B) embeddings");
+  v.field("unpad", c.unpad, "encoder: compute on real tokens only; false runs every op on all B x T rows");
 }
 
 template <class V, class T>
 void visit_task(V& v, T& c) {
-  v.field("name", c.name);
-  v.field("data_dir", c.data_dir);
-  v.field("init_from", c.init_from);
-  v.field("classifier_dropout", c.classifier_dropout);
-  v.field("pad_to_longest", c.pad_to_longest);
+  v.field("name", c.name, "GLUE task: cola, sst2, mrpc, qqp, qnli, rte, mnli or stsb");
+  v.field("data_dir", c.data_dir, "folder holding the task's train.tsv and dev file(s)");
+  v.field("init_from", c.init_from, "checkpoint to start from (pretraining or fine-tuned); null: random init");
+  v.field("classifier_dropout", c.classifier_dropout, "dropout after the pooler's tanh, in [0, 1)");
+  v.field("pad_to_longest", c.pad_to_longest, "pad each batch to its longest row instead of data.seq_len");
 }
 
 template <class V, class T>
 void visit_config(V& v, T& c) {
-  v.field("seed", c.seed);
+  v.field("seed", c.seed, "seed of initialization, data order, masks and dropout");
   v.section("model", [&] { visit_model(v, c.model); });
   v.section("data", [&] {
-    v.field("train", c.data.train);
-    v.field("valid", c.data.valid);
-    v.field("seq_len", c.data.seq_len);
-    v.field("objective", c.data.objective);
-    v.field("tokenizer", c.data.tokenizer);
-    v.field("mask_document_boundaries", c.data.mask_document_boundaries);
+    v.field("train", c.data.train, "folder of HDF5 token shards from `linea prepare`");
+    v.field("valid", c.data.valid, "folder of validation token shards");
+    v.field("seq_len", c.data.seq_len, "tokens per example, > 0 and <= model.max_seq_len");
+    v.field("objective", c.data.objective, "causal LM (decoder), masked LM (encoder) or GLUE classification (encoder, task: section)");
+    v.field("tokenizer", c.data.tokenizer, "tokenizer model path; null: the one the shards were prepared with");
+    v.field("mask_document_boundaries", c.data.mask_document_boundaries,
+            "causal: no loss on predicting a document's first token from the previous document");
     v.section("mlm", [&] {
-      v.field("mask_ratio", c.data.mlm.mask_ratio);
-      v.field("eval_mask_ratio", c.data.mlm.eval_mask_ratio);
-      v.field("whole_word", c.data.mlm.whole_word);
-      v.field("per_document", c.data.mlm.per_document);
+      v.field("mask_ratio", c.data.mlm.mask_ratio, "training selection probability per non-special token, in (0, 1)");
+      v.field("eval_mask_ratio", c.data.mlm.eval_mask_ratio, "selection probability for validation and `linea eval`, in (0, 1)");
+      v.field("whole_word", c.data.mlm.whole_word, "select whole words (a token and its ## continuations)");
+      v.field("per_document", c.data.mlm.per_document, "one document per example, truncated; false packs the token stream");
     });
   });
   v.section("optim", [&] {
-    v.field("kind", c.optim.kind);
-    v.field("lr", c.optim.lr);
-    v.field("betas", c.optim.betas);
-    v.field("eps", c.optim.eps);
-    v.field("weight_decay", c.optim.weight_decay);
-    v.field("grad_clip", c.optim.grad_clip);
-    v.field("momentum", c.optim.momentum);
-    v.field("no_decay", c.optim.no_decay);
+    v.field("kind", c.optim.kind,
+            "adamw: torch's AdamW; decoupled_adamw: Composer's (decay not scaled by the peak lr); sgd with momentum");
+    v.field("lr", c.optim.lr, "peak learning rate, >= 0");
+    v.field("betas", c.optim.betas, "adamw: moment decay rates, each in [0, 1)");
+    v.field("eps", c.optim.eps, "adamw: denominator term, > 0");
+    v.field("weight_decay", c.optim.weight_decay, "decoupled weight decay, >= 0");
+    v.field("grad_clip", c.optim.grad_clip, "global gradient-norm limit; 0 disables clipping");
+    v.field("momentum", c.optim.momentum, "sgd: momentum, in [0, 1)");
+    v.field("no_decay", c.optim.no_decay, "parameters whose dotted name contains any of these get no weight decay");
   });
   v.section("schedule", [&] {
-    v.field("kind", c.schedule.kind);
-    v.field("warmup_steps", c.schedule.warmup_steps);
-    v.field("min_lr_ratio", c.schedule.min_lr_ratio);
-    v.field("decay_steps", c.schedule.decay_steps);
-    v.field("plateau_patience", c.schedule.plateau_patience);
-    v.field("plateau_factor", c.schedule.plateau_factor);
+    v.field("kind", c.schedule.kind, "learning-rate schedule after warmup");
+    v.field("warmup_steps", c.schedule.warmup_steps,
+            "linear warmup from 0 to lr; a decaying schedule's is shortened to train.steps / 10 when not shorter than the run");
+    v.field("min_lr_ratio", c.schedule.min_lr_ratio, "floor of the decay as a fraction of lr, in [0, 1]");
+    v.field("decay_steps", c.schedule.decay_steps, "wsd: length of the final decay, <= train.steps");
+    v.field("plateau_patience", c.schedule.plateau_patience, "plateau: evaluations without improvement before a cut, >= 1");
+    v.field("plateau_factor", c.schedule.plateau_factor, "plateau: lr multiplier per cut, in (0, 1)");
   });
   v.section("train", [&] {
-    v.field("steps", c.train.steps);
-    v.field("batch_size", c.train.batch_size);
-    v.field("micro_batch_size", c.train.micro_batch_size);
-    v.field("log_every", c.train.log_every);
-    v.field("eval_every", c.train.eval_every);
-    v.field("eval_batches", c.train.eval_batches);
-    v.field("ckpt_every", c.train.ckpt_every);
-    v.field("keep_checkpoints", c.train.keep_checkpoints);
-    v.field("precision", c.train.precision);
-    v.field("device", c.train.device);
-    v.field("threads", c.train.threads);
+    v.field("steps", c.train.steps, "optimizer steps, >= 0");
+    v.field("batch_size", c.train.batch_size, "global sequences per optimizer step");
+    v.field("micro_batch_size", c.train.micro_batch_size, "sequences per rank per forward; ranks x it must divide batch_size");
+    v.field("log_every", c.train.log_every, "steps between metrics lines, >= 1");
+    v.field("eval_every", c.train.eval_every, "steps between evaluations; 0: never");
+    v.field("eval_batches", c.train.eval_batches, "validation batches per evaluation, >= 0");
+    v.field("ckpt_every", c.train.ckpt_every, "steps between checkpoints; 0: only at the end");
+    v.field("keep_checkpoints", c.train.keep_checkpoints, "checkpoints kept in the run directory, >= 1");
+    v.field("precision", c.train.precision, "dtype of the parameters and activations");
+    v.field("device", c.train.device, "where the model runs; under mpirun each rank takes cuda:<local rank>");
+    v.field("threads", c.train.threads, "CPU threads; 0: all cores");
+    v.field("recompute", c.train.recompute, "re-run each block's forward in backward: less activation memory, more compute");
   });
   v.section("dist", [&] {
-    v.field("backend", c.dist.backend);
-    v.field("bucket_mb", c.dist.bucket_mb);
-    v.field("shard_optimizer", c.dist.shard_optimizer);
-    v.field("timeout_s", c.dist.timeout_s);
+    v.field("backend", c.dist.backend, "gradient all-reduce: auto is NCCL on GPUs, MPI on CPUs");
+    v.field("bucket_mb", c.dist.bucket_mb, "gradient all-reduce bucket size in MB, > 0");
+    v.field("shard_optimizer", c.dist.shard_optimizer, "ZeRO-1: AdamW state partitioned across ranks");
+    v.field("timeout_s", c.dist.timeout_s, "a collective waiting longer ends the job, > 0");
   });
-  v.optional_section("task", c.task, [](auto& inner, auto& t) { visit_task(inner, t); });
+  v.optional_section("task", c.task, "GLUE fine-tuning (data.objective: classification); null when not fine-tuning",
+                     [](auto& inner, auto& t) { visit_task(inner, t); });
 }
 
 }  // namespace linea

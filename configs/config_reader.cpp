@@ -1,4 +1,5 @@
-// Reading a recipe tree into Config with strict key and type checks.
+// Reading a recipe tree into Config with strict key and type checks; each bad key or value
+// is recorded and reading goes on, the field keeping its default.
 #include "configs/config_reader.h"
 
 #include <algorithm>
@@ -33,8 +34,12 @@ std::string describe(const RecipeValue& v) {
   return "'" + v.node.Scalar() + "'";
 }
 
+std::string expected_got(const RecipeValue& v, const std::string& expected) {
+  return str_cat("expected ", expected, ", got ", describe(v));
+}
+
 [[noreturn]] void type_error(const RecipeValue& v, const std::string& key, const std::string& expected) {
-  throw_config_error(v.at, key, str_cat("expected ", expected, ", got ", describe(v)));
+  throw_config_error(v.at, key, expected_got(v, expected));
 }
 
 const std::string* scalar_text(const RecipeValue& v) {
@@ -150,39 +155,54 @@ void read(const RecipeValue& v, const std::string& key, std::array<double, N>& o
     if (v.node.IsSequence()) throw_config_error(v.at, key, str_cat("expected ", expected, ", got ", v.node.size(), " items"));
     type_error(v, key, expected);
   }
+  std::array<double, N> items;  // `out` changes only when every element reads
   size_t i = 0;
   for_each_element(v, key, expected.c_str(), [&](const RecipeValue& element, const std::string& element_key) {
-    read(element, element_key, out[i++]);
+    read(element, element_key, items[i++]);
   });
+  out = items;
 }
 
-// The reading visitor of config_fields.h over a stack of open sections.
+// The reading visitor of config_fields.h over a stack of open sections. The read functions
+// above throw on the first bad value of a field; the visitor records it and goes on.
 class TreeReader {
  public:
-  TreeReader(const RecipeValue& root, KeyLocations& where) : where_(where) { sections_.push_back({&root, "", {}}); }
+  TreeReader(const RecipeValue& root, KeyLocations& where, ConfigProblems& problems)
+      : where_(where), problems_(problems) {
+    sections_.push_back({&root, "", {}});
+  }
 
   template <class T>
-  void field(const char* name, T& out) {
-    if (const RecipeEntry* e = claim(name)) read(e->value, key_of(name), out);
+  void field(const char* name, T& out, const char* /*doc*/) {
+    const RecipeEntry* e = claim(name);
+    if (!e) return;
+    try {
+      read(e->value, key_of(name), out);
+    } catch (const ConfigError& error) {
+      problems_.error_line(key_of(name), error.what());
+    }
   }
 
   template <class Fn>
   void section(const char* name, Fn&& fn) {
     const RecipeEntry* e = claim(name);
     if (!e) return;
-    if (!e->value.is_map) type_error(e->value, key_of(name), "a map");
+    if (!e->value.is_map) {
+      problems_.error(e->value.at, key_of(name), expected_got(e->value, "a map"));
+      return;
+    }
     sections_.push_back({&e->value, key_of(name), {}});
     fn();
     close_section();
   }
 
   template <class T, class Fn>
-  void optional_section(const char* name, std::optional<T>& out, Fn&& fn) {
+  void optional_section(const char* name, std::optional<T>& out, const char* /*doc*/, Fn&& fn) {
     const RecipeEntry* e = claim(name);
     if (!e) return;
     if (!e->value.is_map) {
-      if (!e->value.node.IsNull()) type_error(e->value, key_of(name), "a map or null");
-      out.reset();
+      if (e->value.node.IsNull()) out.reset();
+      else problems_.error(e->value.at, key_of(name), expected_got(e->value, "a map or null"));
       return;
     }
     out.emplace();
@@ -191,7 +211,7 @@ class TreeReader {
     close_section();
   }
 
-  // Rejects keys of the innermost open section that no field claimed.
+  // Records the keys of the innermost open section that no field claimed.
   void close_section() {
     const Section& s = sections_.back();
     for (const RecipeEntry& e : s.map->entries) {
@@ -199,8 +219,8 @@ class TreeReader {
       std::string what = "unknown key";
       std::string guess = closest_name(e.key, s.known);
       if (!guess.empty()) what += str_cat(" (did you mean '", guess, "'?)");
-      throw_config_error(e.key_at, s.path.empty() ? e.key : s.path + "." + e.key,
-                         str_cat(what, ", expected one of ", join_names(s.known)));
+      problems_.error(e.key_at, s.path.empty() ? e.key : s.path + "." + e.key,
+                      str_cat(what, ", expected one of ", join_names(s.known)));
     }
     sections_.pop_back();
   }
@@ -230,14 +250,15 @@ class TreeReader {
   }
 
   KeyLocations& where_;
+  ConfigProblems& problems_;
   std::vector<Section> sections_;
 };
 
 }  // namespace
 
-Config read_config(const RecipeValue& root, KeyLocations& where) {
+Config read_config(const RecipeValue& root, KeyLocations& where, ConfigProblems& problems) {
   Config config;
-  TreeReader reader(root, where);
+  TreeReader reader(root, where, problems);
   visit_config(reader, config);
   reader.close_section();
   return config;

@@ -1,10 +1,12 @@
 // Turns a located recipe tree into a Config: unknown keys (with the closest valid key) and
-// values of the wrong type throw ConfigError; KeyLocations keeps where each key was set.
+// values of the wrong type are recorded in ConfigProblems; KeyLocations keeps where each key
+// was set.
 #pragma once
 #include <map>
 #include <string>
 
 #include "configs/config.h"
+#include "configs/config_problems.h"
 #include "configs/recipe_tree.h"
 
 namespace linea {
@@ -23,7 +25,7 @@ class KeyLocations {
   std::map<std::string, RecipeLocation> at_;
 };
 
-// Keys the recipe leaves out keep Config's defaults.
-Config read_config(const RecipeValue& root, KeyLocations& where);
+// Keys the recipe leaves out, and keys whose value is wrong, keep Config's defaults.
+Config read_config(const RecipeValue& root, KeyLocations& where, ConfigProblems& problems);
 
 }  // namespace linea

@@ -10,14 +10,16 @@ namespace linea {
 
 namespace {
 
+// Records failed rules in ConfigProblems, at most one per key: a key that already has an
+// error (a value of the wrong type, its default left in place) gets no more.
 class Checker {
  public:
-  explicit Checker(const KeyLocations& where) : where_(where) {}
+  Checker(const KeyLocations& where, ConfigProblems& problems) : where_(where), problems_(problems) {}
 
   // Fails at `key` with "expected <expected>, got <got>" unless `ok`.
   template <class T>
   void require(bool ok, const std::string& key, const T& got, const std::string& expected) const {
-    if (!ok) throw_config_error(where_.find(key), key, str_cat("expected ", expected, ", got ", got));
+    if (!ok) fail(where_.find(key), key, str_cat("expected ", expected, ", got ", got));
   }
   void positive(int64_t v, const std::string& key) const { require(v > 0, key, v, "an integer > 0"); }
   void non_negative(int64_t v, const std::string& key) const { require(v >= 0, key, v, "an integer >= 0"); }
@@ -28,12 +30,18 @@ class Checker {
   void divides(int64_t part, const std::string& key, int64_t whole, const std::string& whole_key) const {
     if (part <= 0 || whole % part == 0) return;
     const std::string& at = !where_.has(key) && where_.has(whole_key) ? whole_key : key;
-    throw_config_error(where_.find(at), key,
-                       str_cat("expected a divisor of ", whole_key, " (", whole, "), got ", part));
+    fail(where_.find(at), key, str_cat("expected a divisor of ", whole_key, " (", whole, "), got ", part));
   }
+  // A located warning about `key`, which was adjusted.
+  void warn(const std::string& key, const std::string& what) const { problems_.warn(where_.find(key), what); }
 
  private:
+  void fail(const RecipeLocation& at, const std::string& key, const std::string& what) const {
+    if (!problems_.has_error(key)) problems_.error(at, key, what);
+  }
+
   const KeyLocations& where_;
+  ConfigProblems& problems_;
 };
 
 void validate_model(const ModelConfig& m, const Checker& c) {
@@ -73,12 +81,17 @@ void validate_optim(const OptimConfig& o, const Checker& c) {
     c.require(!o.no_decay[i].empty(), str_cat("optim.no_decay[", i, "]"), "''", "a non-empty name pattern");
 }
 
-void validate_schedule(const ScheduleConfig& s, const TrainConfig& t, const Checker& c) {
+void validate_schedule(ScheduleConfig& s, const TrainConfig& t, const Checker& c) {
   c.non_negative(s.warmup_steps, "schedule.warmup_steps");
-  // Decaying schedules reach their floor at train.steps, so warmup must end before it.
+  // Decaying schedules reach their floor at train.steps, so warmup must end before it. A
+  // short run of a long recipe (a smoke test, --set train.steps=20) warms up for a tenth.
   const bool decays = s.kind == ScheduleKind::linear || s.kind == ScheduleKind::cosine || s.kind == ScheduleKind::wsd;
-  c.require(!decays || t.steps <= 0 || s.warmup_steps < t.steps, "schedule.warmup_steps", s.warmup_steps,
-            str_cat("fewer than train.steps (", t.steps, ") for a decaying schedule"));
+  if (decays && t.steps > 0 && s.warmup_steps >= t.steps) {
+    const int64_t shortened = t.steps / 10;
+    c.warn("schedule.warmup_steps", str_cat("schedule.warmup_steps ", s.warmup_steps, " >= train.steps ", t.steps,
+                                            " for a decaying schedule; warming up for ", shortened, " steps instead"));
+    s.warmup_steps = shortened;
+  }
   c.require(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, "schedule.min_lr_ratio", s.min_lr_ratio, "a number in [0, 1]");
   c.non_negative(s.decay_steps, "schedule.decay_steps");
   c.require(s.kind != ScheduleKind::wsd || s.decay_steps <= t.steps, "schedule.decay_steps", s.decay_steps,
@@ -130,8 +143,8 @@ const std::vector<std::string>& config_glue_task_names() {
   return names;
 }
 
-void validate_config(const Config& config, const KeyLocations& where) {
-  Checker c(where);
+void validate_config(Config& config, const KeyLocations& where, ConfigProblems& problems) {
+  Checker c(where, problems);
   validate_model(config.model, c);
   c.positive(config.data.seq_len, "data.seq_len");
   c.require(config.data.seq_len <= config.model.max_seq_len, "data.seq_len", config.data.seq_len,

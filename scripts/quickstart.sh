@@ -18,4 +18,4 @@ if [[ ! -f data/kjv/valid/shard_00000.h5 ]]; then
 fi
 
 "$linea" train recipes/quickstart.yaml --run-dir runs/quickstart --resume auto "$@"
-"$linea" eval "$(cat runs/quickstart/latest | sed 's|^|runs/quickstart/|')" --data data/kjv/valid
+"$linea" eval runs/quickstart --data data/kjv/valid

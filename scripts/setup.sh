@@ -9,7 +9,7 @@ cd "$root"
 packages=(build-essential cmake ccache pkg-config
           libeigen3-dev libgtest-dev libgmock-dev libbenchmark-dev
           libopenmpi-dev openmpi-bin libyaml-cpp-dev libhdf5-dev libsentencepiece-dev sentencepiece
-          nlohmann-json3-dev zlib1g-dev libpcre2-dev libicu-dev bible-kjv gnuplot-nox
+          libcli11-dev nlohmann-json3-dev zlib1g-dev libpcre2-dev libicu-dev bible-kjv gnuplot-nox
           python3-torch python3-h5py python3-yaml libopenblas0-pthread)  # python: PyTorch parity tests and benchmarks only
 missing=()
 for p in "${packages[@]}"; do

@@ -14,8 +14,6 @@
 #include "core/kernels/norm.h"
 #include "core/kernels/softmax.h"
 #include "core/rng.h"
-#include "train/bench_decoder.h"
-#include "train/bench_encoder.h"
 #include "train/bench_gemm.h"
 #ifdef LINEA_WITH_CUDA
 #include "core/cuda/runtime.h"
@@ -104,23 +102,11 @@ void bench_memory(Device d, bool quick) {
 
 }  // namespace
 
-int run_bench_command(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "decoder") return run_bench_decoder({args.begin() + 1, args.end()});
-  if (!args.empty() && args[0] == "encoder") return run_bench_encoder({args.begin() + 1, args.end()});
-  LINEA_CHECK_T(ConfigError, !args.empty() && args[0] == "core", "bench: unknown suite '",
-                args.empty() ? "" : args[0], "', expected: core, decoder or encoder");
-  bool quick = false;
+int run_bench_core(const BenchCommand& cmd) {
+  const bool quick = cmd.quick;
   std::vector<Device> devices = {Device::cpu()};
   if (cuda_available()) devices.push_back(Device::cuda(0));
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--quick") {
-      quick = true;
-    } else if (args[i] == "--device" && i + 1 < args.size()) {
-      devices = {device_from_name(args[++i])};
-    } else {
-      throw ConfigError(str_cat("bench core: unknown argument '", args[i], "', expected --device cpu|cuda or --quick"));
-    }
-  }
+  if (!cmd.device.empty()) devices = {device_from_name(cmd.device)};
   for (Device d : devices) {
     std::printf("== linea bench core on %s%s\n", d.str().c_str(), quick ? " (quick sizes)" : "");
     bench_gemm(d, quick);

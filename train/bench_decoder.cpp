@@ -17,24 +17,16 @@
 
 namespace linea {
 
-int run_bench_decoder(const std::vector<std::string>& args) {
-  std::string recipe;
-  std::vector<std::string> overrides;
-  int64_t steps = 5;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--steps" && i + 1 < args.size()) steps = std::stoll(args[++i]);
-    else if (args[i] == "--set" && i + 1 < args.size()) overrides.push_back(args[++i]);
-    else if (recipe.empty() && args[i][0] != '-') recipe = args[i];
-    else throw ConfigError(str_cat("bench decoder: unknown argument '", args[i], "', expected RECIPE [--steps N] [--set k=v]"));
-  }
-  LINEA_CHECK_T(ConfigError, !recipe.empty() && steps >= 1, "bench decoder: expected RECIPE [--steps N >= 1]");
-  Config cfg = load_config(recipe, overrides);
+int run_bench_decoder(const BenchCommand& cmd) {
+  const std::string& recipe = cmd.recipe;
+  const int64_t steps = cmd.steps;
+  Config cfg = load_config(recipe, cmd.overrides);
   if (cfg.train.threads > 0) omp_set_num_threads(int(cfg.train.threads));
   const Device device = cfg.train.device;
   const DType dtype = cfg.train.precision == Precision::bf16 ? DType::bf16 : DType::f32;
   const int64_t B = cfg.train.micro_batch_size, T = cfg.data.seq_len;
 
-  Decoder model(decoder_options(cfg.model), device, dtype);
+  Decoder model(decoder_options(cfg), device, dtype);
   Generator gen(uint64_t(cfg.seed));
   model.init_parameters(gen);
   AdamW opt(make_param_groups(model.named_parameters(), cfg.optim.weight_decay, cfg.optim.no_decay));

@@ -70,26 +70,16 @@ BenchBatch make_batch(int64_t B, int64_t T, int64_t vocab, double mask_ratio, Ge
 
 }  // namespace
 
-int run_bench_encoder(const std::vector<std::string>& args) {
-  std::string recipe, save_batch;
-  std::vector<std::string> overrides;
-  int64_t steps = 5;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--steps" && i + 1 < args.size()) steps = std::stoll(args[++i]);
-    else if (args[i] == "--set" && i + 1 < args.size()) overrides.push_back(args[++i]);
-    else if (args[i] == "--save-batch" && i + 1 < args.size()) save_batch = args[++i];
-    else if (recipe.empty() && args[i][0] != '-') recipe = args[i];
-    else
-      throw ConfigError(str_cat("bench encoder: unknown argument '", args[i],
-                                "', expected RECIPE [--steps N] [--set k=v] [--save-batch PATH]"));
-  }
-  LINEA_CHECK_T(ConfigError, !recipe.empty() && steps >= 1, "bench encoder: expected RECIPE [--steps N >= 1]");
-  Config cfg = load_config(recipe, overrides);
+int run_bench_encoder(const BenchCommand& cmd) {
+  const std::string& recipe = cmd.recipe;
+  const std::string& save_batch = cmd.save_batch;
+  const int64_t steps = cmd.steps;
+  Config cfg = load_config(recipe, cmd.overrides);
   if (cfg.train.threads > 0) omp_set_num_threads(int(cfg.train.threads));
   const Device device = cfg.train.device;
   const DType dtype = cfg.train.precision == Precision::bf16 ? DType::bf16 : DType::f32;
   const int64_t B = cfg.train.micro_batch_size, T = cfg.data.seq_len;
-  const EncoderOptions base = encoder_options(cfg.model);
+  const EncoderOptions base = encoder_options(cfg);
 
   Generator batch_gen(uint64_t(cfg.seed) + 1);
   const BenchBatch m = make_batch(B, T, cfg.model.vocab_size, cfg.data.mlm.mask_ratio, batch_gen);

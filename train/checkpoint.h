@@ -1,4 +1,4 @@
-// Checkpoints in HDF5, readable by h5py without linea (DESIGN §8): /model/<param>,
+// Checkpoints in HDF5, readable by h5py without linea (docs/architecture.md): /model/<param>,
 // /optim/<param>/<state> with /optim attributes kind and step, /trainer attributes, and
 // root attributes format_version, linea_version, config_yaml, world_size. Written to a
 // temporary file, fsynced and renamed, so a crash never leaves a half checkpoint.

@@ -1,15 +1,13 @@
 #include "train/commands.h"
 
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include "configs/config.h"
+#include "core/io/hdf5_file.h"
 #include "data/prepare.h"
 #include "data/readers.h"
 #include "data/token_shards.h"
@@ -20,6 +18,7 @@
 #include "train/evaluate.h"
 #include "train/model_builder.h"
 #include "train/objective.h"
+#include "train/run_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -27,47 +26,114 @@ namespace linea {
 
 namespace {
 
+// The shards to evaluate on, checked against the checkpoint: the tokenizer it was trained
+// with (when it records one) and the vocabulary of its embeddings.
+TokenShards open_eval_shards(const std::string& dir, const std::string& checkpoint, const Config& cfg,
+                             const TrainerState& state) {
+  TokenShards shards(dir);
+  if (!state.tokenizer_sha256.empty() && state.tokenizer_sha256 != shards.tokenizer_sha256())
+    throw DataError(str_cat("eval: ", checkpoint, " was trained on data from the tokenizer with sha256 ",
+                            state.tokenizer_sha256.substr(0, 12), ", the shards in ", dir, " come from ",
+                            shards.tokenizer().empty() ? "?" : shards.tokenizer(), " (sha256 ",
+                            shards.tokenizer_sha256().substr(0, 12), "); expected shards of the same tokenizer"));
+  check_vocab(str_cat("eval: ", dir), shards, cfg.model);
+  return shards;
+}
+
 // Encoders: MLM loss, perplexity and accuracy over every example of the shards, masked at
 // data.mlm.eval_mask_ratio with the validation mask stream (--stride does not apply).
-int eval_mlm(const EvalCommand& cmd, const Config& cfg, Device device, int64_t seq_len) {
+EvalResult eval_mlm(const std::string& checkpoint, const std::string& data_dir, const Config& cfg, Device device,
+                    int64_t seq_len, int64_t batch) {
   Encoder model(encoder_options(cfg.model), device);
-  load_checkpoint(cmd.checkpoint, model, nullptr, nullptr);
-  TokenShards shards(cmd.data);
-  LINEA_CHECK_T(DataError, shards.vocab_size() <= cfg.model.vocab_size, cmd.data, ": shards use a vocabulary of ",
-                shards.vocab_size(), ", larger than the model's ", cfg.model.vocab_size);
+  TrainerState state;
+  load_checkpoint(checkpoint, model, nullptr, &state);
+  TokenShards shards = open_eval_shards(data_dir, checkpoint, cfg, state);
   Config c = cfg;
   c.data.seq_len = seq_len;
   MlmDataset data(shards, mlm_options(c, shards, cfg.data.mlm.eval_mask_ratio, uint64_t(cfg.seed) ^ kValidMaskStream));
-  EvalResult r = evaluate_mlm(model, data, 0, cmd.batch);
-  std::printf("masked tokens %ld | mean nll %.6f | perplexity %.4f | mlm accuracy %.4f\n", long(r.tokens), r.mean_nll,
-              r.perplexity(), r.accuracy.value_or(0));
-  return 0;
+  return evaluate_mlm(model, data, 0, batch);
 }
 
 }  // namespace
 
 int run_eval(const EvalCommand& cmd) {
-  Config cfg = parse_config(read_checkpoint_config(cmd.checkpoint), cmd.checkpoint);
+  const std::string checkpoint = resolve_checkpoint(cmd.checkpoint);
+  Config cfg = parse_config(read_checkpoint_config(checkpoint), checkpoint);
   const Device device = cmd.device.empty() ? cfg.train.device : device_from_name(cmd.device);
   const int64_t seq_len = cmd.seq_len > 0 ? cmd.seq_len : cfg.data.seq_len;
   LINEA_CHECK_T(ConfigError, seq_len <= cfg.model.max_seq_len, "eval: --seq-len ", seq_len,
                 " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
-  LINEA_CHECK_T(ConfigError, cmd.batch >= 1, "eval: --batch ", cmd.batch, " must be >= 1");
-  LINEA_CHECK_T(ConfigError, cfg.data.objective != Objective::classification, "eval: ", cmd.checkpoint,
+  LINEA_CHECK_T(ConfigError, cfg.data.objective != Objective::classification, "eval: ", checkpoint,
                 " is a fine-tuned classifier; its dev metrics are in the run's metrics.jsonl (train.eval_every), "
                 "expected a pretraining (causal or MLM) checkpoint");
-  if (cfg.model.kind == ModelKind::encoder) return eval_mlm(cmd, cfg, device, seq_len);
+  if (seq_len > cfg.data.seq_len)
+    std::fprintf(stderr, "linea: warning: eval: --seq-len %ld is longer than the %ld tokens the model was trained on; "
+                 "positions beyond them were never seen in training\n", long(seq_len), long(cfg.data.seq_len));
+  const std::string data = cmd.data.empty() ? cfg.data.valid : cmd.data;
+  const int64_t batch = cmd.batch > 0 ? cmd.batch : std::max<int64_t>(1, kEvalTokensPerBatch / seq_len);
+  std::fprintf(stderr, "linea: eval %s on %s%s: seq-len %ld, %ld windows per forward\n", checkpoint.c_str(),
+               data.c_str(), cmd.data.empty() ? " (the recipe's data.valid)" : "", long(seq_len), long(batch));
+  if (cfg.model.kind == ModelKind::encoder) {
+    EvalResult r = eval_mlm(checkpoint, data, cfg, device, seq_len, batch);
+    std::printf("masked tokens %ld | mean nll %.6f | perplexity %.4f | mlm accuracy %.4f\n", long(r.tokens),
+                r.mean_nll, r.perplexity(), r.accuracy.value_or(0));
+    return 0;
+  }
   Decoder model(decoder_options(cfg.model), device);
-  load_checkpoint(cmd.checkpoint, model, nullptr, nullptr);
-  TokenShards shards(cmd.data);
-  LINEA_CHECK_T(DataError, shards.vocab_size() <= cfg.model.vocab_size, cmd.data, ": shards use a vocabulary of ",
-                shards.vocab_size(), ", larger than the model's ", cfg.model.vocab_size);
-  EvalResult r = evaluate_sliding(model, shards, seq_len, cmd.stride > 0 ? cmd.stride : seq_len, cmd.batch, device);
+  TrainerState state;
+  load_checkpoint(checkpoint, model, nullptr, &state);
+  TokenShards shards = open_eval_shards(data, checkpoint, cfg, state);
+  EvalResult r = evaluate_sliding(model, shards, seq_len, cmd.stride > 0 ? cmd.stride : seq_len, batch, device);
   std::printf("tokens %ld | mean nll %.6f | perplexity %.4f\n", long(r.tokens), r.mean_nll, r.perplexity());
   return 0;
 }
 
-int run_info(const std::string& checkpoint) {
+namespace {
+
+bool is_shard_folder(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return false;
+  for (const auto& e : fs::directory_iterator(path, ec))
+    if (e.path().filename().string().rfind("shard_", 0) == 0 && e.path().extension() == ".h5") return true;
+  return false;
+}
+
+bool is_shard_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  try {
+    return H5File::open_read(path, H5Errors::data).exists("/tokens");
+  } catch (const Error&) {
+    return false;  // not HDF5: reported as a checkpoint problem
+  }
+}
+
+// What `linea info` prints for token shards: the folder a shard file belongs to, as
+// TokenShards reads it (the same checks training makes).
+int describe_shards(const std::string& path) {
+  const bool file = !fs::is_directory(path);
+  const std::string dir = file ? (fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string()) : path;
+  TokenShards s(dir);
+  if (file)
+    std::printf("shard          %s: %ld tokens\n", path.c_str(),
+                long(H5File::open_read(path, H5Errors::data).length("/tokens")));
+  std::printf("shard folder   %s: %ld shard(s)\n", dir.c_str(), long(s.num_shards()));
+  std::printf("tokens         %ld\n", long(s.total_tokens()));
+  if (s.has_documents()) std::printf("documents      %ld\n", long(s.num_documents()));
+  else std::printf("documents      (no boundaries recorded)\n");
+  std::printf("tokenizer      %s (%s, sha256 %s)\n", s.tokenizer().empty() ? "?" : s.tokenizer().c_str(),
+              s.tokenizer_kind().empty() ? "kind not recorded" : s.tokenizer_kind().c_str(), s.tokenizer_sha256().c_str());
+  std::printf("vocab size     %ld\n", long(s.vocab_size()));
+  std::printf("special ids    bos %ld, eos %ld, pad %ld, unk %ld; eos after every document: %s\n", long(s.bos_id()),
+              long(s.eos_id()), long(s.pad_id()), long(s.unk_id()), s.append_eos() ? "yes" : "no");
+  return 0;
+}
+
+}  // namespace
+
+int run_info(const std::string& path) {
+  if (is_shard_folder(path) || is_shard_file(path)) return describe_shards(path);
+  const std::string checkpoint = resolve_checkpoint(path);
   CheckpointInfo info = inspect_checkpoint(checkpoint);
   int64_t params = 0;
   for (const auto& t : info.model_tensors) params += shape_numel(t.shape);
@@ -108,6 +174,11 @@ int run_prepare(const PrepareCommand& cmd) {
     LINEA_CHECK_T(ConfigError,
                   model.size() > suffix.size() && model.compare(model.size() - suffix.size(), suffix.size(), suffix) == 0,
                   "prepare: --tokenizer ", cmd.tokenizer, " must end in .model when --train-vocab is given");
+    // Shards and checkpoints name the tokenizer by its sha256: retraining it in place would
+    // orphan them, so replacing one takes the same --force as replacing shards.
+    LINEA_CHECK_T(ConfigError, cmd.force || !fs::exists(model), "prepare: --tokenizer ", model,
+                  " already exists and shards or checkpoints may depend on it; expected --force to retrain and "
+                  "replace it, or no --train-vocab to use it as it is");
     fs::create_directories(fs::path(model).parent_path().empty() ? "." : fs::path(model).parent_path());
     const std::string prefix = model.substr(0, model.size() - suffix.size());
     // The tokenizer trains on the documents as prepare reads them, one per paragraph.
@@ -141,50 +212,6 @@ int run_prepare(const PrepareCommand& cmd) {
                 cmd.valid_output.c_str(), long(s.valid_num_tokens), long(s.valid_num_documents));
   std::printf("tokens per document: p50 %ld, p90 %ld, p99 %ld, max %ld\n", long(s.doc_tokens_p50),
               long(s.doc_tokens_p90), long(s.doc_tokens_p99), long(s.doc_tokens_max));
-  return 0;
-}
-
-int run_plot(const PlotCommand& cmd) {
-  LINEA_CHECK_T(ConfigError, !cmd.run_dirs.empty(), "plot: expected one or more run directories");
-  const fs::path tmp = fs::temp_directory_path() / ("linea_plot_" + std::to_string(::getpid()));
-  fs::create_directories(tmp);
-  std::ostringstream train_cmds, valid_cmds, speed_cmds;
-  for (size_t i = 0; i < cmd.run_dirs.size(); ++i) {
-    const std::string metrics = cmd.run_dirs[i] + "/metrics.jsonl";
-    std::ifstream in(metrics);
-    LINEA_CHECK_T(DataError, bool(in), metrics, ": cannot open, expected a run directory written by linea train");
-    const std::string tr = (tmp / ("train" + std::to_string(i) + ".dat")).string();
-    const std::string va = (tmp / ("valid" + std::to_string(i) + ".dat")).string();
-    std::ofstream ftr(tr), fva(va);
-    std::string line;
-    int64_t lineno = 0;
-    while (std::getline(in, line)) {
-      ++lineno;
-      if (line.empty()) continue;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      LINEA_CHECK_T(DataError, !j.is_discarded() && j.contains("step"), metrics, ":", lineno,
-                    ": not a metrics record, expected a JSON object with a step");
-      if (j.contains("split") && j["loss"].is_number()) fva << j["step"] << " " << j["loss"] << "\n";
-      else if (j["loss"].is_number()) ftr << j["step"] << " " << j["loss"] << " " << j.value("tokens_per_s", 0.0) << "\n";
-    }
-    const std::string title = fs::path(cmd.run_dirs[i]).filename().string();
-    const char* sep = i ? ", " : "";
-    train_cmds << sep << "'" << tr << "' using 1:2 with lines title '" << title << " train'";
-    valid_cmds << ", '" << va << "' using 1:2 with linespoints title '" << title << " valid'";
-    speed_cmds << sep << "'" << tr << "' using 1:3 with lines title '" << title << "'";
-  }
-  const std::string script = (tmp / "plot.gp").string();
-  {
-    std::ofstream gp(script);
-    gp << "set terminal pngcairo size 1200,500\nset output '" << cmd.output << "'\n"
-       << "set multiplot layout 1,2\nset xlabel 'step'\nset ylabel 'loss'\nset grid\n"
-       << "plot " << train_cmds.str() << valid_cmds.str() << "\n"
-       << "set ylabel 'tokens/s'\nplot " << speed_cmds.str() << "\nunset multiplot\n";
-  }
-  const int rc = std::system(("gnuplot '" + script + "'").c_str());
-  fs::remove_all(tmp);
-  LINEA_CHECK_T(Error, rc == 0, "plot: gnuplot failed (exit ", rc, "); is gnuplot installed?");
-  std::printf("wrote %s\n", cmd.output.c_str());
   return 0;
 }
 

@@ -79,7 +79,7 @@ GlueObjective::GlueObjective(const Config& c, Device device, DType dtype)
       tokenizer_(task_tokenizer(c)),
       tokenizer_sha256_(sha256_file(tokenizer_->path())),
       train_(dataset(c, task_, *tokenizer_, task_.train_file)),
-      model_(encoder_options(c.model), task_.num_labels(), c.task->classifier_dropout, device, dtype),
+      model_(encoder_options(c), task_.num_labels(), c.task->classifier_dropout, device, dtype),
       device_(device) {
   for (const std::string& file : task_.dev_files)
     dev_.emplace_back(std::filesystem::path(file).stem().string(), dataset(c, task_, *tokenizer_, file));

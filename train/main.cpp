@@ -1,38 +1,84 @@
-// The `linea` command line: train, eval, prepare, info, config, plot, bench, version.
+// The `linea` command line: train, eval, prepare, info, config, plot, bench, version, help.
 // User errors (bad recipe, data, checkpoint, arguments) exit 2, internal errors exit 1,
 // each with one line on stderr.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
 #include "core/error.h"
 #include "configs/config.h"
-#include "train/bench_core.h"
+#include "configs/config_keys.h"
+#include "train/bench.h"
 #include "train/commands.h"
+#include "train/model_builder.h"
+#include "train/plot.h"
 #include "train/trainer.h"
+
+namespace {
+
+const char* kCheckpointHelp = "checkpoint .h5, a run directory (its latest checkpoint) or its `latest` file";
+
+// Counts (--seq-len, --steps, ...): 0 never means "default" on the command line.
+const CLI::Validator kPositive(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const long long v = std::strtoll(text.c_str(), &end, 10);
+      return !text.empty() && *end == '\0' && v > 0 ? "" : "expected an integer > 0, got " + text;
+    },
+    "");
+
+// Whether `word` is one of app's subcommands (or an option); prints the error otherwise.
+bool known_subcommand(const CLI::App& app, const std::string& word, const char* what) {
+  std::string names;
+  bool known = word[0] == '-';
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    known = known || sub->get_name() == word;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  if (!known) std::fprintf(stderr, "error: %s '%s', expected one of %s\n", what, word.c_str(), names.c_str());
+  return known;
+}
+
+std::string version_line() {
+  return linea::str_cat("linea ", LINEA_VERSION, " (CUDA ", linea::cuda_built() ? "built" : "not built", ", ",
+                        linea::cuda_device_count(), " GPU(s) visible)");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"linea: train, resume and evaluate transformer language models", "linea"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", version_line());
 
   linea::TrainCommand train;
-  CLI::App* train_cmd = app.add_subcommand("train", "train a YAML recipe");
-  train_cmd->add_option("recipe", train.recipe, "recipe YAML")->required();
+  CLI::App* train_cmd = app.add_subcommand("train", "train a YAML recipe (or continue a run directory's)");
+  train_cmd->add_option("recipe", train.recipe,
+                        "recipe YAML; may be left out with --run-dir DIR --resume auto, which then uses DIR/config.yaml");
   train_cmd->add_option("--set", train.overrides, "override a recipe key, e.g. --set optim.lr=3e-4")->take_all();
   train_cmd->add_option("--run-dir", train.run_dir, "run directory (default runs/<recipe name>)");
   train_cmd->add_option("--resume", train.resume, "auto (latest checkpoint of the run directory) or a checkpoint path");
-  train_cmd->add_flag("!--no-progress", train.progress, "no progress line on stderr");
+  train_cmd->add_flag("--no-progress", train.no_progress,
+                      "no per-step progress lines on stderr (evaluations, checkpoints and the summary still print)");
+  train_cmd->add_flag("--dry-run", train.dry_run,
+                      "print the resolved recipe, parameters, FLOPs per token and estimated peak memory, then exit");
 
   linea::EvalCommand eval;
   CLI::App* eval_cmd = app.add_subcommand("eval", "perplexity of a checkpoint on token shards");
-  eval_cmd->add_option("checkpoint", eval.checkpoint, "checkpoint .h5")->required();
-  eval_cmd->add_option("--data", eval.data, "folder of token shards from linea prepare")->required();
-  eval_cmd->add_option("--seq-len", eval.seq_len, "window length (default: the recipe's data.seq_len)");
-  eval_cmd->add_option("--stride", eval.stride, "window stride (default: seq-len, disjoint windows)");
-  eval_cmd->add_option("--batch", eval.batch, "windows per forward");
+  eval_cmd->add_option("checkpoint", eval.checkpoint, kCheckpointHelp)->required();
+  eval_cmd->add_option("--data", eval.data, "folder of token shards from linea prepare (default: the checkpoint's data.valid)");
+  eval_cmd->add_option("--seq-len", eval.seq_len, "window length (default: the recipe's data.seq_len)")
+      ->check(kPositive);
+  eval_cmd->add_option("--stride", eval.stride, "window stride (default: seq-len, disjoint windows)")
+      ->check(kPositive);
+  eval_cmd->add_option("--batch", eval.batch,
+                       linea::str_cat("windows per forward (default: as many as make ", linea::kEvalTokensPerBatch,
+                                      " tokens, e.g. ", linea::kEvalTokensPerBatch / 256, " at seq-len 256)"))
+      ->check(kPositive);
   eval_cmd->add_option("--device", eval.device, "cpu, cuda or cuda:N (default: the recipe's)");
 
   linea::PrepareCommand prepare;
@@ -58,42 +104,71 @@ int main(int argc, char** argv) {
   prepare_cmd->add_option("--split-seed", prepare.split_seed, "seed of the train/validation document split");
 
   std::string info_path;
-  CLI::App* info_cmd = app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint");
-  info_cmd->add_option("checkpoint", info_path, "checkpoint .h5")->required();
+  CLI::App* info_cmd =
+      app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint, or what a token shard holds");
+  info_cmd->add_option("path", info_path, linea::str_cat(kCheckpointHelp, ", or a token shard (folder or .h5)"))
+      ->required();
 
   linea::PlotCommand plot;
   CLI::App* plot_cmd = app.add_subcommand("plot", "draw train/valid loss and tokens/s of runs into a PNG");
   plot_cmd->add_option("run_dirs", plot.run_dirs, "run directories")->required();
-  plot_cmd->add_option("--output", plot.output, "PNG path");
+  plot_cmd->add_option("--output", plot.output, "PNG path (default runs.png)");
+  plot_cmd->add_option("--x", plot.x, "x axis: step (optimizer steps), tokens (tokens seen) or time (training seconds)");
+  plot_cmd->add_flag("--log-x", plot.log_x, "logarithmic x axis");
+  plot_cmd->add_flag("--log-y", plot.log_y, "logarithmic loss axis");
+  plot_cmd->add_option("--smooth", plot.smooth,
+                       "EMA weight in [0, 1) for the train loss, as TensorBoard's smoothing (0: none); "
+                       "the raw curve stays faint behind");
 
-  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput: bench core [--device cpu|cuda] [--quick] | bench decoder|encoder RECIPE [--steps N] [--set k=v]");
-  bench_cmd->prefix_command();  // its arguments go to run_bench_command unparsed
+  linea::BenchCommand bench;
+  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput benchmarks: core kernels, a recipe's decoder or encoder");
+  bench_cmd->require_subcommand(1);
+  CLI::App* bench_core = bench_cmd->add_subcommand("core", "GEMM GFLOP/s and memory-bound kernels' GB/s");
+  bench_core->add_option("--device", bench.device, "cpu, cuda or cuda:N (default: cpu, and cuda:0 when present)");
+  bench_core->add_flag("--quick", bench.quick, "fewer sizes and repetitions");
+  for (const char* suite : {"decoder", "encoder"}) {
+    CLI::App* sub = bench_cmd->add_subcommand(
+        suite, std::string("training throughput of a recipe's ") + suite +
+                   (std::string(suite) == "decoder" ? " on random token ids"
+                                                    : ": unpadded vs padded MLM on a BERT-like batch (~50% padding)"));
+    sub->add_option("recipe", bench.recipe, "recipe YAML")->required();
+    sub->add_option("--steps", bench.steps, "timed steps")->check(kPositive);
+    sub->add_option("--set", bench.overrides, "override a recipe key")->take_all();
+    if (std::string(suite) == "encoder")
+      sub->add_option("--save-batch", bench.save_batch, "write the batch and FLOP counts for the PyTorch reference");
+  }
 
   std::string config_recipe;
   std::vector<std::string> config_overrides;
-  CLI::App* config_cmd = app.add_subcommand("config", "print a recipe fully resolved (base: and --set applied)");
-  config_cmd->add_option("recipe", config_recipe, "recipe YAML")->required();
-  config_cmd->add_option("--set", config_overrides, "override a recipe key")->take_all();
+  bool config_keys = false;
+  CLI::App* config_cmd = app.add_subcommand("config", "print a recipe fully resolved (base: and --set applied), "
+                                                      "or with --keys every recipe key");
+  CLI::Option* config_recipe_opt = config_cmd->add_option("recipe", config_recipe, "recipe YAML (required without --keys)");
+  CLI::Option* config_set_opt = config_cmd->add_option("--set", config_overrides, "override a recipe key")->take_all();
+  config_cmd->add_flag("--keys", config_keys, "print the reference of every recipe key (Markdown: type, default, meaning)")
+      ->excludes(config_recipe_opt)
+      ->excludes(config_set_opt);
 
   CLI::App* version_cmd = app.add_subcommand("version", "print the version and the backends built");
+  std::string help_topic;
+  CLI::App* help_cmd = app.add_subcommand("help", "help on linea or on one command: linea help [COMMAND]");
+  help_cmd->add_option("command", help_topic, "a linea command");
 
   if (argc < 2) {
     std::fprintf(stderr, "%s", app.help().c_str());
     return 2;
   }
-  const std::string first = argv[1];
-  bool known = first[0] == '-';
-  for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
-  if (!known) {
-    std::fprintf(stderr, "error: linea: unknown command '%s', expected one of train, eval, prepare, info, config, plot, bench, version\n",
-                 first.c_str());
+  // CLI11 calls an unknown command an unexpected argument; name it and the choices instead.
+  if (!known_subcommand(app, argv[1], "linea: unknown command")) return 2;
+  if (std::string(argv[1]) == "bench" && argc > 2 && !known_subcommand(*bench_cmd, argv[2], "linea: bench: unknown suite"))
     return 2;
-  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "error: linea: %s\n", e.what());
@@ -106,14 +181,34 @@ int main(int argc, char** argv) {
     if (*prepare_cmd) return linea::run_prepare(prepare);
     if (*info_cmd) return linea::run_info(info_path);
     if (*config_cmd) {
-      std::printf("%s", linea::dump_config(linea::load_config(config_recipe, config_overrides)).c_str());
+      if (config_keys) {
+        std::printf("%s", linea::recipe_key_reference().c_str());
+        return 0;
+      }
+      LINEA_CHECK_T(linea::ConfigError, !config_recipe.empty(), "config: expected a RECIPE, or --keys");
+      std::vector<std::string> warnings;
+      const linea::Config config = linea::load_config(config_recipe, config_overrides, &warnings);
+      linea::check_buildable(config);  // what `linea train` would refuse, refused here too
+      for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+      std::printf("%s", linea::dump_config(config).c_str());
       return 0;
     }
     if (*plot_cmd) return linea::run_plot(plot);
-    if (*bench_cmd) return linea::run_bench_command(bench_cmd->remaining());
+    if (*bench_cmd) {
+      bench.suite = bench_cmd->get_subcommands().front()->get_name();
+      return linea::run_bench(bench);
+    }
     if (*version_cmd) {
-      std::printf("linea %s (CUDA %s, %d GPU(s) visible)\n", LINEA_VERSION, linea::cuda_built() ? "built" : "not built",
-                  linea::cuda_device_count());
+      std::printf("%s\n", version_line().c_str());
+      return 0;
+    }
+    if (*help_cmd) {
+      if (help_topic.empty()) {
+        std::printf("%s", app.help().c_str());
+        return 0;
+      }
+      if (!known_subcommand(app, help_topic, "linea: help: unknown command")) return 2;
+      std::printf("%s", app.get_subcommand(help_topic)->help("linea").c_str());
       return 0;
     }
     return 2;

@@ -1,14 +1,45 @@
 #include "train/metrics.h"
 
 #include <cmath>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "train/run_dir.h"
 
 namespace linea {
 
-MetricsLog::MetricsLog(const std::string& path) : file_(std::fopen(path.c_str(), "a")), path_(path) {
+namespace {
+
+// Keeps the rows of steps <= `step` (and any line that is not a record, untouched) and
+// returns the elapsed_s of the last kept train row. Rewritten atomically only when a row goes.
+double truncate_after_step(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string line, kept;
+  bool dropped = false;
+  double elapsed = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    const bool record = j.is_object() && j.contains("step") && j["step"].is_number_integer();
+    if (record && j["step"].get<int64_t>() > step) {
+      dropped = true;
+      continue;
+    }
+    if (record && j.value("split", "train") == "train" && j.contains("elapsed_s") && j["elapsed_s"].is_number())
+      elapsed = j["elapsed_s"].get<double>();
+    kept += line + "\n";
+  }
+  if (dropped) write_file_atomically(path, kept);
+  return elapsed;
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(const std::string& path, int64_t resumed_step) : path_(path) {
+  if (resumed_step > 0) resumed_elapsed_s_ = truncate_after_step(path, resumed_step);
+  file_ = std::fopen(path.c_str(), "a");
   if (!file_) throw Error(str_cat(path, ": cannot open the metrics log for writing"));
 }
 
@@ -28,7 +59,7 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 
 void MetricsLog::log_step(const StepMetrics& m) {
   write_line(file_, path_,
-             {{"step", m.step}, {"loss", number(m.loss)}, {"lr", m.lr}, {"grad_norm", number(m.grad_norm)},
+             {{"step", m.step}, {"split", "train"}, {"tokens_seen", m.tokens_seen}, {"loss", number(m.loss)}, {"lr", m.lr}, {"grad_norm", number(m.grad_norm)},
               {"tokens_per_s", m.tokens_per_s}, {"mfu", m.mfu}, {"peak_mem_bytes", m.peak_mem_bytes},
               {"elapsed_s", m.elapsed_s}});
 }

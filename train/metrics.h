@@ -12,6 +12,7 @@ namespace linea {
 
 struct StepMetrics {
   int64_t step = 0;
+  int64_t tokens_seen = 0;  // training tokens consumed up to and including this step (global)
   double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, mfu = 0, elapsed_s = 0;
   double eta_s = 0;  // display only
   size_t peak_mem_bytes = 0;
@@ -19,11 +20,16 @@ struct StepMetrics {
 
 class MetricsLog {
  public:
-  // Appends to path (a resumed run continues the same file).
-  explicit MetricsLog(const std::string& path);
+  // Appends to path. A resumed run passes the step it resumed at: rows of later steps (logged
+  // after that checkpoint by a run that was then killed) are dropped first, so every step
+  // appears once.
+  explicit MetricsLog(const std::string& path, int64_t resumed_step = 0);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
+
+  // Training time (elapsed_s) of the last kept train row: a resumed run continues its clock.
+  double resumed_elapsed_s() const { return resumed_elapsed_s_; }
 
   void log_step(const StepMetrics& m);
   // Encoders add mlm_accuracy (perplexity is then the MLM perplexity over masked tokens);
@@ -33,8 +39,9 @@ class MetricsLog {
                 const std::vector<std::pair<std::string, double>>& metrics = {});
 
  private:
-  std::FILE* file_;
+  std::FILE* file_ = nullptr;
   std::string path_;
+  double resumed_elapsed_s_ = 0;
 };
 
 // "step 120/2000 | loss 4.1234 | lr 9.5e-04 | gnorm 0.81 | 12.3k tok/s | mfu 41.2% | eta 3m12s"

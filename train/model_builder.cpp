@@ -68,4 +68,30 @@ EncoderOptions encoder_options(const ModelConfig& m) {
   return o;
 }
 
+DecoderOptions decoder_options(const Config& c) {
+  DecoderOptions o = decoder_options(c.model);
+  o.recompute = c.train.recompute;
+  return o;
+}
+
+EncoderOptions encoder_options(const Config& c) {
+  EncoderOptions o = encoder_options(c.model);
+  o.recompute = c.train.recompute;
+  return o;
+}
+
+void check_objective_fits_model(const Config& c) {
+  if (c.data.objective == Objective::classification) return;
+  const bool encoder = c.model.kind == ModelKind::encoder, mlm = c.data.objective == Objective::mlm;
+  LINEA_CHECK_T(ConfigError, encoder == mlm, "data.objective: ", to_string(c.data.objective),
+                " does not go with model.kind ", to_string(c.model.kind), ", expected ",
+                encoder ? "mlm for an encoder" : "causal for a decoder");
+}
+
+void check_buildable(const Config& c) {
+  check_objective_fits_model(c);
+  if (c.model.kind == ModelKind::encoder) encoder_options(c);
+  else decoder_options(c);
+}
+
 }  // namespace linea

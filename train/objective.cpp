@@ -1,6 +1,8 @@
 // The causal-LM and masked-LM objectives and the checks both make on their shards.
 #include "train/objective.h"
 
+#include <filesystem>
+
 #include "data/causal_dataset.h"
 #include "data/mlm_dataset.h"
 #include "data/sha256.h"
@@ -13,20 +15,31 @@
 namespace linea {
 namespace {
 
-// Opens a recipe's shard folder; errors name the recipe key they came from.
+// Opens a recipe's shard folder; errors name the recipe key they came from and, for a
+// relative path, the folder it resolved to from the working directory.
 TokenShards open_shards(const char* key, const std::string& dir) {
   try {
     return TokenShards(dir);
   } catch (const DataError& e) {
-    throw DataError(str_cat(key, ": ", e.what()));
+    const std::filesystem::path p(dir);
+    const std::string where =
+        p.is_absolute() ? "" : str_cat(" (", dir, " resolved to ", std::filesystem::absolute(p).lexically_normal().string(), ")");
+    throw DataError(str_cat(key, where, ": ", e.what()));
   }
 }
 
-void check_vocab(const char* key, const TokenShards& shards, const ModelConfig& m) {
-  if (shards.vocab_size() > m.vocab_size)
-    throw ConfigError(str_cat(key, ": shards in ", shards.dir(), " use a vocabulary of ", shards.vocab_size(),
-                              " tokens, larger than model.vocab_size ", m.vocab_size));
+}  // namespace
+
+void check_vocab(const std::string& key, const TokenShards& shards, const ModelConfig& m) {
+  const int64_t v = shards.vocab_size(), padded = (v + 127) / 128 * 128;
+  if (m.vocab_size < v || m.vocab_size > padded)
+    throw ConfigError(str_cat(key, ": shards in ", shards.dir(), " use a vocabulary of ", v,
+                              " tokens (tokenizer ", shards.tokenizer().empty() ? "?" : shards.tokenizer(),
+                              "), model.vocab_size is ", m.vocab_size, "; expected ", v,
+                              " (or padded up to at most ", padded, ")"));
 }
+
+namespace {
 
 // Train and valid shards must come from one tokenizer, and from the recipe's data.tokenizer
 // when it names one (compared by the model file's sha256).
@@ -71,7 +84,7 @@ class CausalLmObjective : public TrainingObjective {
   CausalLmObjective(const Config& c, ShardPair s, Device device, DType dtype)
       : train_(std::move(s.train), c.data.seq_len, c.data.mask_document_boundaries),
         valid_(std::move(s.valid), c.data.seq_len, c.data.mask_document_boundaries),
-        model_(decoder_options(c.model), device, dtype),
+        model_(decoder_options(c), device, dtype),
         device_(device),
         seq_len_(c.data.seq_len) {
     check_batch(str_cat("windows of seq_len ", c.data.seq_len).c_str(), train_.num_examples(), c);
@@ -112,7 +125,7 @@ class MaskedLmObjective : public TrainingObjective {
   MaskedLmObjective(const Config& c, const ShardPair& s, Device device, DType dtype, const MlmOptions& train)
       : train_(s.train, train),
         valid_(s.valid, validation_options(train, c)),
-        model_(encoder_options(c.model), device, dtype),
+        model_(encoder_options(c), device, dtype),
         seq_len_(c.data.seq_len),
         mask_ratio_(c.data.mlm.mask_ratio) {
     check_batch("MLM examples", train_.num_examples(), c);
@@ -177,12 +190,9 @@ MlmOptions mlm_options(const Config& c, const TokenShards& shards, double ratio,
 std::unique_ptr<TrainingObjective> make_objective(const Config& c, Device device, DType dtype) {
   // Fine-tuning reads TSV files, not shards (validation ensured an encoder and a task: section).
   if (c.data.objective == Objective::classification) return std::make_unique<GlueObjective>(c, device, dtype);
-  const bool encoder = c.model.kind == ModelKind::encoder, mlm = c.data.objective == Objective::mlm;
-  LINEA_CHECK_T(ConfigError, encoder == mlm, "data.objective: ", to_string(c.data.objective),
-                " does not go with model.kind ", to_string(c.model.kind), ", expected ",
-                encoder ? "mlm for an encoder" : "causal for a decoder");
+  check_objective_fits_model(c);
   ShardPair shards = open_checked(c);
-  if (mlm) return std::make_unique<MaskedLmObjective>(c, std::move(shards), device, dtype);
+  if (c.data.objective == Objective::mlm) return std::make_unique<MaskedLmObjective>(c, std::move(shards), device, dtype);
   return std::make_unique<CausalLmObjective>(c, std::move(shards), device, dtype);
 }
 

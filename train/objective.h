@@ -41,6 +41,12 @@ class TrainingObjective {
   virtual std::string tokenizer_sha256() const = 0;
 };
 
+// The shards' tokenizer ids must be the model's embedding rows: model.vocab_size is the
+// shards' vocabulary V, or V padded up to at most the next multiple of 128 (padding rows are
+// never targets; MosaicBERT pads 30522 to 30528). ConfigError naming `key` otherwise: a
+// model much larger than its tokenizer trains silently on a fraction of its embeddings.
+void check_vocab(const std::string& key, const TokenShards& shards, const ModelConfig& m);
+
 // MLM examples for recipe `c` over `shards`: seq_len, whole-word and per-document modes from
 // the recipe, BERT's special ids from the WordPiece vocabulary (data.tokenizer, else the one
 // the shards were prepared with), the given mask ratio and seed.

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace linea {
 
-RunDir::RunDir(std::string path) : path_(std::move(path)) {
+void RunDir::create() const {
   std::error_code ec;
   fs::create_directories(path_ + "/checkpoints", ec);
   if (ec) throw Error(str_cat(path_, ": cannot create the run directory: ", ec.message()));
@@ -29,6 +29,8 @@ std::string RunDir::checkpoint_path(int64_t step) const {
 
 std::vector<std::string> RunDir::checkpoints() const {
   std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(path_ + "/checkpoints", ec)) return out;
   for (const auto& e : fs::directory_iterator(path_ + "/checkpoints")) {
     const std::string name = e.path().filename().string();
     if (name.rfind("step_", 0) == 0 && e.path().extension() == ".h5") out.push_back(e.path().string());
@@ -37,11 +39,33 @@ std::vector<std::string> RunDir::checkpoints() const {
   return out;
 }
 
-std::string RunDir::latest() const {
-  std::ifstream in(file("latest"));
+namespace {
+// The checkpoint a `latest` file names (relative to its folder), or "" without one.
+std::string read_latest(const fs::path& latest) {
+  std::ifstream in(latest);
   std::string name;
   if (!in || !std::getline(in, name) || name.empty()) return "";
-  return path_ + "/" + name;
+  return (latest.parent_path() / name).string();
+}
+}  // namespace
+
+std::string RunDir::latest() const { return read_latest(file("latest")); }
+
+std::string resolve_checkpoint(const std::string& path) {
+  std::error_code ec;
+  const bool dir = fs::is_directory(path, ec);
+  if (!dir && fs::path(path).filename() != "latest") return path;
+  const fs::path latest = dir ? fs::path(path) / "latest" : fs::path(path);
+  const std::string named = read_latest(latest);
+  if (named.empty()) {
+    if (dir && fs::is_directory(fs::path(path) / "checkpoints", ec))
+      throw CheckpointError(str_cat(path, ": the run directory has no checkpoint yet (no `latest` file)"));
+    throw CheckpointError(str_cat(path, dir ? ": a directory" : ": an empty `latest` file",
+                                  ", expected a checkpoint .h5, a run directory or its `latest` file"));
+  }
+  if (!fs::is_regular_file(named, ec))
+    throw CheckpointError(str_cat(latest.string(), " names ", named, ", which does not exist"));
+  return named;
 }
 
 void RunDir::set_latest(const std::string& checkpoint) {

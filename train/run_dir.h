@@ -8,11 +8,14 @@ namespace linea {
 
 class RunDir {
  public:
-  explicit RunDir(std::string path);  // creates the folders
+  // Names the folder; create() makes it, so a run refused at start leaves nothing behind.
+  explicit RunDir(std::string path) : path_(std::move(path)) {}
+  void create() const;
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
   std::string checkpoint_path(int64_t step) const;
-  // Checkpoints present, oldest first (complete files only: temporaries are ignored).
+  // Checkpoints present, oldest first (complete files only: temporaries are ignored); none
+  // before create().
   std::vector<std::string> checkpoints() const;
   // The checkpoint `latest` names, or "" when none was written yet.
   std::string latest() const;
@@ -23,6 +26,11 @@ class RunDir {
  private:
   std::string path_;
 };
+
+// What `linea eval|info` accept for a checkpoint: a checkpoint file, a run directory (its
+// latest checkpoint) or a run directory's `latest` file. Returns the checkpoint file;
+// CheckpointError for a directory without checkpoints or a `latest` naming a missing file.
+std::string resolve_checkpoint(const std::string& path);
 
 // Writes `content` to path via a temporary file, fsync and rename, so readers see the old
 // or the new file, never a partial one.

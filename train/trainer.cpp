@@ -6,7 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <optional>
 
 #include "autograd/variable.h"
 #include "configs/config.h"
@@ -18,11 +21,11 @@
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "optim/sharded_adamw.h"
-#include "train/bench_gemm.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
+#include "train/mfu_peak.h"
 #include "train/objective.h"
 #include "train/run_dir.h"
 #include "train/signals.h"
@@ -72,6 +75,30 @@ ScheduleOptions schedule_options(const Config& c) {
 
 std::string default_run_dir(const std::string& recipe) {
   return "runs/" + std::filesystem::path(recipe).stem().string();
+}
+
+double mib(double bytes) { return bytes / double(1 << 20); }
+
+// A data path as the recipe gave it and, when relative, where it resolved to.
+std::string resolved(const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return str_cat(path, " (", std::filesystem::absolute(p).lexically_normal().string(), ")");
+}
+
+// Keys whose change moves the learning rate of a resumed run, "old -> new" each.
+std::string schedule_changes(const Config& a, const Config& b) {
+  std::string out;
+  auto note = [&](const char* key, auto x, auto y) {
+    if (x != y) out += str_cat(out.empty() ? "" : ", ", key, " ", x, " -> ", y);
+  };
+  note("train.steps", a.train.steps, b.train.steps);
+  note("optim.lr", a.optim.lr, b.optim.lr);
+  note("schedule.kind", to_string(a.schedule.kind), to_string(b.schedule.kind));
+  note("schedule.warmup_steps", a.schedule.warmup_steps, b.schedule.warmup_steps);
+  note("schedule.min_lr_ratio", a.schedule.min_lr_ratio, b.schedule.min_lr_ratio);
+  note("schedule.decay_steps", a.schedule.decay_steps, b.schedule.decay_steps);
+  return out;
 }
 
 class Trainer {
@@ -136,25 +163,61 @@ class Trainer {
     default_generator().set_state(s.rng_seed + uint64_t(comm_.rank()), s.rng_offset);
     schedule_->set_state(s.schedule_state);
     if (lead_) std::fprintf(stderr, "linea: resumed from %s at step %ld\n", path.c_str(), long(s.step));
+    // A longer or shorter run re-stretches a decaying schedule: the LR jumps. Say by how much.
+    LrSchedule before(schedule_options(stored));
+    before.set_state(s.schedule_state);
+    const double old_lr = before.lr_at(s.step), new_lr = schedule_->lr_at(s.step);
+    if (lead_ && std::abs(old_lr - new_lr) > 1e-9 * std::max(std::abs(old_lr), std::abs(new_lr)))
+      std::fprintf(stderr, "linea: warning: the schedule changed on resume (%s): the lr at step %ld moves from %.3e to %.3e\n",
+                   schedule_changes(stored, cfg_).c_str(), long(s.step), old_lr, new_lr);
+  }
+
+  // --dry-run: what a start would build, without training. The peak memory is that of one
+  // measured micro-step (weights, gradients, activations) plus the optimizer state the first
+  // step would allocate.
+  void dry_run() {
+    std::printf("%s", dump_config(cfg_).c_str());
+    const int64_t params = model_.num_parameters(), micro = cfg_.train.micro_batch_size;
+    std::vector<int64_t> first(static_cast<size_t>(micro));
+    for (int64_t i = 0; i < micro; ++i) first[size_t(i)] = i;
+    reset_peak_memory(device_);
+    objective_->train_loss(first, 0).loss.backward();
+    const double step_bytes = double(memory_stats(device_).peak_bytes);
+    // AdamW: two fp32 moments, plus an fp32 master copy of bf16 weights; SGD: one buffer.
+    const double per_param = cfg_.optim.kind == OptimKind::sgd ? 4.0 : 8.0 + (dtype_ == DType::bf16 ? 4.0 : 0.0);
+    const double optim_bytes = per_param * double(params) / double(comm_.size() > 1 && cfg_.dist.shard_optimizer ? comm_.size() : 1);
+    std::printf("\n# dry run\nparameters       %ld (%.2fM)\n", long(params), double(params) / 1e6);
+    std::printf("flops per token  %.4g (training: forward + backward)\n", objective_->flops_per_token());
+    std::printf("tokens per step  %ld (batch %ld x seq_len %ld)\n", long(cfg_.train.batch_size * cfg_.data.seq_len),
+                long(cfg_.train.batch_size), long(cfg_.data.seq_len));
+    std::printf("peak memory      ~%.0f MiB per rank on %s: one micro-batch of %ld measured at %.0f MiB, optimizer state %.0f MiB\n",
+                mib(step_bytes + optim_bytes), device_.str().c_str(), long(micro), mib(step_bytes), mib(optim_bytes));
   }
 
   int run() {
     std::unique_ptr<MetricsLog> log;
+    std::unique_ptr<MfuPeak> peak;  // per process; MFU is the whole job's (x ranks)
+    double resumed_elapsed = 0;
     if (lead_) {
-      write_file_atomically(run_.file("config.yaml"), dump_config(cfg_));
-      log = std::make_unique<MetricsLog>(run_.file("metrics.jsonl"));
+      run_.create();
+      write_config();
+      log = std::make_unique<MetricsLog>(run_.file("metrics.jsonl"), state_.step);
+      resumed_elapsed = log->resumed_elapsed_s();
+      peak = std::make_unique<MfuPeak>(device_, dtype_);
+      print_header(*peak);
     }
     const int64_t B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
     const int64_t accum = B / (comm_.size() * micro);  // micro-steps per rank
-    // Every rank has the peak one process measures here; MFU is the whole job's.
-    const double peak = gemm_peak_flops(device_, dtype_) * double(comm_.size());
     const double flops_per_token = objective_->flops_per_token();
     NamedParams params = model_.named_parameters();
     reset_peak_memory(device_);
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t start_step = state_.step;
     auto window_t0 = t0;
-    int64_t window_tokens = 0;
+    int64_t window_tokens = 0, window_steps = 0;
+    double train_s = 0;  // training steps only, for the summary's tokens/s
+    std::optional<double> last_loss;
+    std::optional<EvalResult> last_eval;
 
     while (state_.step < cfg_.train.steps) {
       const double lr = schedule_->lr_at(state_.step);
@@ -196,25 +259,38 @@ class Trainer {
       state_.step += 1;
       state_.tokens_seen += step_tokens;
       window_tokens += step_tokens;
+      window_steps += 1;
+      last_loss = loss;
       const bool last = state_.step == cfg_.train.steps;
 
       if (state_.step % cfg_.train.log_every == 0 || last) {
         const auto now = std::chrono::steady_clock::now();
         const double window_s = std::chrono::duration<double>(now - window_t0).count();
+        train_s += window_s;
         StepMetrics m;
         m.step = state_.step;
+        m.tokens_seen = state_.tokens_seen;
         m.loss = loss;
         m.lr = lr;
         m.grad_norm = gnorm;
         m.tokens_per_s = double(window_tokens) / window_s;
-        m.mfu = m.tokens_per_s * flops_per_token / peak;
         m.peak_mem_bytes = memory_stats(device_).peak_bytes;
-        m.elapsed_s = std::chrono::duration<double>(now - t0).count();
-        m.eta_s = m.elapsed_s / double(state_.step - start_step) * double(cfg_.train.steps - state_.step);
-        if (lead_) log->log_step(m);
-        if (lead_ && cmd_.progress) std::fprintf(stderr, "%s\n", progress_line(m, cfg_.train.steps).c_str());
+        m.elapsed_s = resumed_elapsed + std::chrono::duration<double>(now - t0).count();
+        // The ETA follows the recent steps (this window), not the run's average.
+        m.eta_s = window_s / double(window_steps) * double(cfg_.train.steps - state_.step);
+        if (lead_) {
+          const double achieved = m.tokens_per_s * flops_per_token / double(comm_.size());
+          if (peak->raise(achieved))
+            std::fprintf(stderr, "linea: step %ld ran at %.1f GFLOP/s per process, above the GEMM peak measured at start; "
+                         "the MFU peak is raised to it (set LINEA_PEAK_TFLOPS for a nominal one)\n",
+                         long(m.step), achieved / 1e9);
+          m.mfu = achieved / peak->flops();
+          log->log_step(m);
+          if (!cmd_.no_progress) std::fprintf(stderr, "%s\n", progress_line(m, cfg_.train.steps).c_str());
+        }
         window_t0 = now;
         window_tokens = 0;
+        window_steps = 0;
       }
       const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
       if (evaluated) {
@@ -222,21 +298,34 @@ class Trainer {
         if (r.partial) combine_across_ranks(r);
         if (lead_) log->log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
         schedule_->observe(r.mean_nll);
-        if (lead_ && cmd_.progress)
-          std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
+        if (lead_) std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
+        last_eval = r;
       }
       // A signal may reach the ranks at different steps; they stop together.
       const bool stop = comm_.size() > 1 ? comm_.all_reduce_value(stop_requested(), ReduceOp::max) > 0 : stop_requested();
       const bool saving = last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0);
       if (saving) checkpoint();
       if (evaluated || saving) {  // tokens/s measures training steps only
-        window_t0 = std::chrono::steady_clock::now();
+        const auto now = std::chrono::steady_clock::now();
+        if (window_steps > 0) train_s += std::chrono::duration<double>(now - window_t0).count();
+        window_t0 = now;
         window_tokens = 0;
+        window_steps = 0;
       }
       if (stop) {
         if (lead_) std::fprintf(stderr, "linea: stopped at step %ld; resume with --resume auto\n", long(state_.step));
         return 0;
       }
+    }
+    if (lead_ && state_.step > start_step) {
+      const double tokens = double(state_.tokens_seen), wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::string summary = str_cat("linea: done: ", state_.step, " steps, ", tokens / 1e6, "M tokens seen; this run ",
+                                    format_duration(wall), " wall");
+      if (train_s > 0)
+        summary += str_cat(", ", int64_t(double(state_.tokens_seen - start_tokens_) / train_s), " tok/s in training steps");
+      if (last_loss) summary += str_cat("; last train loss ", *last_loss);
+      if (last_eval) summary += str_cat("; valid loss ", last_eval->mean_nll, ", perplexity ", last_eval->perplexity());
+      std::fprintf(stderr, "%s\n", summary.c_str());
     }
     if (lead_ && dp_) {
       const CommStats& c = dp_->comm_stats();
@@ -250,6 +339,40 @@ class Trainer {
   RunDir& run_dir() { return run_; }
 
  private:
+  // config.yaml is this start's config; a different one from an earlier start is kept as
+  // config.until_step_N.yaml (the config that trained until step N).
+  void write_config() {
+    const std::string path = run_.file("config.yaml"), now = dump_config(cfg_);
+    std::ifstream in(path);
+    if (in && state_.step > 0) {
+      const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (before != now) {
+        char name[48];
+        std::snprintf(name, sizeof name, "config.until_step_%07ld.yaml", long(state_.step));
+        write_file_atomically(run_.file(name), before);
+      }
+    }
+    write_file_atomically(path, now);
+    start_tokens_ = state_.tokens_seen;
+  }
+
+  void print_header(const MfuPeak& peak) const {
+    const int64_t micro = cfg_.train.micro_batch_size, B = cfg_.train.batch_size, T = cfg_.data.seq_len;
+    std::fprintf(stderr, "linea: run %s | %s %.2fM parameters | steps %ld -> %ld\n", run_.path().c_str(),
+                 to_string(cfg_.model.kind), double(model_.num_parameters()) / 1e6, long(state_.step),
+                 long(cfg_.train.steps));
+    std::fprintf(stderr, "linea: %ld tokens per step (batch %ld x seq_len %ld; %ld micro-batch(es) of %ld per rank) | %s %s | %d rank(s) x %d thread(s)\n",
+                 long(B * T), long(B), long(T), long(B / (comm_.size() * micro)), long(micro), device_.str().c_str(),
+                 dtype_name(dtype_), comm_.size(), omp_get_max_threads());
+    if (cfg_.task)
+      std::fprintf(stderr, "linea: data task.data_dir %s\n", resolved(cfg_.task->data_dir).c_str());
+    else
+      std::fprintf(stderr, "linea: data data.train %s | data.valid %s\n", resolved(cfg_.data.train).c_str(),
+                   resolved(cfg_.data.valid).c_str());
+    std::fprintf(stderr, "linea: MFU = model FLOPs/s over %.1f GFLOP/s per process (%s GEMM peak, %.4g FLOPs per token)\n",
+                 peak.flops() / 1e9, peak.source().c_str(), objective_->flops_per_token());
+  }
+
   // Sums a sharded evaluation's token counts, NLL and correct predictions over the ranks.
   // Every rank makes the same four reductions, also one that scored no batch.
   void combine_across_ranks(EvalResult& r) {
@@ -287,11 +410,15 @@ class Trainer {
                                                            sharded_->gather_state(comm_)}
                                        : snapshot_of(*optimizer_);
     const std::string path = run_.checkpoint_path(state_.step);
+    const auto t0 = std::chrono::steady_clock::now();
     if (lead_) save_checkpoint(path, model_, &optim, state_, dump_config(cfg_), comm_.size());
     if (comm_.size() > 1) comm_.barrier();
     if (lead_) {
       run_.set_latest(path);
       run_.prune(int(cfg_.train.keep_checkpoints));
+      std::fprintf(stderr, "linea: saved %s (%.1f MiB in %.2f s)\n", path.c_str(),
+                   mib(double(std::filesystem::file_size(path))),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
   }
 
@@ -310,6 +437,7 @@ class Trainer {
   std::unique_ptr<ShardedAdamW> sharded_;   // ZeRO-1: this rank's slices of AdamW's state
   std::unique_ptr<LrSchedule> schedule_;
   TrainerState state_;
+  int64_t start_tokens_ = 0;  // tokens_seen when this process started
 };
 
 }  // namespace
@@ -327,6 +455,10 @@ CommBackend comm_backend(DistBackend b) {
 
 int train_on(const TrainCommand& cmd, Config cfg, Communicator& comm) {
   Trainer trainer(cmd, std::move(cfg), comm);
+  if (cmd.dry_run) {
+    if (comm.rank() == 0) trainer.dry_run();
+    return 0;
+  }
   std::string resume = cmd.resume;
   if (resume == "auto") resume = trainer.run_dir().latest();
   if (resume.empty() && !trainer.run_dir().checkpoints().empty())
@@ -337,10 +469,25 @@ int train_on(const TrainCommand& cmd, Config cfg, Communicator& comm) {
   return trainer.run();
 }
 
+// Without a recipe, `--run-dir DIR --resume auto` continues DIR with the config it last ran.
+TrainCommand with_recipe(TrainCommand cmd) {
+  if (!cmd.recipe.empty()) return cmd;
+  LINEA_CHECK_T(ConfigError, !cmd.run_dir.empty() && !cmd.resume.empty(),
+                "train: expected a RECIPE, or --run-dir DIR --resume auto to continue DIR with its config.yaml");
+  cmd.recipe = cmd.run_dir + "/config.yaml";
+  LINEA_CHECK_T(ConfigError, std::filesystem::is_regular_file(cmd.recipe), "train: ", cmd.recipe,
+                " not found; expected a run directory written by linea train, or a RECIPE argument");
+  std::fprintf(stderr, "linea: using %s\n", cmd.recipe.c_str());
+  return cmd;
+}
+
 }  // namespace
 
-int run_train(const TrainCommand& cmd) {
-  Config cfg = load_config(cmd.recipe, cmd.overrides);
+int run_train(const TrainCommand& command) {
+  const TrainCommand cmd = with_recipe(command);
+  std::vector<std::string> warnings;
+  Config cfg = load_config(cmd.recipe, cmd.overrides, &warnings);
+  for (const std::string& w : warnings) std::fprintf(stderr, "linea: warning: %s\n", w.c_str());
   if (cfg.train.threads > 0) omp_set_num_threads(int(cfg.train.threads));
   CommOptions options;
   options.timeout_s = cfg.dist.timeout_s;

@@ -1,6 +1,12 @@
 // The training loop behind `linea train`: builds model, optimizer, schedule and data from
 // a recipe, optionally resumes, then runs forward / backward / clip / step with logging,
 // periodic validation, atomic checkpoints and a clean stop on SIGINT/SIGTERM.
+//
+// Console (stderr, rank 0): a start-up header (parameters, tokens per step, threads,
+// device, run directory, resolved data paths, MFU peak), then a progress line per log step
+// (unless no_progress), a line per evaluation and per saved checkpoint, and a summary.
+// The run directory's config.yaml is the config of the latest start; a resume with another
+// config keeps the previous one as config.until_step_NNNNNNN.yaml.
 #pragma once
 #include <string>
 #include <vector>
@@ -8,11 +14,12 @@
 namespace linea {
 
 struct TrainCommand {
-  std::string recipe;
+  std::string recipe;                  // "": run_dir's config.yaml (with resume only)
   std::vector<std::string> overrides;  // "a.b=v"
   std::string run_dir;                 // default: runs/<recipe file stem>
   std::string resume;                  // "", "auto" (latest in run_dir, if any) or a checkpoint path
-  bool progress = true;                // the one-line progress display on stderr
+  bool no_progress = false;            // no per-step progress lines on stderr
+  bool dry_run = false;                // print recipe, parameters, FLOPs/token and peak memory, then exit
 };
 
 // Returns the process exit code (0 also after a requested stop).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference of linea's Llama-style decoder (../shared/specs/decoder.md).
+"""PyTorch reference of linea's Llama-style decoder.
 
 Builds the model from a linea checkpoint (HDF5: /model/<name> tensors, root attribute
 config_yaml), computes the mean token cross-entropy on a batch and every parameter's

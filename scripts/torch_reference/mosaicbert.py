@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference of linea's MosaicBERT encoder (../shared/specs/mosaicbert.md §1).
+"""PyTorch reference of linea's MosaicBERT encoder.
 
 Written the way MosaicBERT's own code computes the model (bert_layers.py / bert_padding.py),
 not the way linea does, so that agreement means something:

@@ -18,6 +18,7 @@ expect_user_error() {  # expect_user_error "message fragment" args...
 }
 
 cd "$work"
+export LINEA_CACHE_DIR="$work/cache"  # the MFU peak cache starts empty
 prepare_kjv_shards
 
 cat > tiny.yaml <<YAML
@@ -50,20 +51,48 @@ sleep 1.5
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null
 "$linea" info "run/$(cat run/latest)" >/dev/null || fail "after kill -9, latest ($(cat run/latest)) is not a complete checkpoint"
-"$linea" train tiny.yaml --run-dir run --resume auto --no-progress 2>/dev/null || fail "resume after kill -9"
+"$linea" train tiny.yaml --run-dir run --resume auto --no-progress 2>resume9.err || fail "resume after kill -9: $(cat resume9.err)"
 final=$("$linea" info "run/$(cat run/latest)" | awk '/^step/ {print $2}')
 [[ "$final" == 400 ]] && echo "ok: resumed to step 400" || fail "final step '$final'"
 n=$(ls run/checkpoints/*.h5 | wc -l)
 [[ $n -eq 2 ]] && echo "ok: keep_checkpoints kept $n" || fail "keep_checkpoints: $n files"
+# The kill -9 left steps logged after its last checkpoint: the resume dropped them, so each
+# step is logged once, and the training clock continued instead of restarting at 0.
+/usr/bin/python3 - run/metrics.jsonl <<'PY' && echo "ok: metrics.jsonl has each step once, elapsed_s increasing" || fail "metrics.jsonl after kill -9"
+import json, sys
+rows = [r for r in map(json.loads, open(sys.argv[1])) if r["split"] == "train"]
+steps = [r["step"] for r in rows]
+assert steps == list(range(1, 401)), f"train steps {steps[:5]}..{steps[-5:]}, {len(steps)} rows"
+elapsed = [r["elapsed_s"] for r in rows]
+assert all(b >= a for a, b in zip(elapsed, elapsed[1:])), "elapsed_s went back"
+assert all(r["tokens_seen"] == 8 * 32 * r["step"] for r in rows), "tokens_seen"
+PY
 
 # The loss fell on real text, and eval/info/plot work on the result.
 first=$(head -1 run/metrics.jsonl | sed 's/.*"loss":\([0-9.]*\).*/\1/')
-last=$(grep -v split run/metrics.jsonl | tail -1 | sed 's/.*"loss":\([0-9.]*\).*/\1/')
+last=$(grep "\"split\":\"train\"" run/metrics.jsonl | tail -1 | sed 's/.*"loss":\([0-9.]*\).*/\1/')
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 1.5) }' && echo "ok: loss $first -> $last" \
   || fail "loss did not fall: $first -> $last"
 out=$("$linea" eval "run/$(cat run/latest)" --data valid --stride 16) || fail "eval"
 [[ "$out" == *"perplexity"* ]] && echo "ok: $out" || fail "eval output: $out"
 "$linea" info "run/$(cat run/latest)" | grep -q "layers.1.mlp.down_proj.weight" || fail "info tensor table"
+# A run directory or its `latest` file stands for the latest checkpoint; without --data,
+# eval scores the recipe's data.valid. All three give the same result as the file itself.
+want=$("$linea" eval "run/$(cat run/latest)" --data valid 2>/dev/null)
+for ckpt in run run/latest; do
+  [[ "$("$linea" eval $ckpt 2>/dev/null)" == "$want" ]] && echo "ok: eval $ckpt" || fail "eval $ckpt"
+  "$linea" info $ckpt | grep -q "^step           400" && echo "ok: info $ckpt" || fail "info $ckpt"
+done
+# Batches only regroup the same windows: the NLL agrees to float rounding (1e-6 relative).
+other=$("$linea" eval run --batch 3 2>/dev/null)
+awk -v a="$want" -v b="$other" 'BEGIN { split(a, x, "mean nll "); split(b, y, "mean nll "); d = x[2] - y[2];
+  exit !(x[2] > 0 && (d < 0 ? -d : d) < 1e-6 * x[2]) }' && echo "ok: eval --batch 3 equals the automatic batch" \
+  || fail "eval --batch 3: $other, automatic batch: $want"
+"$linea" eval run --seq-len 48 2>&1 >/dev/null | grep -q "longer than the 32 tokens the model was trained on"   && echo "ok: eval beyond the trained context warns" || fail "no warning beyond the trained context"
+"$linea" info valid | grep -q "^tokens " && "$linea" info valid/shard_00000.h5 | grep -q "^vocab size     400"   && echo "ok: info describes shards" || fail "info on shards: $("$linea" info valid 2>&1)"
+mkdir -p empty_run/checkpoints
+expect_user_error "empty_run: the run directory has no checkpoint yet" info empty_run
+expect_user_error "a directory, expected a checkpoint .h5, a run directory or its \`latest\` file" eval tok
 if command -v gnuplot >/dev/null; then
   "$linea" plot run --output plot.png >/dev/null && [[ -s plot.png ]] && echo "ok: plot" || fail "plot"
 fi
@@ -75,8 +104,13 @@ sed 's/optim: {lr: 3.0e-3}/optim: {lrr: 3.0e-3}/' tiny.yaml > typo.yaml
 expect_user_error "did you mean 'lr'?" train typo.yaml --run-dir bad
 expect_user_error "optim.lr: expected a number" train tiny.yaml --run-dir bad --set optim.lr=fast
 expect_user_error "optim.lr" train tiny.yaml --run-dir bad --set optim.lr=-1
-expect_user_error "schedule.warmup_steps: expected fewer than train.steps (5)" train tiny.yaml --run-dir bad --set train.steps=5 --set schedule.warmup_steps=10
-expect_user_error "data.train: token shard folder not found: nowhere" train tiny.yaml --run-dir bad --set data.train=nowhere
+# A warmup not shorter than the run (a smoke test of a long recipe) becomes a tenth of it, with a warning.
+out=$("$linea" config tiny.yaml --set train.steps=20 --set schedule.warmup_steps=50 2>warn.txt) || fail "config with a long warmup"
+[[ "$out" == *"warmup_steps: 2"* && "$(cat warn.txt)" == "warning: --set schedule.warmup_steps=50: schedule.warmup_steps 50 >= train.steps 20 for a decaying schedule; warming up for 2 steps instead" ]] \
+  && echo "ok: long warmup shortened" || fail "long warmup: $(cat warn.txt)"
+expect_user_error "data.train (nowhere resolved to $work/nowhere): token shard folder not found: nowhere" train tiny.yaml --run-dir bad --set data.train=nowhere
+expect_user_error "data.train: shards in train use a vocabulary of 400 tokens (tokenizer tok/kjv.model), model.vocab_size is 8000; expected 400 (or padded up to at most 512)" \
+  train tiny.yaml --run-dir bad --set model.vocab_size=8000
 expect_user_error "already holds checkpoints" train tiny.yaml --run-dir run
 expect_user_error "model.hidden: 32 vs 64" train tiny.yaml --run-dir bad --set model.hidden=64 --resume "run/$(cat run/latest)"
 expect_user_error "not a linea checkpoint" eval train/shard_00000.h5 --data valid
@@ -89,6 +123,9 @@ before=$(sha256sum tok/kjv.model)
 expect_user_error "already holds 1 shards, expected --force" prepare --tokenizer tok/kjv.model --train-vocab 400 \
   --input train.txt --output train
 [[ "$(sha256sum tok/kjv.model)" == "$before" ]] || fail "a refused prepare replaced the tokenizer"
+expect_user_error "tok/kjv.model already exists and shards or checkpoints may depend on it; expected --force" \
+  prepare --tokenizer tok/kjv.model --train-vocab 300 --input train.txt --output new_shards
+[[ "$(sha256sum tok/kjv.model)" == "$before" && ! -e new_shards ]] || fail "a refused --train-vocab replaced the tokenizer"
 "$linea" prepare --tokenizer tok/kjv.model --input valid.txt --output valid --force >/dev/null || fail "prepare --force"
 # A train/validation split by document (a verse each), with progress; the same shards for
 # any --threads.
@@ -112,6 +149,37 @@ expect_user_error "threads -1, expected >= 0" prepare --tokenizer tok/kjv.model 
 expect_user_error "expected the same tokenizer" train tiny.yaml --run-dir bad --set data.valid=valid_other
 expect_user_error "data.tokenizer: tok2/other.model" train tiny.yaml --run-dir bad --set data.tokenizer=tok2/other.model
 expect_user_error "data.tokenizer: " train tiny.yaml --run-dir bad --set data.tokenizer=missing.model
+# eval checks the tokenizer as resume does: shards of another tokenizer are refused.
+expect_user_error "come from tok2/other.model (sha256 " eval run --data valid_other
+[[ ! -e bad ]] || fail "refused runs left a run directory bad/"
+
+# --dry-run: the resolved recipe, parameters, FLOPs per token and peak memory; no run directory.
+out=$("$linea" train tiny.yaml --run-dir dry --dry-run 2>/dev/null) || fail "dry run"
+[[ "$out" == *"seq_len: 32"* && "$out" == *"parameters       "* && "$out" == *"flops per token"* && "$out" == *"peak memory      ~"* && ! -e dry ]] \
+  && echo "ok: dry run" || fail "dry run printed: $out"
+
+# Resuming without the recipe uses the run's config.yaml; a longer run warns of the LR jump,
+# keeps the earlier config, and --no-progress still prints evaluations and the summary.
+"$linea" train --run-dir run --resume auto --no-progress --set train.steps=420 2>resume.err || fail "resume from config.yaml"
+grep -q "using run/config.yaml" resume.err && grep -q "the schedule changed on resume (train.steps 400 -> 420): the lr at step 400 moves from" resume.err \
+  && echo "ok: resume without a recipe warns of the LR change" || fail "resume without a recipe: $(cat resume.err)"
+grep -q "^eval step 420" resume.err && grep -q "^linea: done: 420 steps" resume.err && grep -q "^linea: saved run/checkpoints/step_0000420.h5" resume.err \
+  && ! grep -q "^step " resume.err && echo "ok: --no-progress keeps evaluations, checkpoints and the summary" \
+  || fail "--no-progress output: $(cat resume.err)"
+grep -q "^linea: data data.train train (" resume.err && grep -q "tokens per step" resume.err \
+  && echo "ok: start-up header" || fail "header: $(cat resume.err)"
+grep -q "steps: 400" run/config.until_step_0000400.yaml && grep -q "steps: 420" run/config.yaml \
+  && echo "ok: config history kept" || fail "config history: $(ls run)"
+
+# MFU stays below 100% when a CPU-heavy process slows the peak measurement at start-up.
+rm -rf "$LINEA_CACHE_DIR"
+busy=(); for _ in 1 2 3; do (while :; do :; done) & busy+=($!); done
+"$linea" train tiny.yaml --run-dir mfu --no-progress --set train.steps=150 --set train.eval_every=0 2>mfu.err &
+pid=$!
+sleep 3; kill "${busy[@]}"; wait "${busy[@]}" 2>/dev/null
+wait $pid || fail "training for the MFU check: $(cat mfu.err)"
+max=$(/usr/bin/python3 -c 'import json,sys; print(max(r["mfu"] for r in map(json.loads, open(sys.argv[1])) if r["split"] == "train"))' mfu/metrics.jsonl)
+awk -v m="$max" 'BEGIN { exit !(m > 0 && m <= 1) }' && echo "ok: MFU at most $max with a busy start-up" || fail "MFU reached $max"
 [[ $(ls run/checkpoints/*.h5 | wc -l) -eq 2 ]] || fail "bad input removed checkpoints"
 
 echo "$failures failure(s)"

@@ -46,7 +46,7 @@ Config unusual_config() {
   c.optim.momentum = 0.0;
   c.optim.no_decay = {"ln_", "a, b", "'quoted'"};
   c.schedule = {ScheduleKind::wsd, 50, 0.0, 300, 7, 0.25};
-  c.train = {5000, 64, 8, 1, 0, 0, 0, 1, Precision::bf16, Device::cuda(3), 12};
+  c.train = {5000, 64, 8, 1, 0, 0, 0, 1, Precision::bf16, Device::cuda(3), 12, true};
   c.dist = {DistBackend::nccl, 12.5, true, 60.0};
   return c;
 }
@@ -81,6 +81,15 @@ TEST(ConfigDump, WritesEveryKeyInSchemaOrder) {
   c.model.attention.rope_scaling = RopeScalingConfig{};
   EXPECT_TRUE(contains(dump_config(c), "    rope_scaling:\n      factor: 8.0\n      low_freq_factor: 1.0\n"
                                         "      high_freq_factor: 4.0\n      original_max_position_embeddings: 8192\n"));
+}
+
+TEST(ConfigDump, TrainRecomputeReadsDumpsAndRoundTrips) {
+  EXPECT_FALSE(Config{}.train.recompute);
+  Config c = parse_config("train: {recompute: true}\n", "r.yaml");
+  EXPECT_TRUE(c.train.recompute);
+  EXPECT_TRUE(contains(dump_config(c), "  threads: 0\n  recompute: true\n"));
+  EXPECT_EQ(parse_config(dump_config(c), "dumped.yaml"), c);
+  EXPECT_NE(c, Config{});
 }
 
 TEST(ConfigDump, DumpedRecipeReloadsFromAFile) {

@@ -331,7 +331,7 @@ train: {steps: 80, batch_size: 32, micro_batch_size: 32, log_every: 40, eval_eve
   TrainCommand cmd;
   cmd.recipe = yaml;
   cmd.run_dir = dir.file("run");
-  cmd.progress = false;
+  cmd.no_progress = true;
   ASSERT_EQ(run_train(cmd), 0);
   std::ifstream in(dir.file("run/metrics.jsonl"));
   std::optional<double> accuracy;

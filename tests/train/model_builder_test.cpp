@@ -68,4 +68,27 @@ TEST(ModelBuilder, ObjectiveMustMatchTheModel) {
                             "data.objective: mlm does not go with model.kind decoder, expected causal for a decoder");
 }
 
+TEST(ModelBuilder, TrainRecomputeReachesBothModels) {
+  Config c;
+  EXPECT_FALSE(decoder_options(c).recompute);
+  c.train.recompute = true;
+  EXPECT_TRUE(decoder_options(c).recompute);
+  c.model = mosaicbert();
+  EXPECT_TRUE(encoder_options(c).recompute);
+}
+
+TEST(ModelBuilder, CheckBuildableRefusesWhatTrainWould) {
+  Config c;
+  check_buildable(c);  // the default decoder
+  c.model.attention.kind = AttentionKind::kda;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.kind: kda is not implemented by the decoder yet, expected softmax");
+  Config e;
+  e.model = mosaicbert();
+  e.data.objective = Objective::mlm;
+  check_buildable(e);
+  e.data.objective = Objective::causal;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "data.objective: causal does not go with model.kind encoder");
+}
+
 }  // namespace

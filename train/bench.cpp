@@ -1,0 +1,17 @@
+#include "train/bench.h"
+
+#include "core/error.h"
+#include "train/bench_core.h"
+#include "train/bench_decoder.h"
+#include "train/bench_encoder.h"
+
+namespace linea {
+
+int run_bench(const BenchCommand& cmd) {
+  if (cmd.suite == "core") return run_bench_core(cmd);
+  if (cmd.suite == "decoder") return run_bench_decoder(cmd);
+  if (cmd.suite == "encoder") return run_bench_encoder(cmd);
+  throw ConfigError(str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder or encoder"));
+}
+
+}  // namespace linea

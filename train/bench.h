@@ -1,0 +1,23 @@
+// `linea bench SUITE`: throughput benchmarks. core: kernel throughput on CPU and, where
+// present, CUDA; decoder / encoder: training throughput of a recipe's model on synthetic
+// batches (see bench_core.h, bench_decoder.h, bench_encoder.h).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace linea {
+
+struct BenchCommand {
+  std::string suite;                   // core, decoder or encoder
+  std::string device;                  // core: "" = cpu, and cuda:0 when present
+  bool quick = false;                  // core: fewer sizes and repetitions
+  std::string recipe;                  // decoder, encoder
+  std::vector<std::string> overrides;  // decoder, encoder: "a.b=v"
+  int64_t steps = 5;                   // decoder, encoder: timed steps
+  std::string save_batch;              // encoder: batch + FLOP counts for the PyTorch reference
+};
+
+int run_bench(const BenchCommand& cmd);
+
+}  // namespace linea
