@@ -59,6 +59,7 @@ struct AttentionConfig {
   PositionKind positions = PositionKind::rope;
   double rope_theta = 10000.0;
   std::optional<RopeScalingConfig> rope_scaling;  // YAML: a map, or null / absent for none
+  int64_t window = 0;  // causal sliding window: query i sees keys i - window < j <= i; 0: none
 };
 
 struct ModelConfig {

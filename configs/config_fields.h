@@ -37,6 +37,8 @@ void visit_model(V& v, T& c) {
     v.field("kind", c.attention.kind, "token mixer of every layer (unless layer_pattern is set)");
     v.field("positions", c.attention.positions, "position encoding");
     v.field("rope_theta", c.attention.rope_theta, "RoPE base frequency, > 0");
+    v.field("window", c.attention.window,
+            "causal sliding window (decoder): query i attends to the keys i - window < j <= i; 0: all earlier keys");
     v.optional_section("rope_scaling", c.attention.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
                        [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
   });

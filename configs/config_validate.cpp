@@ -55,6 +55,7 @@ void validate_model(const ModelConfig& m, const Checker& c) {
   c.positive(m.ffn.hidden, "model.ffn.hidden");
   c.positive(m.norm.eps, "model.norm.eps");
   c.positive(m.attention.rope_theta, "model.attention.rope_theta");
+  c.non_negative(m.attention.window, "model.attention.window");
   if (m.attention.rope_scaling) {
     const RopeScalingConfig& s = *m.attention.rope_scaling;
     c.require(s.factor >= 1, "model.attention.rope_scaling.factor", s.factor, "a number >= 1");

@@ -7,8 +7,10 @@
 
 namespace linea {
 
-CausalSelfAttention::CausalSelfAttention(int64_t hidden, int64_t heads, int64_t kv_heads, Device device, DType dtype)
-    : heads_(heads), kv_heads_(kv_heads), head_dim_(heads > 0 ? hidden / heads : 0) {
+CausalSelfAttention::CausalSelfAttention(int64_t hidden, int64_t heads, int64_t kv_heads, Device device, DType dtype,
+                                         int64_t window)
+    : heads_(heads), kv_heads_(kv_heads), head_dim_(heads > 0 ? hidden / heads : 0), window_(window) {
+  LINEA_CHECK_T(ConfigError, window >= 0, "CausalSelfAttention: window ", window, " must be >= 0 (0: none)");
   LINEA_CHECK_T(ConfigError, heads > 0 && kv_heads > 0 && hidden % heads == 0 && heads % kv_heads == 0,
                 "CausalSelfAttention: heads (", heads, ") must divide hidden (", hidden,
                 ") and be a multiple of kv_heads (", kv_heads, ")");
@@ -30,7 +32,10 @@ Variable CausalSelfAttention::forward(const Variable& x, const Tensor& cos, cons
   Variable q = rope(split_heads(q_proj_->forward(x), heads_), cos, sin);
   Variable k = rope(split_heads(k_proj_->forward(x), kv_heads_), cos, sin);
   Variable v = split_heads(v_proj_->forward(x), kv_heads_);
-  Variable out = scaled_dot_product_attention(q, k, v, /*causal=*/true);
+  kernels::AttentionOptions options;
+  options.causal = true;
+  options.window = window_;
+  Variable out = scaled_dot_product_attention(q, k, v, options);
   return o_proj_->forward(reshape(contiguous(transpose(out, 1, 2)), {B, T, heads_ * head_dim_}));
 }
 

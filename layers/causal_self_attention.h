@@ -1,5 +1,6 @@
 // Causal multi-head self-attention with grouped-query heads and RoPE (Llama): q/k/v/o
-// projections without bias, head_dim = hidden / heads, fused scaled-dot-product attention.
+// projections without bias, head_dim = hidden / heads, fused scaled-dot-product attention,
+// optionally over a sliding window of the `window` most recent keys (Mistral).
 #pragma once
 #include "layers/linear.h"
 
@@ -9,7 +10,7 @@ class CausalSelfAttention : public Module {
  public:
   // heads must be a multiple of kv_heads and divide hidden; head_dim must be even.
   CausalSelfAttention(int64_t hidden, int64_t heads, int64_t kv_heads, Device device = Device::cpu(),
-                      DType dtype = DType::f32);
+                      DType dtype = DType::f32, int64_t window = 0);
   // x [B,T,hidden], cos/sin [T, head_dim/2] f32 (kernels::rope_tables) -> [B,T,hidden].
   Variable forward(const Variable& x, const Tensor& cos, const Tensor& sin) const;
 
@@ -22,7 +23,7 @@ class CausalSelfAttention : public Module {
   const Linear& o_proj() const { return *o_proj_; }
 
  private:
-  int64_t heads_, kv_heads_, head_dim_;
+  int64_t heads_, kv_heads_, head_dim_, window_;
   std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, o_proj_;
 };
 

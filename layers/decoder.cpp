@@ -1,6 +1,7 @@
 // Decoder: construction, initialization, forward, loss and the FLOPs count.
 #include "layers/decoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/checkpoint.h"
@@ -87,7 +88,9 @@ int64_t Decoder::flops_per_token(int64_t seq_len) const {
   const int64_t C = opt_.hidden, kv = opt_.kv_heads * opt_.head_dim();
   const int64_t per_layer = C * C + 2 * C * kv + C * C + 3 * C * opt_.ffn_hidden;
   const int64_t n_matmul = opt_.layers * per_layer + opt_.vocab * C;
-  return 6 * n_matmul + 12 * opt_.layers * C * T;
+  // A sliding window bounds the keys each query scores.
+  const int64_t keys = opt_.window > 0 ? std::min(T, opt_.window) : T;
+  return 6 * n_matmul + 12 * opt_.layers * C * keys;
 }
 
 }  // namespace linea

@@ -31,7 +31,8 @@ class Decoder : public Module {
   // 6 N + 12 L H Q T (appendix B): N counts the weights of every matmul (the q/k/v/o and
   // MLP projections and the vocab x hidden output projection, tied or not; not the
   // embedding lookup or norms), 12 L H Q T is the attention scores and values
-  // (H Q = heads * head_dim = hidden), counted over the full T x T square as PaLM does.
+  // (H Q = heads * head_dim = hidden), counted over the full T x T square as PaLM does
+  // (T x min(T, window) with a sliding window).
   int64_t flops_per_token(int64_t seq_len = 0) const;
 
   const Embedding& embed_tokens() const { return *embed_tokens_; }

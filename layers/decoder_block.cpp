@@ -9,7 +9,7 @@ namespace linea {
 DecoderBlock::DecoderBlock(const DecoderOptions& opt, Device device, DType dtype) : dropout_(opt.dropout) {
   input_layernorm_ = register_module("input_layernorm", std::make_shared<RMSNorm>(opt.hidden, opt.norm_eps, device, dtype));
   self_attn_ = register_module(
-      "self_attn", std::make_shared<CausalSelfAttention>(opt.hidden, opt.heads, opt.kv_heads, device, dtype));
+      "self_attn", std::make_shared<CausalSelfAttention>(opt.hidden, opt.heads, opt.kv_heads, device, dtype, opt.window));
   post_attention_layernorm_ =
       register_module("post_attention_layernorm", std::make_shared<RMSNorm>(opt.hidden, opt.norm_eps, device, dtype));
   mlp_ = register_module("mlp", std::make_shared<SwiGLU>(opt.hidden, opt.ffn_hidden, device, dtype));

@@ -24,6 +24,7 @@ void DecoderOptions::validate() const {
   LINEA_CHECK_T(ConfigError, rope_theta > 0, "DecoderOptions: rope_theta must be positive, got ", rope_theta);
   LINEA_CHECK_T(ConfigError, dropout >= 0 && dropout < 1, "DecoderOptions: dropout must be in [0, 1), got ", dropout);
   LINEA_CHECK_T(ConfigError, init_std >= 0, "DecoderOptions: init_std must be non-negative, got ", init_std);
+  LINEA_CHECK_T(ConfigError, window >= 0, "DecoderOptions: window must be non-negative (0: none), got ", window);
 }
 
 }  // namespace linea

@@ -22,6 +22,7 @@ struct DecoderOptions {
   double dropout = 0.0;        // on each block's attention and MLP outputs, in training mode
   double init_std = 0.02;
   int64_t max_seq_len = 2048;  // longest T forward accepts
+  int64_t window = 0;          // causal sliding window of every layer's attention (0: none)
   bool recompute = false;      // activation checkpointing: re-run each block in backward
 
   void validate() const;

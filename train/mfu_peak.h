@@ -5,8 +5,8 @@
 //
 // Where it comes from, first match wins:
 //   1. LINEA_PEAK_TFLOPS (environment): a nominal peak the user sets, used as given;
-//   2. the best of a fresh measurement (best of several trials of bench_gemm's square GEMM)
-//      and the cached best-ever figure in $LINEA_CACHE_DIR (default ~/.cache/linea)/
+//   2. the best of a fresh measurement (best of three trials of bench_gemm's square GEMM,
+//      one when a cached figure exists) and the cached best-ever figure in $LINEA_CACHE_DIR (default ~/.cache/linea)/
 //      gemm_peak.json, keyed by host, CPU model, device, dtype and threads.
 // A training step that runs faster than the peak proves the peak too low: raise() lifts
 // it (and the cache) to the achieved rate, so MFU never shows more than 100% because of a

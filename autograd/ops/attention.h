@@ -1,4 +1,5 @@
-// Differentiable fused softmax attention with grouped-query heads, optional ALiBi and
+// Differentiable fused softmax attention with grouped-query heads, optional ALiBi, a causal
+// sliding window (AttentionOptions::window) and
 // variable-length sequences (FlashAttention-style recomputing backward):
 // q [B,H,T,D], k/v [B,Hkv,T,D] (H a multiple of Hkv) -> [B,H,T,D].
 #pragma once

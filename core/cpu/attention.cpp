@@ -45,24 +45,29 @@ struct QueryBlock {
   int64_t segment, i0;
 };
 
-// Keys [0, n) seen by query rows [i0, i0 + m) of a segment of length L, and by row i alone.
-int64_t block_keys(const AttentionDims& d, int64_t L, int64_t i0, int64_t m) { return d.causal ? i0 + m : L; }
-int64_t row_keys(const AttentionDims& d, int64_t i, int64_t n) { return d.causal ? i + 1 : n; }
+// Keys [first, first + n) seen by some query row of [i0, i0 + m) in a segment of length L.
+struct KeyRange {
+  int64_t first, n;
+};
+KeyRange block_keys(const AttentionDims& d, int64_t L, int64_t i0, int64_t m) {
+  const int64_t first = first_key(d, i0);
+  return {first, last_key(d, i0 + m - 1, L) - first};
+}
 
 // Threads pay off once there are ~L^2 D multiply-adds per head to share.
 bool worth_threads(const AttentionDims& d, const std::vector<Segment>& segs) {
   int64_t work = 0;
-  for (const Segment& s : segs) work += s.length * s.length;
+  for (const Segment& s : segs) work += s.length * (d.window > 0 ? std::min(s.length, d.window) : s.length);
   return work * d.H * d.D > kRowParallelGrain;
 }
 
-// Scores of query rows i0.. (row r is position i0 + r) against keys 0..n-1 of the same
-// segment, plus ALiBi's -slope * |i - j|.
+// Scores of query rows i0.. (row r is position i0 + r) against keys j0..j0+n-1 of the
+// same segment, plus ALiBi's -slope * |i - j|.
 template <class A>
-void add_alibi(A* s, int64_t m, int64_t n, int64_t i0, float slope) {
+void add_alibi(A* s, int64_t m, int64_t n, int64_t i0, int64_t j0, float slope) {
   for (int64_t r = 0; r < m; ++r) {
     A* row = s + r * n;
-    const int64_t i = i0 + r;
+    const int64_t i = i0 + r - j0;  // the query's position relative to key j0
 #pragma omp simd
     for (int64_t c = 0; c < n; ++c) row[c] -= A(slope) * A(c > i ? c - i : i - c);
   }
@@ -90,21 +95,23 @@ void forward(const A* q, const A* k, const A* v, A* out, A* lse, const Attention
       const int64_t h = task / nblocks;
       const QueryBlock qb = blocks[size_t(task % nblocks)];
       const Segment& sg = segs[size_t(qb.segment)];
-      const int64_t i0 = qb.i0, m = std::min(kQueryBlock, sg.length - i0), n = block_keys(d, sg.length, i0, m);
-      const int64_t qrow0 = (sg.b * d.H + h) * T + sg.t0, kvrow0 = (sg.b * d.Hkv + h / group) * T + sg.t0;
+      const int64_t i0 = qb.i0, m = std::min(kQueryBlock, sg.length - i0);
+      const auto [j0, n] = block_keys(d, sg.length, i0, m);
+      const int64_t qrow0 = (sg.b * d.H + h) * T + sg.t0, kvrow0 = (sg.b * d.Hkv + h / group) * T + sg.t0 + j0;
       ConstMap<A> Q(q + (qrow0 + i0) * D, m, D), K(k + kvrow0 * D, n, D), V(v + kvrow0 * D, n, D);
       OutMap<A> S(scratch.data(), m, n);  // scores, then unnormalized probabilities
       S.noalias() = (Q * K.transpose()) * scale;
-      if (d.alibi) add_alibi(scratch.data(), m, n, i0, d.alibi[h]);
+      if (d.alibi) add_alibi(scratch.data(), m, n, i0, j0, d.alibi[h]);
       for (int64_t r = 0; r < m; ++r) {
         A* s = scratch.data() + r * n;
-        const int64_t nr = row_keys(d, i0 + r, n);
-        const A mx = row_max<A, A>(s, nr);
-        const A sum = blocked_sum<A>(nr, [&](int64_t c) {
-          s[c] = exp_nonpos<A>(s[c] - mx);
-          return s[c];
+        const int64_t lo = first_key(d, i0 + r) - j0, hi = last_key(d, i0 + r, sg.length) - j0;
+        const A mx = row_max<A, A>(s + lo, hi - lo);
+        const A sum = blocked_sum<A>(hi - lo, [&](int64_t c) {
+          s[lo + c] = exp_nonpos<A>(s[lo + c] - mx);
+          return s[lo + c];
         });
-        for (int64_t c = nr; c < n; ++c) s[c] = 0;
+        std::fill(s, s + lo, A(0));
+        std::fill(s + hi, s + n, A(0));
         lse[qrow0 + i0 + r] = mx + std::log(sum);
         inv_sum[r] = A(1) / sum;
       }
@@ -143,17 +150,18 @@ void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, co
       for (int64_t g = 0; g < group; ++g) {
         const int64_t h = kvh * group + g, qrow0 = (sg.b * d.H + h) * T + sg.t0;
         for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-          const int64_t m = std::min(kQueryBlock, L - i0), n = block_keys(d, L, i0, m), row0 = qrow0 + i0;
+          const int64_t m = std::min(kQueryBlock, L - i0), row0 = qrow0 + i0;
+          const auto [j0, n] = block_keys(d, L, i0, m);
           ConstMap<A> Q(q + row0 * D, m, D), dO(dout + row0 * D, m, D);
-          ConstMap<A> K(k + kvrow0 * D, n, D), V(v + kvrow0 * D, n, D);
+          ConstMap<A> K(k + (kvrow0 + j0) * D, n, D), V(v + (kvrow0 + j0) * D, n, D);
           OutMap<A> P(p_buf.data(), m, n), dS(ds_buf.data(), m, n);
           P.noalias() = (Q * K.transpose()) * scale;
-          if (d.alibi) add_alibi(p_buf.data(), m, n, i0, d.alibi[h]);
+          if (d.alibi) add_alibi(p_buf.data(), m, n, i0, j0, d.alibi[h]);
           dS.noalias() = dO * V.transpose();  // dP, turned into dS row by row
           for (int64_t r = 0; r < m; ++r) {
             A* p = p_buf.data() + r * n;
             A* ds = ds_buf.data() + r * n;
-            const int64_t nr = row_keys(d, i0 + r, n);
+            const int64_t lo = first_key(d, i0 + r) - j0, hi = last_key(d, i0 + r, L) - j0;
             const A l = lse[row0 + r];
             const A* o_r = out + (row0 + r) * D;
             const A* do_r = dout + (row0 + r) * D;
@@ -161,15 +169,16 @@ void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, co
 #pragma omp simd reduction(+ : di)
             for (int64_t c = 0; c < D; ++c) di += o_r[c] * do_r[c];
 #pragma omp simd
-            for (int64_t c = 0; c < nr; ++c) {
+            for (int64_t c = lo; c < hi; ++c) {
               p[c] = exp_nonpos<A>(p[c] - l);
               ds[c] = p[c] * (ds[c] - di) * scale;  // scale folded in: dq = dS k, dk = dS^T q
             }
-            for (int64_t c = nr; c < n; ++c) p[c] = ds[c] = 0;
+            for (int64_t c = 0; c < lo; ++c) p[c] = ds[c] = 0;
+            for (int64_t c = hi; c < n; ++c) p[c] = ds[c] = 0;
           }
           OutMap<A>(dq + row0 * D, m, D).noalias() = dS * K;
-          dV.topRows(n).noalias() += P.transpose() * dO;
-          dK.topRows(n).noalias() += dS.transpose() * Q;
+          dV.middleRows(j0, n).noalias() += P.transpose() * dO;
+          dK.middleRows(j0, n).noalias() += dS.transpose() * Q;
         }
       }
     }

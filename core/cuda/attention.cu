@@ -1,5 +1,6 @@
 // CUDA fused attention, FlashAttention-2 style on CUDA cores with f32 accumulation, over
-// the variable-length segments of the T axis (AttentionDims) with optional ALiBi.
+// the variable-length segments of the T axis (AttentionDims) with optional ALiBi and a
+// causal sliding window (tiles wholly outside every row's window are skipped).
 // Forward: one block per (segment, head, 16-query tile of the segment); key/value tiles of
 // 32 staged in shared memory, one key per lane, online softmax per row. Backward: one block
 // per (segment, kv head, 32-key tile of the segment) owning its dk/dv rows in registers,
@@ -33,6 +34,7 @@ struct Layout {
   int64_t H, Hkv, T;
   float scale;
   bool causal;
+  int64_t window;      // 0, or the keys i - window < j <= i that query i sees
   const float* alibi;  // [H] slopes, or null for no ALiBi
   // [S] each, device memory; both null for the default layout, where segment s is batch
   // entry s whole (start s*T, length T) and no table is uploaded.
@@ -83,7 +85,9 @@ __global__ void __launch_bounds__(kThreads)
     for (int c = 0; c < kPer; ++c) o[i][c] = 0.f;
   }
   const int64_t key_end = lay.causal ? min(len, q0 + kFwdRows) : len;
-  for (int64_t k0 = 0; k0 < key_end; k0 += kKeyTile) {
+  // The first key tile any row of this query tile sees (0 without a window).
+  const int64_t key_begin = lay.window > 0 ? max(int64_t(0), q0 - lay.window + 1) / kKeyTile * kKeyTile : 0;
+  for (int64_t k0 = key_begin; k0 < key_end; k0 += kKeyTile) {
     __syncthreads();  // the previous tile is consumed (and qs is written before the first)
     for (int idx = threadIdx.x; idx < kKeyTile * D; idx += kThreads) {
       const int r = idx / D, c = idx % D;
@@ -104,13 +108,15 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
       const int64_t qi = q0 + warp * kRowsPerWarp + i;
-      const bool valid = j < len && (!lay.causal || j <= qi);
+      const bool valid = j < len && (!lay.causal || j <= qi) && (lay.window == 0 || j > qi - lay.window);
       const float sc = valid ? s[i] * lay.scale + alibi_bias(slope, qi, j) : -INFINITY;
-      // Key 0 is visible to every row (rows past the segment's end too), so m_new is
-      // finite from the first tile on; alpha = exp(-inf) = 0 there while l and o are 0.
+      // Without a window key 0 is visible to every row (rows past the segment's end too),
+      // so m_new is finite from the first tile on; alpha = exp(-inf) = 0 there while l and o
+      // are 0. A window can leave a row no key in a tile (m_new still -inf): alpha 0 keeps
+      // its zeros instead of exp(-inf - -inf) = NaN.
       const float m_new = fmaxf(m[i], warp_reduce(sc, MaxOp()));
       p[i] = valid ? expf(sc - m_new) : 0.f;
-      const float alpha = expf(m[i] - m_new);
+      const float alpha = m_new == -INFINITY ? 0.f : expf(m[i] - m_new);
       l[i] = l[i] * alpha + warp_reduce(p[i], SumOp());
       m[i] = m_new;
 #pragma unroll
@@ -194,13 +200,15 @@ __global__ void __launch_bounds__(kThreads)
   }
   float dk_acc[kKeysPerWarp][kPer] = {}, dv_acc[kKeysPerWarp][kPer] = {};
   const int64_t j = k0 + lane;
-  // Under the causal mask query tiles before this key tile see none of its keys.
+  // Under the causal mask query tiles before this key tile see none of its keys; with a
+  // window, neither do rows at or past the tile's last key + window.
   const int64_t q_start = lay.causal ? k0 / kBwdRows * kBwdRows : 0;
+  const int64_t q_end = lay.window > 0 ? min(len, k0 + kKeyTile - 1 + lay.window) : len;
   for (int64_t g = 0; g < group; ++g) {
     const int64_t h = hkv * group + g;
     const int64_t qrow0 = (b * lay.H + h) * T + t0;  // flat [B*H*T] row of query position 0
     const float slope = lay.alibi ? lay.alibi[h] : 0.f;
-    for (int64_t q0 = q_start; q0 < len; q0 += kBwdRows) {
+    for (int64_t q0 = q_start; q0 < q_end; q0 += kBwdRows) {
       __syncthreads();  // the previous step is done with qs/dos/ps/dss (ks/vs written before the first)
       for (int idx = threadIdx.x; idx < kBwdRows * D; idx += kThreads) {
         const int r = idx / D, c = idx % D;
@@ -230,7 +238,8 @@ __global__ void __launch_bounds__(kThreads)
       for (int i = 0; i < kRowsPerWarpB; ++i) {
         const int r = warp + kWarps * i;
         const int64_t qi = q0 + r;
-        const bool valid = qi < len && j < len && (!lay.causal || j <= qi);
+        const bool valid =
+            qi < len && j < len && (!lay.causal || j <= qi) && (lay.window == 0 || j > qi - lay.window);
         // The score exactly as the forward formed it, so P matches the lse it wrote.
         const float p = valid ? expf(s[i] * lay.scale + alibi_bias(slope, qi, j) - lses[r]) : 0.f;
         ps[r * kPS + lane] = p;
@@ -339,7 +348,7 @@ Tensor upload_segments(const AttentionDims& d, Device device) {
 
 Layout make_layout(const AttentionDims& d, const Tensor& segments) {
   const int64_t* seg = segments.defined() ? static_cast<const int64_t*>(segments.data_ptr()) : nullptr;
-  return Layout{d.H, d.Hkv, d.T, float(d.scale), d.causal, d.alibi, seg, seg ? seg + d.segments : nullptr};
+  return Layout{d.H, d.Hkv, d.T, float(d.scale), d.causal, d.window, d.alibi, seg, seg ? seg + d.segments : nullptr};
 }
 
 template <class E>

@@ -77,6 +77,8 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
   LINEA_CHECK(Hkv > 0 && H % Hkv == 0, op, ": query heads H = ", H, " must be a multiple of kv heads Hkv = ", Hkv);
   LINEA_CHECK(D > 0, op, ": head dim D must be positive, got ", q.desc());
   LINEA_CHECK(std::isfinite(opt.scale), op, ": scale must be finite, got ", opt.scale);
+  LINEA_CHECK(opt.window >= 0 && (opt.window == 0 || opt.causal), op, ": window ", opt.window,
+              " must be >= 0, and a sliding window (> 0) needs causal attention");
   if (opt.alibi_slopes.defined()) {
     const Tensor& s = opt.alibi_slopes;
     check_same_device(op, q, s);
@@ -105,6 +107,7 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
                          T,
                          D,
                          opt.causal,
+                         opt.window,
                          scale,
                          c.slopes.defined() ? static_cast<const float*>(c.slopes.data_ptr()) : nullptr,
                          seg.start.data(),

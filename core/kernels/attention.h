@@ -1,8 +1,10 @@
-// Fused softmax attention with grouped-query heads, optional ALiBi and variable-length
-// sequences: forward (writes the row logsumexp) and the FlashAttention-2 recomputing
-// backward. No T x T matrix is materialized.
+// Fused softmax attention with grouped-query heads, optional ALiBi, an optional causal
+// sliding window and variable-length sequences: forward (writes the row logsumexp) and the
+// FlashAttention-2 recomputing backward. No T x T matrix is materialized, and keys outside
+// a query's window are never visited.
 // Shapes: q [B,H,T,D], k/v [B,Hkv,T,D], H % Hkv == 0, query head h reads kv head h / (H/Hkv).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -29,6 +31,9 @@ struct AttentionSegments {
 
 struct AttentionOptions {
   bool causal = false;  // key j <= query i within the sequence
+  // Causal sliding window (Mistral's sliding_window): query i sees the `window` keys
+  // i - window < j <= i, itself included; 0 means no window. Requires causal.
+  int64_t window = 0;
   double scale = 0;     // 0 means 1 / sqrt(D)
   // f32 [H] on q's device, or undefined for none: adds -slope[h] * |i - j| to every score
   // (ALiBi; symmetric for bidirectional attention, the usual -slope * (i - j) when causal).
@@ -66,6 +71,7 @@ namespace linea {
 struct AttentionDims {
   int64_t B, H, Hkv, T, D;
   bool causal;
+  int64_t window;  // 0 or >= 1 (causal only)
   double scale;
   const float* alibi;
   const int64_t* seg_start;
@@ -74,6 +80,10 @@ struct AttentionDims {
   int64_t max_length;  // longest segment
   bool covers_all;     // the segments cover every row (no padding rows to zero)
 };
+
+// The keys [first, last) that query row i of a sequence of length L sees.
+inline int64_t first_key(const AttentionDims& d, int64_t i) { return d.window > 0 ? std::max<int64_t>(0, i - d.window + 1) : 0; }
+inline int64_t last_key(const AttentionDims& d, int64_t i, int64_t L) { return d.causal ? i + 1 : L; }
 }  // namespace linea
 
 namespace linea::cpu {

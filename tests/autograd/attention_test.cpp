@@ -17,12 +17,13 @@ namespace {
 // Naive attention in double with an explicit T x T probability matrix per head.
 // q [B,H,T,D], k/v [B,Hkv,T,D]; dout optional ([B,H,T,D]) for the gradients; ALiBi slopes
 // (one per head) optional; lengths optional: row b has lengths[b] real tokens first, pad
-// keys are masked and pad query rows left at zero (what a key-padding mask plus re-padding gives).
+// keys are masked and pad query rows left at zero (what a key-padding mask plus re-padding
+// gives); window > 0 masks keys j <= i - window (the causal sliding window).
 struct Naive {
   Tensor out, lse, dq, dk, dv;
 };
 Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale, const Tensor& dout = {},
-            const std::vector<float>& slopes = {}, const std::vector<int64_t>& lengths = {}) {
+            const std::vector<float>& slopes = {}, const std::vector<int64_t>& lengths = {}, int64_t window = 0) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1), G = H / Hkv;
   const std::vector<double> Q = q.to_vector(), K = k.to_vector(), V = v.to_vector();
   const std::vector<double> dO = dout.defined() ? dout.to_vector() : std::vector<double>(Q.size());
@@ -38,7 +39,8 @@ Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, doub
           double s = 0;
           for (int64_t c = 0; c < D; ++c) s += Q[qo + i * D + c] * K[ko + j * D + c];
           const double bias = slopes.empty() ? 0.0 : -double(slopes[size_t(h)]) * double(std::abs(i - j));
-          P[i * T + j] = ((causal && j > i) || j >= len) ? -INFINITY : s * scale + bias;
+          const bool outside_window = window > 0 && j <= i - window;
+          P[i * T + j] = ((causal && j > i) || j >= len || outside_window) ? -INFINITY : s * scale + bias;
           mx = std::max(mx, P[i * T + j]);
         }
         double sum = 0;
@@ -339,6 +341,89 @@ TEST(AttentionVarlen, BadSegmentsAndSlopesAreErrors) {
   o.alibi_slopes = Tensor::zeros({3});
   linea::testing::expect_error<ShapeError>([&] { kernels::attention_fwd(x, x, x, o, nullptr); },
                                            "alibi_slopes f32[3] on cpu should be f32[2], one slope per query head");
+}
+
+}  // namespace
+
+namespace {
+
+kernels::AttentionOptions window_opts(int64_t window) {
+  kernels::AttentionOptions o = opts(true, 0);
+  o.window = window;
+  return o;
+}
+
+TEST(AttentionSlidingWindow, MatchesNaiveMaskedReferenceForWindowsBelowAtAndAboveT) {
+  // T = 130 spans three 64-row query blocks; windows of 1 (only the diagonal), inside a
+  // block, across block boundaries, equal to T and larger than T (plain causal); GQA,
+  // ALiBi and padded lengths (an empty and a one-token row) in the mix.
+  const int64_t B = 3, H = 4, Hkv = 2, D = 8;
+  for (int64_t T : {7, 130}) {
+    const std::vector<int64_t> lengths = {T, T / 2, 1};
+    for (int64_t window : {int64_t(1), int64_t(5), int64_t(64), int64_t(70), T, T + 50}) {
+      for (bool alibi : {false, true}) {
+        std::vector<Tensor> in = qkv(B, H, Hkv, T, D, 600 + T + window);
+        Tensor dout = random_tensor({B, H, T, D}, 610);
+        kernels::AttentionOptions o = window_opts(window);
+        std::vector<float> slopes;
+        if (alibi) {
+          o = alibi_opts(H, true, kernels::AttentionSegments::padded(lengths, T));
+          o.window = window;
+          slopes = kernels::alibi_slopes(H);
+        }
+        const std::vector<int64_t> real = alibi ? lengths : std::vector<int64_t>{};
+        Naive ref = naive(in[0], in[1], in[2], true, 1 / std::sqrt(double(D)), dout, slopes, real, window);
+        const std::string what = str_cat("T ", T, " window ", window, alibi ? " alibi+padded" : "");
+        Tensor lse;
+        Tensor out = kernels::attention_fwd(in[0], in[1], in[2], o, &lse);
+        EXPECT_TRUE(all_close(out, ref.out, 1e-12, 1e-12)) << what;
+        EXPECT_TRUE(all_close(lse, ref.lse, 1e-12, 1e-12)) << what;
+        kernels::AttentionGrads g = kernels::attention_bwd(in[0], in[1], in[2], out, lse, dout, o);
+        EXPECT_TRUE(all_close(g.dq, ref.dq, 1e-11, 1e-10)) << "dq " << what;
+        EXPECT_TRUE(all_close(g.dk, ref.dk, 1e-11, 1e-10)) << "dk " << what;
+        EXPECT_TRUE(all_close(g.dv, ref.dv, 1e-11, 1e-10)) << "dv " << what;
+      }
+    }
+  }
+}
+
+TEST(AttentionSlidingWindow, AWindowOfTAtLeastIsPlainCausalBitForBit) {
+  std::vector<Tensor> in = qkv(1, 2, 1, 70, 4, 620);
+  Tensor causal = kernels::attention_fwd(in[0], in[1], in[2], opts(true, 0), nullptr);
+  for (int64_t window : {70, 500})
+    EXPECT_TRUE(all_close(kernels::attention_fwd(in[0], in[1], in[2], window_opts(window), nullptr), causal, 0, 0))
+        << window;
+}
+
+TEST(AttentionSlidingWindow, KeysBeforeAQueryBlocksWindowAreNeverRead) {
+  // NaN in key/value 30: with window 10 only rows 30..39 may see it. The CPU kernel reads,
+  // per 64-row query block, the keys from the block's first row's window on, so rows of the
+  // blocks [64, 128) and [128, 130) (keys from 55 and 119) must stay finite; a kernel that
+  // read every earlier key and masked the scores would spread 0 * NaN = NaN into them.
+  std::vector<Tensor> in = qkv(1, 2, 2, 130, 4, 630);
+  for (int i : {1, 2}) in[size_t(i)].select(2, 30).fill_(NAN);
+  Tensor out = kernels::attention_fwd(in[0], in[1], in[2], window_opts(10), nullptr);
+  for (double x : out.narrow(2, 64, 66).to_vector()) ASSERT_TRUE(std::isfinite(x));
+  for (double x : out.narrow(2, 30, 10).to_vector()) ASSERT_TRUE(std::isnan(x));
+}
+
+TEST(AttentionSlidingWindow, GradcheckPackedSegmentsWithGqa) {
+  auto fn = [](const std::vector<Variable>& x) {
+    kernels::AttentionOptions o = window_opts(3);
+    o.segments = kernels::AttentionSegments::packed({0, 5, 6, 11});
+    return scaled_dot_product_attention(x[0], x[1], x[2], o);
+  };
+  LINEA_EXPECT_GRADCHECK(fn, qkv(1, 4, 2, 11, 3, 640));
+}
+
+TEST(AttentionSlidingWindow, NegativeOrNonCausalWindowIsAnError) {
+  Tensor x = Tensor::zeros({1, 2, 5, 4});
+  kernels::AttentionOptions o = window_opts(-1);
+  linea::testing::expect_error<ShapeError>([&] { kernels::attention_fwd(x, x, x, o, nullptr); },
+                                           "window -1 must be >= 0, and a sliding window (> 0) needs causal attention");
+  o = opts(false, 0);
+  o.window = 4;
+  linea::testing::expect_error<ShapeError>([&] { kernels::attention_fwd(x, x, x, o, nullptr); }, "needs causal attention");
 }
 
 }  // namespace

@@ -59,7 +59,8 @@ Inputs random_inputs(const Case& c, DType dt, uint64_t seed) {
 
 std::string describe(const Case& c, DType dt, const kernels::AttentionOptions& opt) {
   return str_cat("B", c.B, " H", c.H, "/", c.Hkv, " T", c.T, " D", c.D, " ", dtype_name(dt),
-                 opt.causal ? " causal" : " full", opt.alibi_slopes.defined() ? " alibi" : "",
+                 opt.causal ? " causal" : " full", opt.window > 0 ? str_cat(" window ", opt.window) : "",
+                 opt.alibi_slopes.defined() ? " alibi" : "",
                  opt.segments.empty() ? "" : str_cat(" ", opt.segments.start.size(), " segments"));
 }
 
@@ -96,6 +97,26 @@ TEST(CudaAttention, ForwardLseAndBackwardMatchCpu) {
     for (DType dt : {DType::f32, DType::bf16}) {
       const Inputs in = random_inputs(c, dt, 1);
       for (bool causal : {true, false}) expect_parity(c, in, options(causal));
+    }
+  }
+}
+
+TEST(CudaAttention, SlidingWindowMatchesCpu) {
+  LINEA_REQUIRE_GPU();
+  // Windows of one key, inside a 16-row query tile, across 32-key tiles, and longer than T;
+  // T spanning partial tiles and a long sequence whose early key tiles the forward skips
+  // and whose late query tiles the backward skips; packed segments with ALiBi too.
+  for (Case c : {Case{2, 4, 2, 77, 64}, Case{1, 2, 1, 513, 128}}) {
+    for (DType dt : {DType::f32, DType::bf16}) {
+      const Inputs in = random_inputs(c, dt, 31);
+      for (int64_t window : {1, 16, 40, 100, 600}) {
+        kernels::AttentionOptions opt = options(true);
+        opt.window = window;
+        expect_parity(c, in, opt);
+        opt.segments = kernels::AttentionSegments::packed({0, 5, 22, 23, c.T});
+        opt.alibi_slopes = alibi_tensor(c.H);
+        if (c.B == 1) expect_parity(c, in, opt);
+      }
     }
   }
 }

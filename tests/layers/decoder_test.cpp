@@ -92,6 +92,33 @@ TEST(Decoder, CausalFutureTokensDoNotChangeEarlierLogits) {
   EXPECT_TRUE(all_close(model.forward(ids.narrow(1, 0, 3).contiguous()).data(), a.narrow(1, 0, 3), 1e-6, 1e-6));
 }
 
+TEST(Decoder, SlidingWindowSeesOnlyTheLastWindowTokens) {
+  // Window 3: the token at position 1 reaches positions 1..3 directly, and later ones only
+  // through the layers below (2 layers: up to position 1 + 2 * 2 = 5). A window of T or more
+  // is plain causal attention, bit for bit.
+  DecoderOptions opt = tiny_decoder_options();
+  Decoder full(opt);
+  Generator gen(3);
+  full.init_parameters(gen);
+  opt.window = 3;
+  Decoder windowed(opt);
+  copy_parameters(full, windowed);
+  Tensor ids = random_ids({2, 9}, 8);
+  Tensor changed = ids.clone();
+  for (int64_t b = 0; b < 2; ++b) changed.set({b, 1}, double((int64_t(ids.at({b, 1})) + 5) % 37));
+  Tensor a = windowed.forward(ids).data(), c = windowed.forward(changed).data();
+  EXPECT_TRUE(all_close(c.narrow(1, 0, 1), a.narrow(1, 0, 1), 0, 0));
+  EXPECT_FALSE(all_close(c.narrow(1, 1, 5), a.narrow(1, 1, 5), 1e-6, 0));
+  EXPECT_TRUE(all_close(c.narrow(1, 6, 3), a.narrow(1, 6, 3), 0, 0)) << "position 1 leaked past two windows";
+  // The first 3 positions see the same keys with and without the window.
+  EXPECT_TRUE(all_close(a.narrow(1, 0, 3), full.forward(ids).data().narrow(1, 0, 3), 0, 0));
+  opt.window = 9;
+  Decoder wide(opt);
+  copy_parameters(full, wide);
+  EXPECT_TRUE(all_close(wide.forward(ids).data(), full.forward(ids).data(), 0, 0));
+  EXPECT_EQ(windowed.flops_per_token(9), full.flops_per_token(9) - 12 * 2 * 16 * (9 - 3));
+}
+
 TEST(Decoder, GradcheckLossWrtParameters) {
   DecoderOptions opt = tiny_decoder_options();
   opt.init_std = 0.3;
