@@ -135,7 +135,7 @@ struct TrainConfig {
   int64_t eval_every = 200;        // 0: never
   int64_t eval_batches = 20;       // >= 0
   int64_t ckpt_every = 500;        // 0: only at the end
-  int64_t keep_checkpoints = 3;    // >= 1
+  int64_t keep_checkpoints = 3;    // >= 2 (validation raises 1 to 2)
   Precision precision = Precision::fp32;
   Device device = Device::cpu();   // YAML: cpu | cuda | cuda:N
   int64_t threads = 0;             // 0 = all cores

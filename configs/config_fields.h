@@ -107,7 +107,7 @@ void visit_config(V& v, T& c) {
     v.field("eval_every", c.train.eval_every, "steps between evaluations; 0: never");
     v.field("eval_batches", c.train.eval_batches, "validation batches per evaluation, >= 0");
     v.field("ckpt_every", c.train.ckpt_every, "steps between checkpoints; 0: only at the end");
-    v.field("keep_checkpoints", c.train.keep_checkpoints, "checkpoints kept in the run directory, >= 1");
+    v.field("keep_checkpoints", c.train.keep_checkpoints, "checkpoints kept in the run directory, >= 2 (1 is raised to 2)");
     v.field("precision", c.train.precision, "dtype of the parameters and activations");
     v.field("device", c.train.device, "where the model runs; under mpirun each rank takes cuda:<local rank>");
     v.field("threads", c.train.threads, "CPU threads; 0: all cores");

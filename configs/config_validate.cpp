@@ -102,7 +102,7 @@ void validate_schedule(ScheduleConfig& s, const TrainConfig& t, const Checker& c
             "a number in (0, 1)");
 }
 
-void validate_train(const TrainConfig& t, const Checker& c) {
+void validate_train(TrainConfig& t, const Checker& c) {
   c.non_negative(t.steps, "train.steps");
   c.positive(t.batch_size, "train.batch_size");
   c.positive(t.micro_batch_size, "train.micro_batch_size");
@@ -112,6 +112,12 @@ void validate_train(const TrainConfig& t, const Checker& c) {
   c.non_negative(t.eval_batches, "train.eval_batches");
   c.non_negative(t.ckpt_every, "train.ckpt_every");
   c.require(t.keep_checkpoints >= 1, "train.keep_checkpoints", t.keep_checkpoints, "an integer >= 1");
+  // `--resume auto` falls back to the previous checkpoint when the newest is damaged.
+  if (t.keep_checkpoints == 1) {
+    c.warn("train.keep_checkpoints", "train.keep_checkpoints 1 keeps 2 instead, so that a damaged newest checkpoint "
+                                     "leaves the previous one to resume from");
+    t.keep_checkpoints = 2;
+  }
   c.non_negative(t.threads, "train.threads");
 }
 

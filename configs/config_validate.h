@@ -7,8 +7,9 @@
 
 namespace linea {
 
-// Also shortens a decaying schedule's warmup that would not end before train.steps, with a
-// warning (the one value validation adjusts rather than refuses).
+// Also adjusts two values rather than refusing them, each with a warning: a decaying
+// schedule's warmup that would not end before train.steps is shortened, and
+// train.keep_checkpoints 1 becomes 2.
 void validate_config(Config& config, const KeyLocations& where, ConfigProblems& problems);
 
 }  // namespace linea

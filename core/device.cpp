@@ -1,9 +1,7 @@
 #include "core/device.h"
 
+#include "core/cuda_probe.h"
 #include "core/error.h"
-#ifdef LINEA_WITH_CUDA
-#include "core/cuda/runtime.h"
-#endif
 
 namespace linea {
 
@@ -31,12 +29,6 @@ bool cuda_built() {
 #endif
 }
 
-int cuda_device_count() {
-#ifdef LINEA_WITH_CUDA
-  return cuda::device_count();
-#else
-  return 0;
-#endif
-}
+int cuda_device_count() { return cuda_probe().devices; }
 
 }  // namespace linea

@@ -24,7 +24,8 @@ Device device_from_name(const std::string& name);  // "cpu", "cuda", "cuda:1"; t
 
 // True when linea was built with CUDA.
 bool cuda_built();
-// Number of usable CUDA devices; 0 when not built with CUDA or no GPU/driver is present.
+// Number of usable CUDA devices; 0 when not built with CUDA or no GPU/driver is present
+// (core/cuda_probe.h says why).
 int cuda_device_count();
 inline bool cuda_available() { return cuda_device_count() > 0; }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #if defined(__CUDACC__)
@@ -104,13 +105,23 @@ template <class T, class A> LINEA_HD T store_as(A v) {
 }
 
 // Converts between any two element types: integers exactly, everything else through
-// float (double when either side is double).
+// float (double when either side is double). Floating to integer truncates toward zero,
+// saturates out-of-range values to the type's limits and maps NaN to 0 (what CUDA's
+// conversions do), so both devices agree where a plain C++ cast is undefined.
 template <class D, class S> LINEA_HD D convert_value(S v) {
   if constexpr (std::is_integral_v<S> && std::is_integral_v<D>) {
     return D(v);
   } else {
     using A = std::conditional_t<std::is_same_v<S, double> || std::is_same_v<D, double>, double, float>;
-    return store_as<D, A>(load_as<A, S>(v));
+    const A a = load_as<A, S>(v);
+    if constexpr (std::is_integral_v<D>) {
+      // A(min) is exact and A(max) is exact or rounds up, so every value strictly between
+      // them truncates into range.
+      constexpr A lo = A(std::numeric_limits<D>::min()), hi = A(std::numeric_limits<D>::max());
+      return a != a ? D(0) : a <= lo ? std::numeric_limits<D>::min() : a >= hi ? std::numeric_limits<D>::max() : D(a);
+    } else {
+      return store_as<D, A>(a);
+    }
   }
 }
 

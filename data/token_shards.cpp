@@ -27,7 +27,7 @@ std::string ids_str(int64_t vocab, int64_t bos, int64_t eos, int64_t pad, int64_
 
 }  // namespace
 
-TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
+std::vector<std::string> TokenShards::files(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw DataError(str_cat("token shard folder not found: ", dir));
   std::vector<std::string> names;
@@ -38,9 +38,15 @@ TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
   if (ec) throw DataError(str_cat("cannot list token shard folder ", dir, ": ", ec.message()));
   if (names.empty()) throw DataError(str_cat("no token shards (shard_*.h5) in ", dir));
   std::sort(names.begin(), names.end());
+  std::vector<std::string> paths;
+  for (const std::string& name : names) paths.push_back((fs::path(dir) / name).string());
+  return paths;
+}
 
-  for (size_t i = 0; i < names.size(); ++i) {
-    const std::string path = (fs::path(dir) / names[i]).string();
+TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
+  const std::vector<std::string> paths = files(dir);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
     H5File f = H5File::open_read(path, H5Errors::data);
     const bool foreign = (f.has_attr("/", "format") && f.string_attr("/", "format") != kTokenShardFormat) ||
                          !f.has_attr("/", "format_version") || !f.exists("/tokens");

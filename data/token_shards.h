@@ -20,6 +20,8 @@ class TokenShards {
   // and /doc_offsets that do not describe the shard (see prepare.h for the layout). Reads
   // every shard's /doc_offsets once into the global document boundaries.
   explicit TokenShards(const std::string& dir);
+  // The shard_*.h5 files of `dir` in name order; DataError for a missing folder or none.
+  static std::vector<std::string> files(const std::string& dir);
 
   int64_t total_tokens() const { return total_tokens_; }
   int64_t vocab_size() const { return vocab_size_; }

@@ -54,9 +54,14 @@ OptimizerSnapshot read_optimizer(const H5File& f, const std::string& expected_ki
   if (s.kind != expected_kind)
     throw CheckpointError(str_cat(f.path(), ": optimizer state is for ", s.kind, ", expected ", expected_kind));
   s.step = f.int_attr("/optim", "step");
+  std::vector<std::pair<std::string, std::string>> names;  // (parameter, state)
+  std::vector<std::string> objects;
   for (const std::string& name : f.list("/optim"))
-    for (const std::string& state_name : f.list("/optim/" + name))
-      s.state[name][state_name] = f.read_tensor("/optim/" + name + "/" + state_name);
+    for (const std::string& state_name : f.list("/optim/" + name)) {
+      names.emplace_back(name, state_name);
+      objects.push_back("/optim/" + name + "/" + state_name);
+    }
+  f.read_tensors(objects, [&](size_t i, const Tensor& t) { s.state[names[i].first][names[i].second] = t; });
   return s;
 }
 
@@ -75,10 +80,21 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
     f.set_string_attr("/", "linea_version", LINEA_VERSION);
     f.set_string_attr("/", "config_yaml", config_yaml);
     f.set_int_attr("/", "world_size", world_size);
-    for (const auto& [name, p] : model.named_parameters()) f.write_tensor("/model/" + name, p.data().to(DType::f32));
-    if (optimizer) {
+    // Parameters first, then optimizer states; a bf16 parameter is widened only when written.
+    std::vector<std::string> objects;
+    std::vector<Tensor> optim_tensors;
+    const auto params = model.named_parameters();
+    for (const auto& [name, p] : params) objects.push_back("/model/" + name);
+    if (optimizer)
       for (const auto& [name, states] : optimizer->state)
-        for (const auto& [state_name, t] : states) f.write_tensor("/optim/" + name + "/" + state_name, t);
+        for (const auto& [state_name, t] : states) {
+          objects.push_back("/optim/" + name + "/" + state_name);
+          optim_tensors.push_back(t);
+        }
+    f.write_tensors(objects, [&](size_t i) {
+      return i < params.size() ? params[i].second.data().to(DType::f32) : optim_tensors[i - params.size()];
+    });
+    if (optimizer) {
       f.set_string_attr("/optim", "kind", optimizer->kind);
       f.set_int_attr("/optim", "step", optimizer->step);
     }
@@ -104,16 +120,20 @@ void load_checkpoint(const std::string& path, Module& model, Optimizer* optimize
   if (stored.size() != params.size())
     throw CheckpointError(str_cat(path, ": checkpoint holds ", stored.size(), " model tensors, the model has ",
                                   params.size()));
+  std::vector<std::string> objects;
   for (const auto& [name, p] : params) {
     if (!f.exists("/model/" + name))
       throw CheckpointError(str_cat(path, ": parameter '", name, "' is missing from the checkpoint"));
-    Tensor t = f.read_tensor("/model/" + name);
+    objects.push_back("/model/" + name);
+  }
+  f.read_tensors(objects, [&](size_t i, const Tensor& t) {
+    const auto& [name, p] = params[i];
     if (t.shape() != p.shape())
       throw CheckpointError(str_cat(path, ": parameter '", name, "' has shape ", shape_str(t.shape()),
                                     " in the checkpoint, expected ", shape_str(p.shape())));
     Tensor dst = p.data();  // shares the parameter's storage
     dst.copy_(t);
-  }
+  });
   if (optimizer) {
     OptimizerSnapshot s = read_optimizer(f, optimizer->kind());
     optimizer->load_state(s.state, s.step);
@@ -169,6 +189,18 @@ WeightsLoadReport load_model_weights(const std::string& path, Module& model, con
   for (const auto& [name, p] : model.named_parameters())
     (filled.count(name) ? r.loaded : r.missing).push_back(name);
   return r;
+}
+
+H5File::VerifyReport verify_checkpoint(const std::string& path) {
+  H5File::VerifyReport report = H5File::verify_file(path);
+  if (report.damaged.empty()) {
+    try {
+      check_format(H5File::open_read(path));
+    } catch (const CheckpointError& e) {
+      report.damaged.push_back(e.what());
+    }
+  }
+  return report;
 }
 
 CheckpointInfo inspect_checkpoint(const std::string& path) {

@@ -1,12 +1,14 @@
 // Checkpoints in HDF5, readable by h5py without linea (docs/architecture.md): /model/<param>,
 // /optim/<param>/<state> with /optim attributes kind and step, /trainer attributes, and
 // root attributes format_version, linea_version, config_yaml, world_size. Written to a
-// temporary file, fsynced and renamed, so a crash never leaves a half checkpoint.
+// temporary file, fsynced and renamed, so a crash never leaves a half checkpoint. Every
+// tensor and attribute carries a checksum checked on every read (core/io/hdf5_file.h).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/io/hdf5_file.h"
 #include "layers/module.h"
 #include "optim/optimizer.h"
 
@@ -79,5 +81,10 @@ struct CheckpointInfo {
   std::vector<CheckpointTensorInfo> model_tensors;
 };
 CheckpointInfo inspect_checkpoint(const std::string& path);
+
+// Reads a checkpoint completely (H5File::verify: every checksum, every attribute) and checks
+// that it is a linea checkpoint; `damaged` lists what is not intact (`linea info --verify`,
+// `--resume auto`).
+H5File::VerifyReport verify_checkpoint(const std::string& path);
 
 }  // namespace linea

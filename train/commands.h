@@ -22,7 +22,8 @@ struct EvalCommand {
 int run_eval(const EvalCommand& cmd);
 
 // A checkpoint (file, run directory or `latest`), or token shards (a shard file or folder).
-int run_info(const std::string& path);
+// verify: read them completely instead, checking every checksum (exit 2 when damaged).
+int run_info(const std::string& path, bool verify);
 
 struct PrepareCommand {
   std::string tokenizer;              // load_tokenizer spec; a SentencePiece .model is created when train_vocab > 0

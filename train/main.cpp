@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
+#include "core/cuda_probe.h"
 #include "core/error.h"
 #include "configs/config.h"
 #include "configs/config_keys.h"
@@ -43,9 +43,9 @@ bool known_subcommand(const CLI::App& app, const std::string& word, const char* 
   return known;
 }
 
+// The CUDA part names the runtime and driver versions and, without a usable GPU, why.
 std::string version_line() {
-  return linea::str_cat("linea ", LINEA_VERSION, " (CUDA ", linea::cuda_built() ? "built" : "not built", ", ",
-                        linea::cuda_device_count(), " GPU(s) visible)");
+  return linea::str_cat("linea ", LINEA_VERSION, " (", linea::cuda_probe_summary(linea::cuda_probe()), ")");
 }
 
 }  // namespace
@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint, or what a token shard holds");
   info_cmd->add_option("path", info_path, linea::str_cat(kCheckpointHelp, ", or a token shard (folder or .h5)"))
       ->required();
+  bool info_verify = false;
+  info_cmd->add_flag("--verify", info_verify,
+                     "read the checkpoint or every shard completely, checking every checksum; "
+                     "names each damaged dataset (exit 2)");
 
   linea::PlotCommand plot;
   CLI::App* plot_cmd = app.add_subcommand("plot", "draw train/valid loss and tokens/s of runs into a PNG");
@@ -179,7 +183,7 @@ int main(int argc, char** argv) {
     if (*train_cmd) return linea::run_train(train);
     if (*eval_cmd) return linea::run_eval(eval);
     if (*prepare_cmd) return linea::run_prepare(prepare);
-    if (*info_cmd) return linea::run_info(info_path);
+    if (*info_cmd) return linea::run_info(info_path, info_verify);
     if (*config_cmd) {
       if (config_keys) {
         std::printf("%s", linea::recipe_key_reference().c_str());

@@ -37,6 +37,7 @@ DecoderOptions decoder_options(const ModelConfig& m) {
   o.dropout = m.dropout;
   o.init_std = m.init_std;
   o.max_seq_len = m.max_seq_len;
+  o.window = m.attention.window;
   return o;
 }
 
@@ -49,6 +50,8 @@ EncoderOptions encoder_options(const ModelConfig& m) {
   require(m.attention.positions == PositionKind::alibi, "model.attention.positions", m.attention.positions, "alibi",
           "encoder");
   for (AttentionKind k : m.layer_pattern) require(k == AttentionKind::softmax, "model.layer_pattern", k, "softmax", "encoder");
+  LINEA_CHECK_T(ConfigError, m.attention.window == 0, "model.attention.window: ", m.attention.window,
+                " is not implemented by the encoder, whose attention is bidirectional; expected 0");
   LINEA_CHECK_T(ConfigError, m.kv_heads == m.heads, "model.kv_heads: ", m.kv_heads,
                 " differs from model.heads; the encoder has no grouped-query attention, expected ", m.heads);
   LINEA_CHECK_T(ConfigError, m.tie_embeddings, "model.tie_embeddings: false is not implemented by the encoder, "

@@ -21,6 +21,7 @@
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "optim/sharded_adamw.h"
+#include "train/auto_resume.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
 #include "train/evaluate.h"
@@ -459,12 +460,15 @@ int train_on(const TrainCommand& cmd, Config cfg, Communicator& comm) {
     if (comm.rank() == 0) trainer.dry_run();
     return 0;
   }
-  std::string resume = cmd.resume;
-  if (resume == "auto") resume = trainer.run_dir().latest();
-  if (resume.empty() && !trainer.run_dir().checkpoints().empty())
+  std::string resumed = cmd.resume;
+  if (cmd.resume == "auto")
+    resumed = load_newest_intact(trainer.run_dir(), [&](const std::string& c) { trainer.resume_from(c); },
+                                 comm.rank() == 0);
+  else if (!cmd.resume.empty())
+    trainer.resume_from(cmd.resume);
+  if (resumed.empty() && !trainer.run_dir().checkpoints().empty())
     throw ConfigError(str_cat(trainer.run_dir().path(), ": the run directory already holds checkpoints, expected "
                               "--resume auto to continue it or a new --run-dir"));
-  if (!resume.empty()) trainer.resume_from(resume);
   install_stop_handlers();
   return trainer.run();
 }

@@ -4,14 +4,15 @@
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
-#define LINEA_CUDA_CHECK(expr)                                                                  \
-  do {                                                                                          \
-    cudaError_t err_ = (expr);                                                                  \
-    if (err_ != cudaSuccess)                                                                    \
-      throw ::linea::Error(::linea::str_cat(__FILE__, ":", __LINE__, ": CUDA error in ", #expr, \
-                                            ": ", cudaGetErrorString(err_)));                   \
+#define LINEA_CUDA_CHECK(expr)                                                                \
+  do {                                                                                        \
+    const cudaError_t err_ = (expr);                                                          \
+    if (err_ != cudaSuccess)                                                                  \
+      throw ::linea::Error(::linea::cuda::error_message(                                      \
+          err_, ::linea::str_cat(__FILE__, ":", __LINE__, ": CUDA error in ", #expr)));       \
   } while (0)
 
 #define LINEA_CUBLAS_CHECK(expr)                                                                    \
@@ -22,8 +23,8 @@
                                             ": ", cublasLtGetStatusString(st_)));                   \
   } while (0)
 
-// Checks the last kernel launch.
-#define LINEA_CUDA_LAUNCH_CHECK() LINEA_CUDA_CHECK(cudaGetLastError())
+// Checks the kernel just launched (and, under LINEA_CUDA_DEBUG=1, waits for it).
+#define LINEA_CUDA_LAUNCH_CHECK() ::linea::cuda::check_launch(__FILE__, __LINE__)
 
 namespace linea::cuda {
 

@@ -8,6 +8,7 @@
 
 #include "core/allocator.h"
 #include "core/cuda/check.cuh"
+#include "core/cuda/cublas_heuristic.h"
 #include "core/kernels/matmul.h"
 
 namespace linea::cuda {
@@ -99,6 +100,15 @@ struct Workspace {
 
 }  // namespace
 
+void check_heuristic(cublasStatus_t call, int found, cublasStatus_t result_state, const std::string& gemm) {
+  if (call != CUBLAS_STATUS_SUCCESS && call != CUBLAS_STATUS_NOT_SUPPORTED)
+    throw Error(str_cat("matmul: cuBLASLt's algorithm heuristic failed for ", gemm, ": ",
+                        cublasLtGetStatusString(call)));
+  LINEA_CHECK_T(Error, call == CUBLAS_STATUS_SUCCESS && found > 0 && result_state == CUBLAS_STATUS_SUCCESS,
+                "matmul: cuBLASLt has no algorithm for ", gemm,
+                "; expected operands whose layout and alignment cuBLASLt supports");
+}
+
 // a [Ba, M, K], b [Bb, K, N], c [B, M, N] (contiguous); see core/kernels/matmul.h.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& c) {
   const int64_t B = c.size(0), M = c.size(1), N = c.size(2);
@@ -144,10 +154,12 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& c) {
   cublasLtHandle_t handle = lt_handle(device);
   cublasLtMatmulHeuristicResult_t heuristic = {};
   int found = 0;
-  LINEA_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(handle, raw_desc, x_layout.get(), y_layout.get(), c_layout.get(),
-                                                    c_layout.get(), raw_pref, 1, &heuristic, &found));
-  LINEA_CHECK_T(Error, found > 0, "matmul: cuBLASLt has no algorithm for a ", a.desc(), " x ", b.desc(),
-                " GEMM (layouts and alignment as given)");
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle, raw_desc, x_layout.get(), y_layout.get(),
+                                                               c_layout.get(), c_layout.get(), raw_pref, 1,
+                                                               &heuristic, &found);
+  check_heuristic(status, found, heuristic.state,
+                  str_cat("a ", a.desc(), " x ", b.desc(), " GEMM (operand alignments ", align_y, ", ", align_x,
+                          " and ", align_c, " bytes)"));
 
   const float alpha32 = 1.0f, beta32 = 0.0f;
   const double alpha64 = 1.0, beta64 = 0.0;
@@ -157,6 +169,7 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& c) {
   LINEA_CUBLAS_CHECK(cublasLtMatmul(handle, raw_desc, alpha, b.data_ptr(), x_layout.get(), a.data_ptr(),
                                     y_layout.get(), beta, c.data_ptr(), c_layout.get(), c.data_ptr(), c_layout.get(),
                                     &heuristic.algo, ws.ptr, kWorkspaceBytes, stream()));
+  LINEA_CUDA_LAUNCH_CHECK();  // under LINEA_CUDA_DEBUG=1, a fault in the GEMM is reported here
 }
 
 }  // namespace linea::cuda

@@ -14,14 +14,17 @@ __device__ __forceinline__ int64_t inner_offset(const ReducePlan& p, int64_t r) 
   return o[0];
 }
 
-// Combines (value, index) pairs; for max, the larger value wins and the smaller index breaks ties.
+// Combines (value, index) pairs; for max, the larger value wins and the smaller index breaks
+// ties. A NaN beats every number and, among NaNs, the smaller index wins too, so the result
+// is the CPU's (the first NaN of the row) whatever order the threads combine in.
 template <class A>
 __device__ __forceinline__ void combine(ReduceOp op, A& v, int64_t& i, A ov, int64_t oi) {
   if (op != ReduceOp::max) {
     v += ov;
     return;
   }
-  bool take = ov > v || (ov != ov && v == v) || (ov == v && oi < i);
+  const bool o_nan = ov != ov, v_nan = v != v;
+  const bool take = o_nan ? (!v_nan || oi < i) : (!v_nan && (ov > v || (ov == v && oi < i)));
   if (take) { v = ov; i = oi; }
 }
 

@@ -5,7 +5,8 @@
 #include "core/dist/mpi/mpi_communicator.h"
 #endif
 #ifdef LINEA_WITH_NCCL
-#include "core/dist/nccl/nccl_communicator.h"
+#include "core/dist/nccl/nccl_cuda_backend.h"
+#include "core/dist/nccl_communicator.h"
 #endif
 
 namespace linea {
@@ -39,7 +40,7 @@ std::unique_ptr<Communicator> make_nccl(Device device, CommOptions options) {
                   " visible CUDA device(s); expected at most one rank per GPU");
     mine = Device::cuda(bootstrap->local_rank());
   }
-  return std::make_unique<NcclCommunicator>(std::move(bootstrap), mine, options);
+  return std::make_unique<NcclCommunicator>(std::move(bootstrap), dist::make_nccl_cuda_backend(mine), options);
 #else
   (void)options;
   throw Error(str_cat("the nccl backend was requested for ", device.str(),

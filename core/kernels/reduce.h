@@ -28,7 +28,8 @@ struct ReducePlan {
 namespace linea::kernels {
 
 // Empty dims = reduce all. For max, *argmax (if given) receives i64 indices into the
-// flattened reduced dims (first maximum on ties).
+// flattened reduced dims: the first maximum on ties; a NaN is the maximum (it propagates,
+// like torch.max), the first NaN when there are several. Both devices agree on this.
 Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> dims, bool keepdim, Tensor* argmax = nullptr);
 // dx of shape x_shape from dy (shape of the reduce output, keepdim or not).
 Tensor reduce_bwd(ReduceOp op, const Shape& x_shape, const Tensor& dy, std::vector<int64_t> dims, bool keepdim,

@@ -85,7 +85,7 @@ TEST(BinaryErrors, ShapeDtypeAndDeviceMismatchesNameTheOp) {
 }
 
 TEST(BinaryErrors, DeviceMismatchIsReported) {
-  if (!cuda_available()) GTEST_SKIP() << "needs a GPU to build a CUDA tensor";
+  LINEA_REQUIRE_GPU();  // to build a CUDA tensor
   Variable a(Tensor::zeros({2}));
   Variable b(Tensor::zeros({2}, DType::f32, Device::cuda(0)));
   try {

@@ -1,7 +1,10 @@
 // Gradchecks and values of sum/mean/max over dims, plus the view ops.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "autograd/functional.h"
+#include "core/kernels/reduce.h"
 #include "support/testing.h"
 
 using namespace linea;
@@ -66,4 +69,30 @@ TEST(ViewGrad, ContiguousAndDtypeConversion) {
   sum(to_dtype(x, DType::bf16)).backward();
   EXPECT_EQ(x.grad().dtype(), DType::f32);
   EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{1, 1, 1, 1}));
+}
+
+TEST(ReduceValues, MaxTakesTheFirstNaNAndTheFirstTie) {
+  // The CUDA kernels combine partial results in another order; reduce.h defines the answer.
+  const double nan = NAN, inf = INFINITY;
+  const std::vector<double> values = {1, nan, 3, nan,  2, 3, 1, 3,  -inf, -inf, -inf, -inf,  0, 5, nan, 5};
+  const std::vector<double> first = {1, 1, 0, 2};  // first NaN; first of tied maxima; all -inf; NaN beats 5
+  Tensor rows = Tensor::from_vector(values, {4, 4}, DType::f32);
+  Tensor arg;
+  Tensor y = kernels::reduce(ReduceOp::max, rows, {1}, false, &arg);
+  EXPECT_TRUE(std::isnan(y.at({0})));
+  EXPECT_EQ(arg.to_vector(), first);
+  // The column path (leading dims of a dense tensor) and the chunked path (a few very long rows).
+  kernels::reduce(ReduceOp::max, rows.transpose(0, 1).contiguous(), {0}, false, &arg);
+  EXPECT_EQ(arg.to_vector(), first);
+  std::vector<double> long_row(1 << 16, 0.0);
+  long_row[100] = long_row[200] = 7;
+  kernels::reduce(ReduceOp::max, Tensor::from_vector(long_row, {1, 1 << 16}, DType::f32), {1}, false, &arg);
+  EXPECT_EQ(arg.item(), 100);
+  long_row[40000] = long_row[50000] = nan;
+  kernels::reduce(ReduceOp::max, Tensor::from_vector(long_row, {1, 1 << 16}, DType::f32), {1}, false, &arg);
+  EXPECT_EQ(arg.item(), 40000);
+  // max's backward sends each row's gradient to that element only.
+  Tensor dx = kernels::reduce_bwd(ReduceOp::max, rows.shape(), Tensor::ones({4}), {1}, false,
+                                  Tensor::from_vector(first, {4}, DType::i64));
+  EXPECT_EQ(dx.to_vector(), (std::vector<double>{0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0}));
 }

@@ -7,7 +7,8 @@
 // absolute for out/lse; gradients sum up to T terms of that size: 1e-4 absolute, 1e-3
 // relative. bf16 — identical bf16 inputs and f32 math, each output rounded once to bf16,
 // so the two may land on neighbouring bf16 values: one ulp, 2^-7 relative, plus the f32
-// noise above on values near zero (atol 1e-3).
+// noise above on values near zero (atol 1e-3). f16 rounds more finely and is held to the
+// same bounds.
 // ALiBi adds -slope |i - j| in f32 on both devices (the CPU subtracts the rounded product,
 // the GPU may fuse it into an FMA), so the two biased scores differ by about one f32 ulp of
 // their value. The diagonal key has bias 0, so keys that carry weight have biased scores
@@ -21,7 +22,7 @@
 #include <vector>
 
 #include "core/kernels/attention.h"
-#include "support/testing.h"
+#include "support/device_views.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -65,8 +66,10 @@ std::string describe(const Case& c, DType dt, const kernels::AttentionOptions& o
 }
 
 // Forward (out, lse) and backward (dq, dk, dv) on both devices with the tolerances of the
-// file comment. opt holds CPU tensors; the GPU call gets the slopes moved to the GPU.
-void expect_parity(const Case& c, const Inputs& in, const kernels::AttentionOptions& opt) {
+// file comment. opt holds CPU tensors; the GPU call gets the slopes moved to the GPU. The
+// GPU runs on `gpu`'s q, k, v (views made on the device keep their layout), the CPU on
+// the same values in `in`.
+void expect_parity(const Case& c, const Inputs& in, const Inputs& gpu, const kernels::AttentionOptions& opt) {
   const DType dt = in.q.dtype();
   const bool f32 = dt == DType::f32;
   const double fwd_atol = f32 ? 1e-5 : 1e-3, bwd_atol = f32 ? 1e-4 : 1e-3;
@@ -74,7 +77,7 @@ void expect_parity(const Case& c, const Inputs& in, const kernels::AttentionOpti
   const std::string what = describe(c, dt, opt);
   kernels::AttentionOptions opt_g = opt;
   if (opt.alibi_slopes.defined()) opt_g.alibi_slopes = opt.alibi_slopes.to(kGpu);
-  const Tensor q = in.q.to(kGpu), k = in.k.to(kGpu), v = in.v.to(kGpu);
+  const Tensor &q = gpu.q, &k = gpu.k, &v = gpu.v;
   Tensor lse, lse_g;
   Tensor out = kernels::attention_fwd(in.q, in.k, in.v, opt, &lse);
   Tensor out_g = kernels::attention_fwd(q, k, v, opt_g, &lse_g);
@@ -84,10 +87,15 @@ void expect_parity(const Case& c, const Inputs& in, const kernels::AttentionOpti
   // Same out and lse on both devices, so the comparison isolates the backward kernels.
   kernels::AttentionGrads g = kernels::attention_bwd(in.q, in.k, in.v, out, lse, in.dout, opt);
   kernels::AttentionGrads gg =
-      kernels::attention_bwd(q, k, v, out.to(kGpu), lse.to(kGpu), in.dout.to(kGpu), opt_g);
+      kernels::attention_bwd(q, k, v, out.to(kGpu), lse.to(kGpu), gpu.dout, opt_g);
   EXPECT_TRUE(all_close(gg.dq.to(kCpu), g.dq, bwd_atol, bwd_rtol)) << "dq " << what;
   EXPECT_TRUE(all_close(gg.dk.to(kCpu), g.dk, bwd_atol, bwd_rtol)) << "dk " << what;
   EXPECT_TRUE(all_close(gg.dv.to(kCpu), g.dv, bwd_atol, bwd_rtol)) << "dv " << what;
+}
+
+// The same with the GPU given dense copies of `in`.
+void expect_parity(const Case& c, const Inputs& in, const kernels::AttentionOptions& opt) {
+  expect_parity(c, in, Inputs{in.q.to(kGpu), in.k.to(kGpu), in.v.to(kGpu), in.dout.to(kGpu)}, opt);
 }
 
 TEST(CudaAttention, ForwardLseAndBackwardMatchCpu) {
@@ -192,6 +200,74 @@ TEST(CudaAttention, GqaSegmentsWithGapsMatchCpu) {
         expect_parity(c, in, opt);
       }
     }
+  }
+}
+
+TEST(CudaAttention, F16IncludingTheD128BackwardThatSpills) {
+  LINEA_REQUIRE_GPU();
+  // f16 takes the half path of every head dim; D = 128's backward keeps the most per-thread
+  // state (the build reports its register spills), with GQA and partial tiles.
+  for (Case c : {Case{2, 4, 2, 7, 32}, Case{1, 4, 4, 77, 64}, Case{2, 8, 2, 200, 128}}) {
+    const Inputs in = random_inputs(c, DType::f16, 51);
+    for (bool causal : {true, false}) expect_parity(c, in, options(causal));
+  }
+  const Case c{1, 12, 12, 77, 128};
+  kernels::AttentionOptions opt = options(false);
+  opt.alibi_slopes = alibi_tensor(c.H);
+  opt.segments = kernels::AttentionSegments::packed({0, 30, 77});
+  expect_parity(c, random_inputs(c, DType::f16, 52), opt);
+}
+
+TEST(CudaAttention, LongSequencesAndEightQueryHeadsPerKvHead) {
+  LINEA_REQUIRE_GPU();
+  // T up to 4k (many key tiles per query tile, long online-softmax rescaling chains) and
+  // kv groups of 8 query heads, causal and not, D = 64 and 128.
+  for (Case c : {Case{1, 8, 1, 4096, 64}, Case{1, 16, 2, 2048, 128}}) {
+    for (DType dt : {DType::f32, DType::bf16}) {
+      const Inputs in = random_inputs(c, dt, 61);
+      for (bool causal : {true, false}) expect_parity(c, in, options(causal));
+    }
+  }
+}
+
+TEST(CudaAttention, ZeroLengthSegments) {
+  LINEA_REQUIRE_GPU();
+  // Empty sequences first, in the middle (twice in a row) and last of a packed batch, and a
+  // batch entry of the general layout holding nothing: they cover no rows and must not
+  // disturb their neighbours.
+  const Case packed{1, 4, 2, 40, 64};
+  for (DType dt : {DType::f32, DType::f16}) {
+    kernels::AttentionOptions opt = options(true);
+    opt.segments = kernels::AttentionSegments::packed({0, 0, 5, 5, 5, 22, 40, 40});
+    expect_parity(packed, random_inputs(packed, dt, 71), opt);
+  }
+  const Case general{2, 4, 4, 33, 32};
+  kernels::AttentionSegments segments;
+  segments.start = {0, 0, 33, 33};
+  segments.length = {0, 20, 0, 0};
+  for (bool causal : {true, false}) {
+    kernels::AttentionOptions opt = options(causal);
+    opt.segments = segments;
+    expect_parity(general, random_inputs(general, DType::f32, 72), opt);
+  }
+}
+
+TEST(CudaAttention, DeviceStridedAndMisalignedInputs) {
+  LINEA_REQUIRE_GPU();
+  // Inputs made on the GPU: q, k as [B,T,H,D] storage seen as [B,H,T,D] (the device copy
+  // densifies them), and dense views one element off alignment, which the kernels read as
+  // they are. The CPU gets the same values.
+  const Case c{2, 4, 2, 65, 64};
+  auto on_cpu = [](const Inputs& g) { return Inputs{g.q.to(kCpu), g.k.to(kCpu), g.v.to(kCpu), g.dout.to(kCpu)}; };
+  for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+    const Tensor v = misaligned_on(kGpu, {c.B, c.Hkv, c.T, c.D}, 83, dt);
+    const Tensor dout = misaligned_on(kGpu, {c.B, c.H, c.T, c.D}, 84, dt);
+    const Inputs strided{random_tensor({c.B, c.T, c.H, c.D}, 81).to(kGpu, dt).transpose(1, 2),
+                         random_tensor({c.B, c.T, c.Hkv, c.D}, 82).to(kGpu, dt).transpose(1, 2), v, dout};
+    for (bool causal : {true, false}) expect_parity(c, on_cpu(strided), strided, options(causal));
+    const Inputs unaligned{misaligned_on(kGpu, {c.B, c.H, c.T, c.D}, 85, dt),
+                           misaligned_on(kGpu, {c.B, c.Hkv, c.T, c.D}, 86, dt), v, dout};
+    expect_parity(c, on_cpu(unaligned), unaligned, options(true));
   }
 }
 

@@ -9,7 +9,7 @@
 
 #include "core/kernels/cross_entropy.h"
 #include "core/rng.h"
-#include "support/testing.h"
+#include "support/device_views.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -75,6 +75,30 @@ TEST(CudaCrossEntropy, InvalidTargetPoisonsLossAndRowWithNaN) {
   Tensor dx = kernels::cross_entropy_bwd(Tensor::scalar(1.0, DType::f32, kGpu), x, t, lse, count).to(kCpu);
   EXPECT_TRUE(std::isnan(dx.at({1, 0})));
   EXPECT_FALSE(std::isnan(dx.at({0, 0})));
+}
+
+TEST(CudaCrossEntropy, DeviceViewsF16F64) {
+  LINEA_REQUIRE_GPU();
+  // Logits made on the GPU (transposed, or dense one element off alignment). f16 rounds the
+  // loss and dlogits once from f32 (2^-9 with margin); f64 differs by exp and sum order.
+  const int64_t N = 33, V = 1000;
+  for (DType dt : {DType::f16, DType::f64}) {
+    const double rtol = dt == DType::f16 ? 1.0 / 512 : 1e-12, atol = dt == DType::f16 ? 1e-6 : 1e-15;
+    for (bool strided : {true, false}) {
+      const Tensor xg = strided ? strided_on(kGpu, {N, V}, 6, dt, -6, 6) : misaligned_on(kGpu, {N, V}, 6, dt, -6, 6);
+      const Tensor x = xg.to(kCpu), t = random_targets(N, V, 7, 4, DType::i64);
+      const std::string what = str_cat(dtype_name(dt), strided ? " strided" : " misaligned");
+      Tensor lse, count, lseg, countg;
+      const Tensor loss = kernels::cross_entropy(x, t, -100, &lse, &count);
+      EXPECT_TRUE(all_close(kernels::cross_entropy(xg, t.to(kGpu), -100, &lseg, &countg).to(kCpu), loss, 0, rtol))
+          << what;
+      EXPECT_TRUE(all_close(lseg.to(kCpu), lse, 1e-5, 1e-6)) << what;
+      const Tensor dloss = Tensor::scalar(1.7, dt);
+      EXPECT_TRUE(all_close(kernels::cross_entropy_bwd(dloss.to(kGpu), xg, t.to(kGpu), lseg, countg).to(kCpu),
+                            kernels::cross_entropy_bwd(dloss, x, t, lse, count), atol, rtol))
+          << what << " dlogits";
+    }
+  }
 }
 
 }  // namespace

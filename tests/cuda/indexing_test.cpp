@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "core/kernels/concat.h"
 #include "core/kernels/cumsum.h"
@@ -13,7 +14,7 @@
 #include "core/kernels/gather.h"
 #include "core/kernels/triangular.h"
 #include "core/kernels/where.h"
-#include "support/testing.h"
+#include "support/device_views.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -21,7 +22,7 @@ using namespace linea::testing;
 namespace {
 const Device kGpu = Device::cuda(0);
 const Device kCpu = Device::cpu();
-double tol_for(DType t) { return t == DType::f32 ? 1e-5 : 1.0 / 128; }
+double tol_for(DType t) { return t == DType::f64 ? 1e-12 : t == DType::f32 ? 1e-5 : 1.0 / 128; }
 
 // Random integer indices in [0, n) of the given dtype.
 Tensor random_ids(const Shape& shape, int64_t n, uint64_t seed, DType t = DType::i64) {
@@ -157,5 +158,57 @@ TEST(CudaParity, DropoutMasksAreBitwiseEqual) {
       Tensor dx = kernels::dropout_bwd(x, p, 1234, 77);
       EXPECT_EQ(kernels::dropout_bwd(x.to(kGpu), p, 1234, 77).to(kCpu).to_vector(), dx.to_vector());
     }
+  }
+}
+
+TEST(CudaParity, GatherScatterOnDeviceViewsF64) {
+  LINEA_REQUIRE_GPU();
+  // x and the index transposed on the GPU, so the kernels walk strided plans on both.
+  for (DType dt : {DType::f64, DType::f16}) {
+    const Tensor xg = strided_on(kGpu, {9, 31, 13}, 20, dt), x = xg.to(kCpu);
+    const Tensor ig = random_ids({9, 11, 40}, 31, 21).to(kGpu).transpose(1, 2), index = ig.to(kCpu);
+    EXPECT_EQ(kernels::gather(xg, 1, ig).to(kCpu).to_vector(), kernels::gather(x, 1, index).to_vector())
+        << dtype_name(dt);
+    const Tensor dyg = strided_on(kGpu, {9, 40, 11}, 22, dt), dy = dyg.to(kCpu);
+    EXPECT_TRUE(all_close(kernels::gather_bwd(x.shape(), 1, ig, dyg).to(kCpu),
+                          kernels::gather_bwd(x.shape(), 1, index, dy), tol_for(dt), tol_for(dt)))
+        << dtype_name(dt);
+    EXPECT_TRUE(all_close(kernels::scatter_add(xg, 1, ig, dyg).to(kCpu), kernels::scatter_add(x, 1, index, dy),
+                          tol_for(dt), tol_for(dt)))
+        << dtype_name(dt);
+  }
+}
+
+TEST(CudaParity, OutOfRangeIndicesAreReportedLikeOnTheCpu) {
+  LINEA_REQUIRE_GPU();
+  // One bad index per call (past the end, or negative), so the value named is determined.
+  const Tensor x = random_tensor({4, 31, 5}, 23).to(DType::f32), src = random_tensor({4, 3, 5}, 24).to(DType::f32);
+  for (double bad : {31.0, -1.0}) {
+    const Tensor index = Tensor::from_vector({0, bad, 2}, {3}, DType::i64);
+    const Tensor index3 = kernels::expand_index(index, 1, {4, 3, 5}).contiguous();
+    const std::string want = str_cat("index ", int64_t(bad), " is out of range for dim 1 of size 31");
+    auto on = [&](Device d, auto op) {
+      try {
+        op(d);
+        return std::string("no error");
+      } catch (const ShapeError& e) {
+        return std::string(e.what());
+      }
+    };
+    const std::vector<std::pair<const char*, std::function<void(Device)>>> ops = {
+        {"gather", [&](Device d) { kernels::gather(x.to(d), 1, index3.to(d)); }},
+        {"scatter_add", [&](Device d) { kernels::scatter_add(x.to(d), 1, index3.to(d), src.to(d)); }},
+        {"index_select", [&](Device d) { kernels::index_select(x.to(d), 1, index.to(d)); }},
+        {"index_add", [&](Device d) { kernels::index_add(x.to(d), 1, index.to(d), src.to(d)); }},
+    };
+    for (const auto& [name, op] : ops) {
+      const std::string cpu = on(kCpu, op), gpu = on(kGpu, op);
+      EXPECT_NE(cpu.find(want), std::string::npos) << name << ": " << cpu;
+      EXPECT_NE(gpu.find(want), std::string::npos) << name << ": " << gpu;
+      EXPECT_EQ(gpu.substr(0, gpu.find(" (")), cpu.substr(0, cpu.find(" ("))) << name;
+    }
+    // The CUDA context survives: the bad index was skipped, not written through.
+    EXPECT_EQ(kernels::gather(x.to(kGpu), 1, Tensor::zeros({4, 1, 5}, DType::i64, kGpu)).to(kCpu).to_vector(),
+              kernels::gather(x, 1, Tensor::zeros({4, 1, 5}, DType::i64)).to_vector());
   }
 }

@@ -1,8 +1,10 @@
-// CPU-vs-CUDA parity for matmul (cuBLASLt) forward and backward in f32, bf16 and f64.
+// CPU-vs-CUDA parity for matmul (cuBLASLt) forward and backward in f32, bf16, f16 and f64.
 // Skipped where no GPU is present. Both backends are compared against an f64 product of
 // the same (already rounded) inputs. Tolerances: any fp32 summation order of K products
 // is within K u32 sum_k |a_ik b_kj| of the exact sum (u32 = 2^-24), so that is the f32
-// bound per element; bf16 outputs add one rounding, 2^-8 |c|; f64 uses K u64 (2^-53).
+// bound per element; bf16 outputs add one rounding, 2^-8 |c| (f16: 2^-11 |c|); f64 uses
+// K u64 (2^-53). Strided and misaligned operands are views made on the GPU, so cuBLASLt
+// really receives odd leading dims and pointers off 16-byte alignment.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -44,24 +46,31 @@ Tensor abs_f64(const Tensor& t) {
   return ::testing::AssertionSuccess();
 }
 
+// One rounding of the output: 2^-8 relative for bf16, 2^-11 for f16 (f32/f64 round nothing more).
+double output_rounding(DType dt) { return dt == DType::bf16 ? 0x1p-8 : dt == DType::f16 ? 0x1p-11 : 0.0; }
+
 // Checks CPU and CUDA matmul of a, b (already in their dtype) against the f64 product.
-void expect_forward_parity(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+// Operands on the GPU are used there as they are (views keep their strides and alignment);
+// CPU ones are copied over.
+void expect_forward_parity(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb) {
+  const Tensor a = a_in.to(Device::cpu()), b = b_in.to(Device::cpu());
+  const Tensor ag = a_in.device().is_cuda() ? a_in : a.to(kGpu), bg = b_in.device().is_cuda() ? b_in : b.to(kGpu);
   const int64_t K = ta ? a.size(-2) : a.size(-1);
   const DType dt = a.dtype();
   const double u = dt == DType::f64 ? 0x1p-53 : 0x1p-24;
-  const double rel = dt == DType::bf16 ? 0x1p-8 : 0.0;
+  const double rel = output_rounding(dt);
   Tensor ref = kernels::matmul(a.to(DType::f64), b.to(DType::f64), ta, tb);
   Tensor abs_sum = kernels::matmul(abs_f64(a), abs_f64(b), ta, tb);
-  Tensor gpu = kernels::matmul(a.to(kGpu), b.to(kGpu), ta, tb);
+  Tensor gpu = kernels::matmul(ag, bg, ta, tb);
   EXPECT_EQ(gpu.dtype(), dt);
   EXPECT_TRUE(within_bound(gpu.to(Device::cpu()), ref, abs_sum, rel, K * u))
       << dtype_name(dt) << " " << a.desc() << " x " << b.desc() << " ta=" << ta << " tb=" << tb;
   EXPECT_TRUE(within_bound(kernels::matmul(a, b, ta, tb), ref, abs_sum, rel, K * u)) << "cpu " << dtype_name(dt);
 }
 
-TEST(CudaMatmul, ForwardAllTransposesF32Bf16F64) {
+TEST(CudaMatmul, ForwardAllTransposesF32Bf16F16F64) {
   LINEA_REQUIRE_GPU();
-  for (DType dt : {DType::f32, DType::bf16, DType::f64})
+  for (DType dt : {DType::f32, DType::bf16, DType::f16, DType::f64})
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         // Equal batches, odd sizes.
@@ -78,14 +87,15 @@ TEST(CudaMatmul, ForwardAllTransposesF32Bf16F64) {
 
 TEST(CudaMatmul, ForwardBroadcastAndMisalignedViews) {
   LINEA_REQUIRE_GPU();
-  for (DType dt : {DType::f32, DType::bf16}) {
+  for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
     // [2, 1] x [1, 3] batches: no single batch stride, copied to a dense batch.
     expect_forward_parity(random_tensor({2, 1, 9, 31}, 7).to(dt), random_tensor({1, 3, 31, 12}, 8).to(dt), false,
                           false);
-    // Views starting one element into their storage with odd leading dims: pointers and
-    // strides only 2- or 4-byte aligned, so cuBLASLt must pick a kernel that allows it.
-    Tensor a = random_tensor({3, 25, 42}, 9).to(dt).slice(2, 1, 42);
-    Tensor b = random_tensor({42, 19}, 10).to(dt).slice(0, 1, 42);
+    // Views of GPU memory starting one element into their storage with odd leading dims:
+    // pointers and strides only 2- or 4-byte aligned, so cuBLASLt must pick a kernel that
+    // allows it (or say clearly that none does).
+    Tensor a = random_tensor({3, 25, 42}, 9).to(kGpu, dt).slice(2, 1, 42);
+    Tensor b = random_tensor({42, 19}, 10).to(kGpu, dt).slice(0, 1, 42);
     expect_forward_parity(a, b, false, false);
     expect_forward_parity(a, b.slice(1, 1, 19).transpose(0, 1), false, true);
   }
@@ -107,8 +117,8 @@ TEST(CudaMatmul, BackwardMatchesF64Reference) {
   LINEA_REQUIRE_GPU();
   // dA = w op(B)^T sums N = 29 products and dB = op(A)^T w sums M * batch = 99 products
   // (b is shared, so its gradient is one GEMM over the folded batch), each |term| <= 1:
-  // the fp32 bound is n u32 * n with n <= 99, below 6e-4; bf16 adds 2^-8 relative.
-  for (DType dt : {DType::f32, DType::bf16})
+  // the fp32 bound is n u32 * n with n <= 99, below 6e-4; bf16 and f16 add one rounding.
+  for (DType dt : {DType::f32, DType::bf16, DType::f16})
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         Tensor a = random_tensor(matrix_shape({3}, 33, 67, ta), 11).to(dt);
@@ -116,7 +126,7 @@ TEST(CudaMatmul, BackwardMatchesF64Reference) {
         Tensor w = random_tensor({3, 33, 29}, 13).to(dt);
         auto [ra, rb] = grads(Device::cpu(), a.to(DType::f64), b.to(DType::f64), w.to(DType::f64), ta, tb);
         auto [ga, gb] = grads(kGpu, a, b, w, ta, tb);
-        const double atol = 99.0 * 99.0 * 0x1p-24, rtol = dt == DType::bf16 ? 0x1p-8 : 0.0;
+        const double atol = 99.0 * 99.0 * 0x1p-24, rtol = output_rounding(dt);
         EXPECT_TRUE(all_close(ga, ra, atol, rtol)) << dtype_name(dt) << " dA ta=" << ta << " tb=" << tb;
         EXPECT_TRUE(all_close(gb, rb, atol, rtol)) << dtype_name(dt) << " dB ta=" << ta << " tb=" << tb;
       }

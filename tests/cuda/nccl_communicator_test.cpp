@@ -1,7 +1,8 @@
 // The NCCL communicator as a world of one GPU (scripts/test_gpu.sh): every collective on
 // CUDA tensors, asynchronous work ordered against later kernels, and DataParallel over it
 // training a tiny Decoder exactly like plain training (a world of one averages nothing).
-// Skipped where no GPU is present, or NCCL cannot be loaded (the message says why).
+// Skipped where no GPU is present, or NCCL cannot be loaded (the message says why); a
+// failure instead where a GPU is required (LINEA_REQUIRE_GPU=1).
 #include <gtest/gtest.h>
 
 #include "core/dist/communicator.h"
@@ -28,11 +29,11 @@ std::unique_ptr<Communicator> nccl_or_skip(std::string* why) {
   }
 }
 
-#define LINEA_REQUIRE_NCCL(comm)                           \
-  LINEA_REQUIRE_GPU();                                     \
-  std::string why_;                                        \
+#define LINEA_REQUIRE_NCCL(comm)                            \
+  LINEA_REQUIRE_GPU();                                      \
+  std::string why_;                                         \
   std::unique_ptr<Communicator> comm = nccl_or_skip(&why_); \
-  if (!comm) GTEST_SKIP() << why_
+  if (!comm) return gpu_unavailable(why_)
 
 }  // namespace
 

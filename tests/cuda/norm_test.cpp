@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/kernels/norm.h"
-#include "support/testing.h"
+#include "support/device_views.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -72,6 +72,42 @@ TEST(CudaNorm, StridedInputMatchesCpu) {
                         kernels::layer_norm(x, w, Tensor(), 1e-5), 1e-5, 1e-5));
   EXPECT_TRUE(all_close(kernels::rms_norm(x.to(kGpu), w.to(kGpu), 1e-6).to(kCpu), kernels::rms_norm(x, w, 1e-6), 1e-5,
                         1e-5));
+}
+
+TEST(CudaNorm, DeviceViewsF16F64) {
+  LINEA_REQUIRE_GPU();
+  // x made on the GPU (transposed, or dense one element off alignment), weights misaligned
+  // too. f16 rounds y, dx and the parameter gradients once from f32 (2^-9 with margin); f64
+  // differs by summation order only.
+  const Shape shape{3, 50, 129};
+  for (DType dt : {DType::f16, DType::f64}) {
+    const double tol = dt == DType::f16 ? 1.0 / 512 : 1e-12;
+    for (bool strided : {true, false}) {
+      const Tensor xg = strided ? strided_on(kGpu, shape, 7, dt, -2, 3) : misaligned_on(kGpu, shape, 7, dt, -2, 3);
+      const Tensor wg = misaligned_on(kGpu, {129}, 8, dt, 0.5, 1.5), bg = misaligned_on(kGpu, {129}, 9, dt);
+      const Tensor dy = random_tensor(shape, 10).to(dt);
+      const Tensor x = xg.to(kCpu), w = wg.to(kCpu), b = bg.to(kCpu);
+      const std::string what = str_cat(dtype_name(dt), strided ? " strided" : " misaligned");
+      Tensor mean, rstd, meang, rstdg;
+      const Tensor y = kernels::layer_norm(x, w, b, 1e-5, &mean, &rstd);
+      EXPECT_TRUE(all_close(kernels::layer_norm(xg, wg, bg, 1e-5, &meang, &rstdg).to(kCpu), y, tol, tol))
+          << "layer_norm " << what;
+      EXPECT_TRUE(all_close(rstdg.to(kCpu), rstd, tol, tol)) << "layer_norm rstd " << what;
+      const kernels::NormGrads g = kernels::layer_norm_bwd(dy, x, w, mean, rstd, true, true);
+      const kernels::NormGrads gg =
+          kernels::layer_norm_bwd(dy.to(kGpu), xg, wg, mean.to(kGpu), rstd.to(kGpu), true, true);
+      EXPECT_TRUE(all_close(gg.dx.to(kCpu), g.dx, tol, tol)) << "layer_norm dx " << what;
+      EXPECT_TRUE(all_close(gg.dweight.to(kCpu), g.dweight, 10 * tol, tol)) << "layer_norm dweight " << what;
+      EXPECT_TRUE(all_close(gg.dbias.to(kCpu), g.dbias, 10 * tol, tol)) << "layer_norm dbias " << what;
+      Tensor rms_rstd;
+      const Tensor r = kernels::rms_norm(x, w, 1e-6, &rms_rstd);
+      EXPECT_TRUE(all_close(kernels::rms_norm(xg, wg, 1e-6).to(kCpu), r, tol, tol)) << "rms_norm " << what;
+      const kernels::NormGrads rg = kernels::rms_norm_bwd(dy, x, w, rms_rstd, true);
+      const kernels::NormGrads rgg = kernels::rms_norm_bwd(dy.to(kGpu), xg, wg, rms_rstd.to(kGpu), true);
+      EXPECT_TRUE(all_close(rgg.dx.to(kCpu), rg.dx, tol, tol)) << "rms_norm dx " << what;
+      EXPECT_TRUE(all_close(rgg.dweight.to(kCpu), rg.dweight, 10 * tol, tol)) << "rms_norm dweight " << what;
+    }
+  }
 }
 
 }  // namespace

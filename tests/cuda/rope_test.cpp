@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/kernels/rope.h"
-#include "support/testing.h"
+#include "support/device_views.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -31,6 +31,30 @@ TEST(CudaRope, ForwardAndBackwardMatchCpu) {
       Tensor dx = kernels::rope_bwd(x, cpu_tb.cos, cpu_tb.sin);
       EXPECT_TRUE(all_close(kernels::rope_bwd(x.to(kGpu), gpu_tb.cos, gpu_tb.sin).to(kCpu), dx, atol, rtol))
           << "backward " << shape_str(shape) << " " << dtype_name(dt);
+    }
+  }
+}
+
+TEST(CudaRope, DeviceViewsF16F64) {
+  LINEA_REQUIRE_GPU();
+  // x made on the GPU (T and D transposed in storage, or dense one element off alignment).
+  // f16 rounds once from f32 (2^-9 with margin); f64 rotates in f64 from the f32 tables.
+  const Shape shape{2, 4, 300, 64};
+  kernels::RopeScaling scaling;
+  const kernels::RopeTables cpu_tb = kernels::rope_tables(300, 64, 10000, &scaling, kCpu);
+  const kernels::RopeTables gpu_tb = kernels::rope_tables(300, 64, 10000, &scaling, kGpu);
+  for (DType dt : {DType::f16, DType::f64}) {
+    const double tol = dt == DType::f16 ? 1.0 / 512 : 1e-12;
+    for (bool strided : {true, false}) {
+      const Tensor xg = strided ? strided_on(kGpu, shape, 3, dt) : misaligned_on(kGpu, shape, 3, dt);
+      const Tensor x = xg.to(kCpu);
+      const std::string what = str_cat(dtype_name(dt), strided ? " strided" : " misaligned");
+      EXPECT_TRUE(all_close(kernels::rope_fwd(xg, gpu_tb.cos, gpu_tb.sin).to(kCpu),
+                            kernels::rope_fwd(x, cpu_tb.cos, cpu_tb.sin), tol, tol))
+          << what;
+      EXPECT_TRUE(all_close(kernels::rope_bwd(xg, gpu_tb.cos, gpu_tb.sin).to(kCpu),
+                            kernels::rope_bwd(x, cpu_tb.cos, cpu_tb.sin), tol, tol))
+          << "backward " << what;
     }
   }
 }

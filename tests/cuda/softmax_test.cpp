@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "core/kernels/softmax.h"
-#include "support/testing.h"
+#include "support/device_views.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -48,6 +48,32 @@ TEST(CudaSoftmax, StridedInputLargeLogitsAndMasking) {
   for (double v : kernels::softmax(x.to(kGpu)).to(kCpu).to_vector()) EXPECT_TRUE(std::isfinite(v));
   Tensor masked = Tensor::from_vector({0.5, -INFINITY, 1.5}, {1, 3}, DType::f32, kGpu);
   EXPECT_EQ(kernels::softmax(masked).at({0, 1}), 0.0);
+}
+
+TEST(CudaSoftmax, DeviceViewsF16F64) {
+  LINEA_REQUIRE_GPU();
+  // Inputs made on the GPU: transposed (the device copy densifies them) and dense but one
+  // element off alignment (the kernel reads them as they are). f16 rounds its outputs once
+  // (2^-11 relative, 2^-9 with margin); f64 differs only by exp's last bits and sum order.
+  for (DType dt : {DType::f16, DType::f64}) {
+    const double rtol = dt == DType::f16 ? 1.0 / 512 : 1e-12, atol = dt == DType::f16 ? 1e-5 : 1e-15;
+    for (Shape shape : {Shape{6, 33}, Shape{17, 3001}}) {
+      for (bool strided : {true, false}) {
+        const Tensor xg = strided ? strided_on(kGpu, shape, 4, dt, -8, 8) : misaligned_on(kGpu, shape, 4, dt, -8, 8);
+        const Tensor dyg = misaligned_on(kGpu, shape, 5, dt);
+        const Tensor x = xg.to(kCpu), dy = dyg.to(kCpu);
+        for (bool log : {false, true}) {
+          const std::string what = str_cat(log ? "log_softmax " : "softmax ", shape_str(shape), " ", dtype_name(dt),
+                                           strided ? " strided" : " misaligned");
+          const Tensor y = kernels::softmax(x, log), yg = kernels::softmax(xg, log);
+          EXPECT_TRUE(all_close(yg.to(kCpu), y, log ? 10 * atol : atol, rtol)) << what;
+          EXPECT_TRUE(all_close(kernels::softmax_bwd(yg, dyg, log).to(kCpu), kernels::softmax_bwd(yg.to(kCpu), dy, log),
+                                atol, rtol))
+              << what << " backward";
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

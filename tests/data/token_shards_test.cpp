@@ -10,6 +10,7 @@
 #include "data/prepare.h"
 #include "data/tokenizer.h"
 #include "shard_writer.h"
+#include "support/file_damage.h"
 #include "support/kjv_text.h"
 #include "support/temp_dir.h"
 #include "support/testing.h"
@@ -57,6 +58,24 @@ TEST(TokenShards, TokenIdsBeyondTheVocabularyNameShardAndPosition) {
   EXPECT_EQ(shards.read(0, 5).to_vector(), (std::vector<double>{1, 2, 3, 4, 5}));
   linea::testing::expect_error<DataError>([&] { shards.read(2, 4); },
                     dir.file("shard_00001.h5") + ": token id 50 at position 2 is beyond the vocabulary, expected < 50");
+}
+
+TEST(TokenShards, DamagedTokensFailTheReadsOfTheirBlock) {
+  TempDir dir;
+  write_counting_shards(dir.path(), {40, 40}, 1000);  // uint32 streams in blocks of 16
+  // Token 65 is element 25 of the second shard, in its block [16, 32).
+  const std::string second = dir.file("shard_00001.h5");
+  const uint32_t run[3] = {64, 65, 66};
+  linea::testing::flip_bytes(second, linea::testing::offset_of(second, run, sizeof run) + 4);
+  TokenShards shards(dir.path());
+  EXPECT_EQ(shards.read(30, 26).to_vector(), counting(30, 26, 1000));  // up to element 15 of the second
+  try {
+    shards.read(50, 10);
+    ADD_FAILURE() << "expected a DataError";
+  } catch (const DataError& e) {
+    EXPECT_EQ(std::string(e.what()).find(second + ": /tokens: damaged data: elements [16, 32) have xxh64 "), 0u)
+        << e.what();
+  }
 }
 
 TEST(TokenShards, BadFoldersAndShardsGiveClearErrors) {

@@ -1,12 +1,14 @@
 // Shared helpers for linea's tests: random inputs, gradcheck and CPU/CUDA parity
-// assertions, and the GPU skip.
+// assertions, and the GPU skip (a failure where a GPU is required).
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "autograd/gradcheck.h"
+#include "core/cuda_probe.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 
@@ -43,10 +45,31 @@ inline Tensor random_strided(const Shape& shape, uint64_t seed, double lo = -1.0
                        << "):\n" << r_.message;                                     \
   } while (0)
 
-// Skips the current test where no CUDA GPU is usable.
-#define LINEA_REQUIRE_GPU()                                                         \
-  do {                                                                              \
-    if (!::linea::cuda_available()) GTEST_SKIP() << "no CUDA GPU present";          \
+// True when the run must not skip GPU tests: LINEA_REQUIRE_GPU set to anything but empty
+// or 0 (scripts/test_gpu.sh sets it).
+inline bool gpu_required() {
+  const char* v = std::getenv("LINEA_REQUIRE_GPU");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
+
+// Records why a GPU test cannot run: a skip, or a failure where a GPU is required, so a
+// machine whose driver is too old cannot pass the GPU suite by skipping it. The caller
+// returns right after.
+inline void gpu_unavailable(const std::string& why, bool required = gpu_required()) {
+  if (required) {
+    FAIL() << "a GPU is required (LINEA_REQUIRE_GPU=1) but this test cannot run: " << why;
+  }
+  GTEST_SKIP() << why;
+}
+
+// Ends the current test through gpu_unavailable, with the CUDA probe's reason, where no
+// CUDA GPU is usable.
+#define LINEA_REQUIRE_GPU()                                                                    \
+  do {                                                                                         \
+    if (!::linea::cuda_available()) {                                                          \
+      ::linea::testing::gpu_unavailable(::linea::cuda_probe_summary(::linea::cuda_probe()));   \
+      return;                                                                                  \
+    }                                                                                          \
   } while (0)
 
 // |a - b| <= atol + rtol * |b| elementwise (b is the reference), reporting the worst element.

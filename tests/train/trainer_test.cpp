@@ -15,6 +15,7 @@
 #include "train/checkpoint.h"
 #include "train/objective.h"
 #include "train/trainer.h"
+#include "support/file_damage.h"
 #include "trainer_fixture.h"
 
 using namespace linea;
@@ -106,6 +107,32 @@ TEST(Trainer, HalfWrittenCheckpointNeverBecomesLatest) {
   auto a = weights_and_state(dir.file("straight/checkpoints/step_0000010.h5"));
   auto b = weights_and_state(run + "/checkpoints/step_0000010.h5");
   for (const auto& [name, values] : a) EXPECT_TRUE(values == b[name]) << name;
+}
+
+TEST(Trainer, AutoResumeSkipsADamagedNewestCheckpointAndEndsAsAStraightRun) {
+  const TinyRun& tiny = TinyRun::get();
+  TempDir dir;
+  const std::string recipe = tiny.recipe(dir, kTrain10);
+  ASSERT_EQ(run_train(command(recipe, dir.file("straight"))), 0);
+  const auto want = weights_and_state(dir.file("straight/checkpoints/step_0000010.h5"));
+  // The same run directory with its newest checkpoint (the one `latest` names) damaged: a
+  // few bytes of a weight flipped.
+  const std::string run = dir.file("damaged");
+  fs::copy(dir.file("straight"), run, fs::copy_options::recursive);
+  const std::string newest = run + "/checkpoints/step_0000010.h5";
+  const Tensor norm = H5File::open_read(newest).read_tensor("/model/norm.weight");
+  flip_bytes(newest, offset_of(newest, norm.data_ptr(), norm.nbytes()) + 8, 3);
+  ::testing::internal::CaptureStderr();
+  const int rc = run_train(command(recipe, run, "auto"));
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(rc, 0) << said;
+  EXPECT_NE(said.find(newest + " is damaged, not resuming from it"), std::string::npos) << said;
+  EXPECT_NE(said.find("/model/norm.weight: damaged data"), std::string::npos) << said;
+  EXPECT_NE(said.find("resumed from " + run + "/checkpoints/step_0000005.h5 at step 5"), std::string::npos) << said;
+  // Steps 6..10 retrained from step 5 end exactly where the undisturbed run did.
+  const auto got = weights_and_state(newest);
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [name, values] : want) EXPECT_TRUE(values == got.at(name)) << name << " differs";
 }
 
 TEST(Trainer, LossFallsBelowTheUnigramBaselineOnRealText) {
