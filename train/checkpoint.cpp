@@ -80,21 +80,10 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
     f.set_string_attr("/", "linea_version", LINEA_VERSION);
     f.set_string_attr("/", "config_yaml", config_yaml);
     f.set_int_attr("/", "world_size", world_size);
-    // Parameters first, then optimizer states; a bf16 parameter is widened only when written.
-    std::vector<std::string> objects;
-    std::vector<Tensor> optim_tensors;
-    const auto params = model.named_parameters();
-    for (const auto& [name, p] : params) objects.push_back("/model/" + name);
-    if (optimizer)
-      for (const auto& [name, states] : optimizer->state)
-        for (const auto& [state_name, t] : states) {
-          objects.push_back("/optim/" + name + "/" + state_name);
-          optim_tensors.push_back(t);
-        }
-    f.write_tensors(objects, [&](size_t i) {
-      return i < params.size() ? params[i].second.data().to(DType::f32) : optim_tensors[i - params.size()];
-    });
+    for (const auto& [name, p] : model.named_parameters()) f.write_tensor("/model/" + name, p.data().to(DType::f32));
     if (optimizer) {
+      for (const auto& [name, states] : optimizer->state)
+        for (const auto& [state_name, t] : states) f.write_tensor("/optim/" + name + "/" + state_name, t);
       f.set_string_attr("/optim", "kind", optimizer->kind);
       f.set_int_attr("/optim", "step", optimizer->step);
     }

@@ -40,13 +40,11 @@ R checked(const H5File& file, R result, const char* call, const std::string& obj
 class H5Id {
  public:
   H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  H5Id(H5Id&& other) noexcept : id_(other.release()), close_(other.close_) {}
   ~H5Id() {
     if (id_ >= 0) close_(id_);
   }
   H5Id(const H5Id&) = delete;
   H5Id& operator=(const H5Id&) = delete;
-  H5Id& operator=(H5Id&&) = delete;
   operator hid_t() const { return id_; }
   hid_t release() {  // the caller closes it now
     const hid_t id = id_;

@@ -21,7 +21,7 @@ namespace {
 
 // Attributes the root group keeps in its header (HDF5's default is 8).
 constexpr unsigned kRootCompactAttributes = 64;
-// read_tensors and write_tensors wait for their hashing thread when it lags this far behind.
+// read_tensors waits for its hashing thread when it lags this far behind.
 constexpr int64_t kMaxUnhashedBytes = int64_t(512) << 20;
 
 void silence_hdf5() {
@@ -254,39 +254,9 @@ std::vector<std::string> H5File::list(const std::string& group) const {
 void H5File::write_tensor(const std::string& object, const Tensor& tensor) {
   Tensor t;
   H5Id dset(write_data(object, tensor, t), H5Dclose);
+  // Hashed on this thread, after the write: hashing on a second thread while HDF5 copies the
+  // data measured slower (both compete for memory bandwidth), unlike on reads.
   set_string_attr(dset, object, kDigestAttr, xxh64_hex(xxh64(t.data_ptr(), t.nbytes())));
-}
-
-void H5File::write_tensors(const std::vector<std::string>& objects, const std::function<Tensor(size_t)>& tensor) {
-  std::vector<uint64_t> digests(objects.size());
-  std::vector<H5Id> datasets;  // kept open for their checksum attributes
-  datasets.reserve(objects.size());
-  std::atomic<int64_t> unhashed_bytes{0};
-  std::exception_ptr error;
-  // This thread writes (HDF5 is not thread-safe); a second one hashes what was written.
-#pragma omp parallel num_threads(2)
-#pragma omp single
-  for (size_t i = 0; i < objects.size(); ++i) {
-    Tensor t;
-    try {
-      datasets.emplace_back(write_data(objects[i], tensor(i), t), H5Dclose);
-    } catch (...) {  // exceptions must not leave the parallel region
-      error = std::current_exception();
-      break;
-    }
-    // Should hashing fall behind, wait rather than hold every tensor in memory.
-    if ((unhashed_bytes += int64_t(t.nbytes())) > kMaxUnhashedBytes) {
-#pragma omp taskwait
-    }
-#pragma omp task firstprivate(i, t) shared(digests, unhashed_bytes)
-    {
-      digests[i] = xxh64(t.data_ptr(), t.nbytes());
-      unhashed_bytes -= int64_t(t.nbytes());
-    }
-  }
-  if (error) std::rethrow_exception(error);
-  for (size_t i = 0; i < objects.size(); ++i)
-    set_string_attr(datasets[i], objects[i], kDigestAttr, xxh64_hex(digests[i]));
 }
 
 int64_t H5File::write_data(const std::string& object, const Tensor& tensor, Tensor& written) {

@@ -66,17 +66,13 @@ class H5File {
 
   // Writes a dataset (intermediate groups created); the path must not exist yet.
   void write_tensor(const std::string& object, const Tensor& tensor);
-  // Writes datasets objects[i] = tensor(i) in order while a second thread hashes those
-  // written before (their checksum attributes are set at the end): saves checkpoints at
-  // nearly the speed of unchecked writes.
-  void write_tensors(const std::vector<std::string>& objects, const std::function<Tensor(size_t)>& tensor);
   // Reads a whole dataset (a stream too), verifying its checksum.
   Tensor read_tensor(const std::string& object) const;
   // Reads the datasets in order, handing each to `consume` on this thread as soon as it is
-  // read while a second thread verifies the checksums of those read before; throws for the
-  // first damaged one once all are read (so `consume` may have seen its data: callers drop
-  // what they built from a read that throws). Loads checkpoints at nearly the speed of
-  // unchecked reads.
+  // read while a second thread verifies the checksums of those read before (so `consume`
+  // must not modify it); throws for the first damaged one once all are read (so `consume`
+  // may have seen its data: callers drop what they built from a read that throws). Loads
+  // checkpoints at nearly the speed of unchecked reads.
   void read_tensors(const std::vector<std::string>& objects,
                     const std::function<void(size_t index, const Tensor& tensor)>& consume) const;
   Shape dataset_shape(const std::string& object) const;
@@ -137,7 +133,7 @@ class H5File {
   Tensor read_stream_range(int64_t dset, const std::string& object, int64_t start, int64_t count, DType dtype) const;
   int64_t length_of(int64_t dset, const std::string& object) const;
   // Creates and fills a dataset, `written` being the CPU contiguous tensor written; returns
-  // the open dataset (hid_t, the caller closes it).
+  // the open dataset (hid_t, the caller closes it) for its checksum attribute.
   int64_t write_data(const std::string& object, const Tensor& tensor, Tensor& written);
   // A dataset's contents and, in `want_digest`, the xxh64 they must have: "" when nothing is
   // left to check (a stream, whose blocks are checked as read, or a file without checksums).

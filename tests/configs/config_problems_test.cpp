@@ -67,3 +67,16 @@ TEST(ConfigProblems, ALongWarmupForAShortRunIsShortenedWithALocatedWarning) {
   // Without a list to fill, the warning is dropped, not raised.
   EXPECT_EQ(parse_config("schedule: {warmup_steps: 5}\ntrain: {steps: 5}\n", "r.yaml").schedule.warmup_steps, 0);
 }
+
+TEST(ConfigProblems, KeepingOneCheckpointKeepsTwoWithALocatedWarning) {
+  // --resume auto falls back to the previous checkpoint when the newest is damaged.
+  RecipeDir dir;
+  std::string r = dir.write("r.yaml", "train: {keep_checkpoints: 1}\n");
+  std::vector<std::string> warnings;
+  EXPECT_EQ(load_config(r, {}, &warnings).train.keep_checkpoints, 2);
+  EXPECT_EQ(warnings, std::vector<std::string>{r + ":1:27: train.keep_checkpoints 1 keeps 2 instead, so that a "
+                                                   "damaged newest checkpoint leaves the previous one to resume from"});
+  warnings.clear();
+  EXPECT_EQ(load_config(r, {"train.keep_checkpoints=5"}, &warnings).train.keep_checkpoints, 5);
+  EXPECT_TRUE(warnings.empty());
+}
