@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "autograd/checkpoint.h"
-#include "autograd/ops/cross_entropy.h"
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/views.h"
 
@@ -74,13 +73,6 @@ Variable Decoder::forward(const Tensor& ids) {
     }
   }
   return linear(norm_->forward(x), output_weight());
-}
-
-Variable Decoder::loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index) {
-  LINEA_CHECK(targets.shape() == ids.shape(), "Decoder::loss: targets ", targets.desc(), " must match ids ",
-              ids.desc());
-  Variable logits = forward(ids);
-  return cross_entropy(reshape(logits, {ids.numel(), opt_.vocab}), targets.reshape({ids.numel()}), ignore_index);
 }
 
 int64_t Decoder::flops_per_token(int64_t seq_len) const {

@@ -4,13 +4,14 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "layers/causal_lm.h"
 #include "layers/decoder_block.h"
 #include "layers/embedding.h"
 #include "layers/module_list.h"
 
 namespace linea {
 
-class Decoder : public Module {
+class Decoder : public CausalLM {
  public:
   // Validates `opt` (ConfigError). Norm weights start at 1, everything else at 0: call
   // init_parameters or load a checkpoint before training.
@@ -21,11 +22,9 @@ class Decoder : public Module {
   // (the residual outputs) scaled by 1 / sqrt(2 * layers); norm weights 1 (no layer has a bias).
   void init_parameters(Generator& gen);
 
-  // ids [B,T] i32/i64 on the parameters' device, T <= max_seq_len -> logits [B,T,vocab].
-  Variable forward(const Tensor& ids);
-  // Mean next-token NLL over targets [B,T] (ids of the same shape) that are not
-  // ignore_index, through the fused cross-entropy on logits viewed as [B*T, vocab].
-  Variable loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100);
+  Variable forward(const Tensor& ids) override;
+  int64_t vocab_size() const override { return opt_.vocab; }
+  int64_t max_seq_len() const override { return opt_.max_seq_len; }
 
   // Training FLOPs per token at sequence length seq_len (0: max_seq_len), PaLM's
   // 6 N + 12 L H Q T (appendix B): N counts the weights of every matmul (the q/k/v/o and
@@ -33,7 +32,7 @@ class Decoder : public Module {
   // embedding lookup or norms), 12 L H Q T is the attention scores and values
   // (H Q = heads * head_dim = hidden), counted over the full T x T square as PaLM does
   // (T x min(T, window) with a sliding window).
-  int64_t flops_per_token(int64_t seq_len = 0) const;
+  int64_t flops_per_token(int64_t seq_len = 0) const override;
 
   const Embedding& embed_tokens() const { return *embed_tokens_; }
   const ModuleList<DecoderBlock>& layers() const { return *layers_; }

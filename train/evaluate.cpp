@@ -64,7 +64,7 @@ void EvalResult::add_batch(double batch_mean_nll, int64_t scored, std::optional<
   tokens = total;
 }
 
-EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
+EvalResult evaluate_windows(CausalLM& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
                             Device device, EvalShard shard) {
   NoGradGuard ng;
   EvalModeGuard mode(model);
@@ -80,7 +80,7 @@ EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int
   return r;
 }
 
-EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
+EvalResult evaluate_sliding(CausalLM& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
                             int64_t micro_batch, Device device) {
   LINEA_CHECK_T(ConfigError, stride >= 1 && stride <= seq_len, "eval: --stride ", stride, " must be in [1, seq_len = ",
                 seq_len, "]");

@@ -1,4 +1,4 @@
-// Evaluation: a decoder's mean token NLL over packed windows of a dataset, the sliding-window
+// Evaluation: a causal LM's mean token NLL over packed windows of a dataset, the sliding-window
 // variant of `linea eval` for text longer than one window, and an encoder's MLM loss and accuracy.
 #pragma once
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include "data/causal_dataset.h"
 #include "data/mlm_dataset.h"
 #include "data/token_shards.h"
-#include "layers/decoder.h"
+#include "layers/causal_lm.h"
 #include "layers/encoder.h"
 
 namespace linea {
@@ -41,13 +41,13 @@ struct EvalShard {
 };
 
 // The first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
-EvalResult evaluate_windows(Decoder& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
+EvalResult evaluate_windows(CausalLM& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
                             Device device, EvalShard shard = {});
 
 // Every token of the shards after the first is scored once: windows of seq_len + 1 tokens
 // start every `stride` tokens and score only the targets no earlier window scored (the
 // Hugging Face strided-perplexity scheme; stride == seq_len gives disjoint windows).
-EvalResult evaluate_sliding(Decoder& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
+EvalResult evaluate_sliding(CausalLM& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
                             int64_t micro_batch, Device device);
 
 // MLM cross-entropy and accuracy over the masked tokens of the first `max_batches` batches
