@@ -8,16 +8,11 @@
 #include <vector>
 
 #include "core/device.h"
+#include "layers/model_config.h"
 #include "optim/schedule_kind.h"
 
 namespace linea {
 
-enum class ModelKind : uint8_t { decoder, encoder };
-enum class FfnKind : uint8_t { swiglu, geglu, sglu, glu, mlp, moe };
-enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
-enum class NormPosition : uint8_t { pre, post };
-enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
-enum class PositionKind : uint8_t { rope, alibi, none };
 enum class Objective : uint8_t { causal, mlm, classification };
 enum class OptimKind : uint8_t { adamw, decoupled_adamw, sgd };
 enum class Precision : uint8_t { fp32, bf16 };
@@ -26,6 +21,7 @@ enum class DistBackend : uint8_t { automatic /* "auto" */, mpi, nccl };
 // The YAML spelling of each value ("swiglu", "simple_rmsnorm", "auto", ...).
 const char* to_string(ModelKind v);
 const char* to_string(FfnKind v);
+const char* to_string(Activation v);
 const char* to_string(NormKind v);
 const char* to_string(NormPosition v);
 const char* to_string(AttentionKind v);
@@ -34,54 +30,6 @@ const char* to_string(Objective v);
 const char* to_string(OptimKind v);
 const char* to_string(Precision v);
 const char* to_string(DistBackend v);
-
-struct FfnConfig {
-  FfnKind kind = FfnKind::swiglu;
-  int64_t hidden = 688;  // inner width of the feed-forward block
-};
-
-struct NormConfig {
-  NormKind kind = NormKind::rmsnorm;
-  double eps = 1e-5;
-  NormPosition position = NormPosition::pre;  // pre-norm (Llama) or post-norm (original BERT)
-};
-
-// Llama-3 style RoPE frequency scaling; absent means plain RoPE.
-struct RopeScalingConfig {
-  double factor = 8.0;
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;
-};
-
-struct AttentionConfig {
-  AttentionKind kind = AttentionKind::softmax;
-  PositionKind positions = PositionKind::rope;
-  double rope_theta = 10000.0;
-  std::optional<RopeScalingConfig> rope_scaling;  // YAML: a map, or null / absent for none
-  int64_t window = 0;  // causal sliding window: query i sees keys i - window < j <= i; 0: none
-};
-
-struct ModelConfig {
-  ModelKind kind = ModelKind::decoder;
-  int64_t vocab_size = 8192;
-  int64_t hidden = 256;
-  int64_t layers = 4;
-  int64_t heads = 4;     // must divide hidden
-  int64_t kv_heads = 4;  // must divide heads (grouped-query attention when fewer)
-  FfnConfig ffn;
-  NormConfig norm;
-  AttentionConfig attention;
-  // Per-layer attention kinds, repeated cyclically over the layers; empty: every layer
-  // uses attention.kind.
-  std::vector<AttentionKind> layer_pattern;
-  bool tie_embeddings = true;
-  double dropout = 0.0;    // in [0, 1)
-  double init_std = 0.02;  // std of the normal init
-  int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit
-  int64_t type_vocab_size = 2;  // encoder: token_type (segment A / B) embeddings
-  bool unpad = true;            // encoder: compute on real tokens only; false runs every op on all B x T rows
-};
 
 // Masked-LM examples (objective: mlm), as HF's DataCollatorForLanguageModeling.
 struct MlmConfig {
@@ -202,6 +150,10 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
                     std::vector<std::string>* warnings = nullptr);
 // The config as YAML with every key, in schema order; parse_config(dump_config(c)) == c.
 std::string dump_config(const Config& config);
+// The model's layers, consecutive equal ones together: "layers 1-2: softmax rope window 8 |
+// swiglu 64" (token mixer, its positions and window; channel mixer, its activation when
+// glu, its width), for `linea info` and dry runs.
+std::vector<std::string> layout_summary(const ModelConfig& m);
 // One line per differing key, "model.hidden: 256 vs 512" (a's value first), in schema order.
 std::vector<std::string> model_config_diff(const ModelConfig& a, const ModelConfig& b);
 

@@ -32,6 +32,21 @@ class YamlWriter {
     }
     section(name, [&] { fn(*this, *value); });
   }
+  // Block sequence of maps: "- " takes the place of the first key's indent.
+  template <class T, class Make, class Fn>
+  void list_section(const char* name, const std::vector<T>& items, const char* /*doc*/, Make&&, Fn&& fn) {
+    if (items.empty()) {
+      text_ += indent_ + name + ": []\n";
+      return;
+    }
+    text_ += indent_ + name + ":\n";
+    for (const T& item : items) {
+      YamlWriter inner;
+      inner.indent_ = indent_ + "  ";
+      fn(inner, item);
+      text_ += indent_ + "- " + inner.text_.substr(inner.indent_.size());
+    }
+  }
   const std::string& text() const { return text_; }
 
  private:
@@ -61,13 +76,28 @@ class Flattener {
     }
     Flattener inner("");
     fn(inner, *value);
-    std::string flow;
-    for (const auto& [key, text] : inner.items_) flow += (flow.empty() ? "" : ", ") + key + ": " + text;
-    items_.emplace_back(prefix_ + name, "{" + flow + "}");
+    items_.emplace_back(prefix_ + name, "{" + inner.flow() + "}");
+  }
+  // One flow-list value of flow maps.
+  template <class T, class Make, class Fn>
+  void list_section(const char* name, const std::vector<T>& items, const char* /*doc*/, Make&&, Fn&& fn) {
+    std::string list;
+    for (const T& item : items) {
+      Flattener inner("");
+      fn(inner, item);
+      list += (list.empty() ? "{" : ", {") + inner.flow() + "}";
+    }
+    items_.emplace_back(prefix_ + name, "[" + list + "]");
   }
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
  private:
+  // "a: 1, b: {c: 2}" of every key flattened so far.
+  std::string flow() const {
+    std::string flow;
+    for (const auto& [key, text] : items_) flow += (flow.empty() ? "" : ", ") + key + ": " + text;
+    return flow;
+  }
   std::string prefix_;
   std::vector<std::pair<std::string, std::string>> items_;
 };

@@ -12,6 +12,7 @@ namespace linea {
 
 LINEA_CONFIG_ENUM(ModelKind, "decoder", "encoder")
 LINEA_CONFIG_ENUM(FfnKind, "swiglu", "geglu", "sglu", "glu", "mlp", "moe")
+LINEA_CONFIG_ENUM(Activation, "none", "silu", "gelu", "gelu_tanh", "relu", "sigmoid")
 LINEA_CONFIG_ENUM(NormKind, "rmsnorm", "layernorm", "simple_rmsnorm")
 LINEA_CONFIG_ENUM(NormPosition, "pre", "post")
 LINEA_CONFIG_ENUM(AttentionKind, "softmax", "mla", "norm_linear", "diag_block", "lightning", "kda",

@@ -12,6 +12,7 @@ using EnumNames = std::vector<std::string>;
 // The argument only selects the table.
 const EnumNames& enum_names(ModelKind);
 const EnumNames& enum_names(FfnKind);
+const EnumNames& enum_names(Activation);
 const EnumNames& enum_names(NormKind);
 const EnumNames& enum_names(NormPosition);
 const EnumNames& enum_names(AttentionKind);

@@ -1,7 +1,9 @@
 // The recipe schema in one place: every key of Config in YAML order with a one-line
 // description, walked by the reader, the YAML writer, the model diff and the key reference
-// (`linea config --keys`). A visitor V provides field(name, value, doc), section(name, fn())
-// and optional_section(name, std::optional<T>&, doc, fn(visitor, T&)).
+// (`linea config --keys`). A visitor V provides field(name, value, doc), section(name, fn()),
+// optional_section(name, std::optional<T>&, doc, fn(visitor, T&)) and
+// list_section(name, std::vector<T>&, doc, make_default(), fn(visitor, T&)) for a list of
+// maps, each element starting from make_default() before its keys are read.
 #pragma once
 #include "configs/config.h"
 
@@ -16,6 +18,32 @@ void visit_rope_scaling(V& v, T& c) {
   v.field("original_max_position_embeddings", c.original_max_position_embeddings, "context length the model was pretrained on");
 }
 
+// A token mixer's options (model.attention, and each layout group's and pattern entry's).
+template <class V, class T>
+void visit_attention(V& v, T& c) {
+  v.field("kind", c.kind, "token mixer kind");
+  v.field("positions", c.positions, "position encoding");
+  v.field("rope_theta", c.rope_theta, "RoPE base frequency, > 0");
+  v.field("window", c.window,
+          "softmax, causal: sliding window, query i attends to the keys i - window < j <= i; 0: all earlier keys");
+  v.optional_section("rope_scaling", c.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
+                     [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
+}
+
+// A channel mixer's options.
+template <class V, class T>
+void visit_ffn(V& v, T& c) {
+  v.field("kind", c.kind, "channel mixer: swiglu, geglu, sglu (glu without activation) or glu with `activation`");
+  v.field("hidden", c.hidden, "inner width of the feed-forward block");
+  v.field("activation", c.activation, "glu: activation of the gated branch, act(gate_proj x) * up_proj x");
+}
+
+template <class V, class T>
+void visit_layer_spec(V& v, T& c) {
+  v.section("attention", [&] { visit_attention(v, c.attention); });
+  v.section("ffn", [&] { visit_ffn(v, c.ffn); });
+}
+
 template <class V, class T>
 void visit_model(V& v, T& c) {
   v.field("kind", c.kind, "causal language model (decoder) or BERT-style masked LM (encoder)");
@@ -24,25 +52,28 @@ void visit_model(V& v, T& c) {
   v.field("layers", c.layers, "number of blocks");
   v.field("heads", c.heads, "attention heads; must divide hidden");
   v.field("kv_heads", c.kv_heads, "key/value heads; must divide heads (grouped-query attention when fewer)");
-  v.section("ffn", [&] {
-    v.field("kind", c.ffn.kind, "feed-forward block");
-    v.field("hidden", c.ffn.hidden, "inner width of the feed-forward block");
-  });
+  v.section("ffn", [&] { visit_ffn(v, c.ffn); });
   v.section("norm", [&] {
     v.field("kind", c.norm.kind, "normalization layer");
     v.field("eps", c.norm.eps, "added to the variance, > 0");
     v.field("position", c.norm.position, "pre-norm (Llama) or post-norm (original BERT)");
   });
-  v.section("attention", [&] {
-    v.field("kind", c.attention.kind, "token mixer of every layer (unless layer_pattern is set)");
-    v.field("positions", c.attention.positions, "position encoding");
-    v.field("rope_theta", c.attention.rope_theta, "RoPE base frequency, > 0");
-    v.field("window", c.attention.window,
-            "causal sliding window (decoder): query i attends to the keys i - window < j <= i; 0: all earlier keys");
-    v.optional_section("rope_scaling", c.attention.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
-                       [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
-  });
-  v.field("layer_pattern", c.layer_pattern, "per-layer attention kinds, repeated over the layers; []: attention.kind everywhere");
+  v.section("attention", [&] { visit_attention(v, c.attention); });
+  v.field("layer_pattern", c.layer_pattern,
+          "per-layer attention kinds, repeated over the layers; []: attention.kind everywhere (exclusive with layout)");
+  // A group starts from the model's attention and ffn, a pattern entry from its group's.
+  v.list_section(
+      "layout", c.layout,
+      "groups of consecutive layers with their own attention and ffn (keys below); []: every layer is the model's",
+      [&c] { return LayerGroup{0, c.attention, c.ffn, {}}; },
+      [](auto& g, auto& group) {
+        g.field("layers", group.layers, "consecutive layers in this group; 0: all remaining (last group only)");
+        visit_layer_spec(g, group);
+        g.list_section("pattern", group.pattern,
+                       "specs cycled over the group's layers (keys as attention and ffn above); []: the group's own",
+                       [&group] { return LayerSpec{group.attention, group.ffn}; },
+                       [](auto& p, auto& spec) { visit_layer_spec(p, spec); });
+      });
   v.field("tie_embeddings", c.tie_embeddings, "output projection shares the token embedding");
   v.field("dropout", c.dropout, "dropout probability, in [0, 1)");
   v.field("init_std", c.init_std, "standard deviation of the normal init, > 0");

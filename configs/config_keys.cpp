@@ -71,6 +71,17 @@ class KeyReference {
     open_.pop_back();
   }
 
+  // Listed as a row of its section, the keys of one element (with the defaults an element
+  // starts from) in a table of their own, "<key>[]".
+  template <class T, class Make, class Fn>
+  void list_section(const char* name, const std::vector<T>& /*value*/, const char* doc, Make&& make_default, Fn&& fn) {
+    row(name, "list of maps (keys below)", "`[]`", doc);
+    open((std::string(name) + "[]").c_str());
+    const T defaults = make_default();
+    fn(*this, defaults);
+    open_.pop_back();
+  }
+
   std::string markdown() const {
     std::string out =
         "# Recipe keys\n\n"

@@ -211,6 +211,38 @@ class TreeReader {
     close_section();
   }
 
+  // Each element of the list is a map read onto make_default() by fn.
+  template <class T, class Make, class Fn>
+  void list_section(const char* name, std::vector<T>& out, const char* /*doc*/, Make&& make_default, Fn&& fn) {
+    const RecipeEntry* e = claim(name);
+    if (!e) return;
+    const std::string key = key_of(name);
+    if (e->value.is_map || !e->value.node.IsSequence()) {
+      problems_.error(e->value.at, key, expected_got(e->value, "a list of maps"));
+      return;
+    }
+    std::vector<T> items;
+    for (size_t i = 0; i < e->value.node.size(); ++i) {
+      const std::string element_key = str_cat(key, "[", i, "]");
+      RecipeValue element;
+      try {
+        element = e->value.element(i, element_key);
+      } catch (const ConfigError& error) {
+        problems_.error_line(element_key, error.what());
+        continue;
+      }
+      if (!element.is_map) {
+        problems_.error(element.at, element_key, expected_got(element, "a map"));
+        continue;
+      }
+      T& item = items.emplace_back(make_default());
+      sections_.push_back({&element, element_key, {}});
+      fn(*this, item);
+      close_section();
+    }
+    out = std::move(items);
+  }
+
   // Records the keys of the innermost open section that no field claimed.
   void close_section() {
     const Section& s = sections_.back();

@@ -44,6 +44,24 @@ class Checker {
   ConfigProblems& problems_;
 };
 
+// One layer's token mixer and channel mixer options, at `prefix` ("model",
+// "model.layout[1]"). Which kinds a model can build is checked when it is built
+// (train/model_builder.h), so recipes naming kinds to come still parse.
+void validate_layer_spec(const AttentionConfig& a, const FfnConfig& f, const std::string& prefix, const Checker& c) {
+  c.positive(a.rope_theta, prefix + ".attention.rope_theta");
+  c.non_negative(a.window, prefix + ".attention.window");
+  if (a.rope_scaling) {
+    const RopeScalingConfig& s = *a.rope_scaling;
+    const std::string at = prefix + ".attention.rope_scaling.";
+    c.require(s.factor >= 1, at + "factor", s.factor, "a number >= 1");
+    c.positive(s.low_freq_factor, at + "low_freq_factor");
+    c.require(s.high_freq_factor > s.low_freq_factor, at + "high_freq_factor", s.high_freq_factor,
+              str_cat("a number > low_freq_factor (", s.low_freq_factor, ")"));
+    c.positive(s.original_max_position_embeddings, at + "original_max_position_embeddings");
+  }
+  c.positive(f.hidden, prefix + ".ffn.hidden");
+}
+
 void validate_model(const ModelConfig& m, const Checker& c) {
   c.positive(m.vocab_size, "model.vocab_size");
   c.positive(m.hidden, "model.hidden");
@@ -52,18 +70,27 @@ void validate_model(const ModelConfig& m, const Checker& c) {
   c.positive(m.kv_heads, "model.kv_heads");
   c.divides(m.heads, "model.heads", m.hidden, "model.hidden");
   c.divides(m.kv_heads, "model.kv_heads", m.heads, "model.heads");
-  c.positive(m.ffn.hidden, "model.ffn.hidden");
   c.positive(m.norm.eps, "model.norm.eps");
-  c.positive(m.attention.rope_theta, "model.attention.rope_theta");
-  c.non_negative(m.attention.window, "model.attention.window");
-  if (m.attention.rope_scaling) {
-    const RopeScalingConfig& s = *m.attention.rope_scaling;
-    c.require(s.factor >= 1, "model.attention.rope_scaling.factor", s.factor, "a number >= 1");
-    c.positive(s.low_freq_factor, "model.attention.rope_scaling.low_freq_factor");
-    c.require(s.high_freq_factor > s.low_freq_factor, "model.attention.rope_scaling.high_freq_factor",
-              s.high_freq_factor, str_cat("a number > low_freq_factor (", s.low_freq_factor, ")"));
-    c.positive(s.original_max_position_embeddings, "model.attention.rope_scaling.original_max_position_embeddings");
+  validate_layer_spec(m.attention, m.ffn, "model", c);
+  c.require(m.layout.empty() || m.layer_pattern.empty(), "model.layer_pattern", "a pattern",
+            "[] when model.layout is given (the layout says each layer's attention)");
+  int64_t covered = 0;
+  bool counted = true;  // a misplaced 0 makes the coverage meaningless
+  for (size_t g = 0; g < m.layout.size(); ++g) {
+    const LayerGroup& group = m.layout[g];
+    const std::string at = str_cat("model.layout[", g, "]");
+    validate_layer_spec(group.attention, group.ffn, at, c);
+    for (size_t p = 0; p < group.pattern.size(); ++p)
+      validate_layer_spec(group.pattern[p].attention, group.pattern[p].ffn, str_cat(at, ".pattern[", p, "]"), c);
+    c.non_negative(group.layers, at + ".layers");
+    const bool rest = group.layers == 0;
+    c.require(!rest || g + 1 == m.layout.size(), at + ".layers", group.layers,
+              "a count > 0 (0, all remaining layers, only in the last group)");
+    counted = counted && group.layers >= 0 && (!rest || g + 1 == m.layout.size());
+    covered += rest ? std::max<int64_t>(1, m.layers - covered) : group.layers;
   }
+  c.require(!counted || m.layout.empty() || covered == m.layers, "model.layout", str_cat(covered, " layers"),
+            str_cat("groups covering model.layers (", m.layers, ") exactly"));
   c.fraction(m.dropout, "model.dropout");
   c.positive(m.init_std, "model.init_std");
   c.positive(m.max_seq_len, "model.max_seq_len");

@@ -174,6 +174,10 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
+RecipeValue RecipeValue::element(size_t i, const std::string& key) const {
+  return from_yaml(node[i], element_at(i), key);
+}
+
 RecipeValue load_recipe_file(const std::string& path) {
   std::vector<Included> chain;
   return resolve_bases(parse_document(read_recipe(path, nullptr), path), path, chain);

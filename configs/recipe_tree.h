@@ -31,6 +31,9 @@ struct RecipeValue {
   RecipeEntry* find(const std::string& key);
   // Where element i of a list value sits (the list's own location where there are no marks).
   RecipeLocation element_at(size_t i) const;
+  // Element i of a list value as a located value (a map's keys located too); `key` names
+  // it in errors ("model.layout[0]").
+  RecipeValue element(size_t i, const std::string& key) const;
 };
 
 struct RecipeEntry {

@@ -1,11 +1,23 @@
 // CausalLM: what evaluation, generation and training need from a causal language model,
-// whatever its blocks are made of (Decoder today; hybrids and linearized models next).
+// whatever its blocks are made of (Decoder with any layout today; hybrids and linearized
+// models next).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "layers/module.h"
+#include "layers/sequence_context.h"
 
 namespace linea {
+
+// The per-layer states of a batch of sequences being decoded (KV caches, window caches,
+// recurrent states), made by CausalLM::new_decoding_state.
+struct DecodingState {
+  std::vector<std::unique_ptr<MixerState>> layers;
+  int64_t batch = 0;
+  int64_t length(int64_t b) const { return layers.empty() ? 0 : layers[0]->length(b); }
+};
 
 class CausalLM : public Module {
  public:
@@ -19,6 +31,14 @@ class CausalLM : public Module {
   virtual int64_t max_seq_len() const = 0;
   // Training FLOPs per token at sequence length seq_len (0: max_seq_len()).
   virtual int64_t flops_per_token(int64_t seq_len = 0) const = 0;
+
+  // Decoding (without gradients). An empty state for `batch` sequences.
+  virtual DecodingState new_decoding_state(int64_t batch) const = 0;
+  // Prefill, when `state` is empty: ids [B,T] where row b holds lengths[b] prompt tokens
+  // first (lengths empty: all T), -> logits [B,T,vocab] as forward(ids) gives for each
+  // row's prompt, and the state holds every prompt. Step, afterwards: ids [B,1], the next
+  // token of each sequence -> logits [B,1,vocab].
+  virtual Variable decode(const Tensor& ids, DecodingState& state, const std::vector<int64_t>& lengths = {}) = 0;
 };
 
 }  // namespace linea

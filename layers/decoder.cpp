@@ -1,7 +1,6 @@
-// Decoder: construction, initialization, forward, loss and the FLOPs count.
+// Decoder: construction, initialization, forward, decoding and the FLOPs count.
 #include "layers/decoder.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "autograd/checkpoint.h"
@@ -10,14 +9,17 @@
 
 namespace linea {
 
-Decoder::Decoder(const DecoderOptions& opt, Device device, DType dtype) : opt_(opt) {
-  opt_.validate();
-  embed_tokens_ = register_module("embed_tokens", std::make_shared<Embedding>(opt.vocab, opt.hidden, device, dtype));
-  layers_ = register_module("layers", std::make_shared<ModuleList<DecoderBlock>>());
-  for (int64_t i = 0; i < opt.layers; ++i) layers_->append(std::make_shared<DecoderBlock>(opt, device, dtype));
-  norm_ = register_module("norm", std::make_shared<RMSNorm>(opt.hidden, opt.norm_eps, device, dtype));
-  if (!opt.tie_embeddings)
-    lm_head_ = register_module("lm_head", std::make_shared<Linear>(opt.hidden, opt.vocab, false, device, dtype));
+Decoder::Decoder(const ModelConfig& m, Device device, DType dtype) : m_(m) {
+  LINEA_CHECK_T(ConfigError, m.kind == ModelKind::decoder && m.vocab_size > 0 && m.hidden > 0 && m.layers > 0,
+                "Decoder: needs a decoder model section with vocab_size, hidden and layers > 0");
+  LINEA_CHECK_T(ConfigError, m.dropout >= 0 && m.dropout < 1, "Decoder: dropout ", m.dropout, " outside [0, 1)");
+  embed_tokens_ = register_module("embed_tokens", std::make_shared<Embedding>(m.vocab_size, m.hidden, device, dtype));
+  layers_ = register_module("layers", std::make_shared<ModuleList<Block>>());
+  for (const LayerSpec& spec : layer_specs(m))
+    layers_->append(std::make_shared<Block>(spec, m, HfLayout::llama, device, dtype));
+  if (m.norm.position == NormPosition::pre) norm_ = register_module("norm", make_norm(m.norm, m.hidden, device, dtype));
+  if (!m.tie_embeddings)
+    lm_head_ = register_module("lm_head", std::make_shared<Linear>(m.hidden, m.vocab_size, false, device, dtype));
 }
 
 const Variable& Decoder::output_weight() const {
@@ -25,64 +27,83 @@ const Variable& Decoder::output_weight() const {
 }
 
 void Decoder::init_parameters(Generator& gen) {
-  const double residual_std = opt_.init_std / std::sqrt(2.0 * double(opt_.layers));
+  const double residual_std = m_.init_std / std::sqrt(2.0 * double(m_.layers));
+  std::vector<const Linear*> residual_outputs;
+  for (size_t i = 0; i < layers_->size(); ++i) {
+    residual_outputs.push_back(&(*layers_)[i].mixer().output_projection());
+    residual_outputs.push_back(&(*layers_)[i].ffn().output_projection());
+  }
   for (auto& [name, m] : named_modules()) {
     if (auto* lin = dynamic_cast<Linear*>(m)) {
-      const bool residual = glob_match("*.o_proj", name) || glob_match("*.down_proj", name);
-      normal_(lin->weight().data(), gen, 0.0, residual ? residual_std : opt_.init_std);
+      const bool residual = std::find(residual_outputs.begin(), residual_outputs.end(), lin) != residual_outputs.end();
+      normal_(lin->weight().data(), gen, 0.0, residual ? residual_std : m_.init_std);
+      if (lin->bias().defined()) Tensor(lin->bias().data()).zero_();
     } else if (auto* emb = dynamic_cast<Embedding*>(m)) {
-      normal_(emb->weight().data(), gen, 0.0, opt_.init_std);
-    } else if (auto* rms = dynamic_cast<RMSNorm*>(m)) {
-      Tensor w = rms->weight().data();
-      w.fill_(1.0);
+      normal_(emb->weight().data(), gen, 0.0, m_.init_std);
+    } else if (auto* norm = dynamic_cast<Norm*>(m)) {
+      norm->reset_parameters();
     }
   }
 }
 
-kernels::RopeTables Decoder::rope_tables(int64_t T, Device device) {
-  auto it = rope_cache_.begin();
-  while (it != rope_cache_.end() && it->first != device) ++it;
-  if (it == rope_cache_.end() || it->second.cos.size(0) < T) {
-    const kernels::RopeScaling* scaling = opt_.rope_scaling ? &*opt_.rope_scaling : nullptr;
-    kernels::RopeTables fresh = kernels::rope_tables(T, opt_.head_dim(), opt_.rope_theta, scaling, device);
-    if (it == rope_cache_.end()) {
-      rope_cache_.emplace_back(device, fresh);
-      it = rope_cache_.end() - 1;
+Variable Decoder::run(const Tensor& ids, SequenceContext ctx, DecodingState* state) {
+  LINEA_CHECK(ids.dim() == 2, "Decoder: expected ids [B, T], got ", ids.desc());
+  ctx.B = ids.size(0);
+  ctx.T = ids.size(1);
+  ctx.positions = &positions_;
+  Variable x = reshape(embed_tokens_->forward(ids), {ctx.B * ctx.T, m_.hidden});
+  for (size_t i = 0; i < layers_->size(); ++i) {
+    const Block& block = (*layers_)[i];
+    if (state) ctx.state = state->layers[i].get();
+    if (recompute_ && grad_mode_enabled()) {
+      x = checkpoint([&block, ctx](const std::vector<Variable>& in) {
+            return std::vector<Variable>{block.forward(in[0], ctx)};
+          }, {x})[0];
     } else {
-      it->second = fresh;
+      x = block.forward(x, ctx);
     }
   }
-  return {it->second.cos.narrow(0, 0, T), it->second.sin.narrow(0, 0, T)};
+  if (norm_) x = norm_->forward(x);
+  return reshape(linear(x, output_weight()), {ctx.B, ctx.T, m_.vocab_size});
 }
 
 Variable Decoder::forward(const Tensor& ids) {
-  LINEA_CHECK(ids.dim() == 2, "Decoder::forward: expected ids [B, T], got ", ids.desc());
-  const int64_t T = ids.size(1);
-  LINEA_CHECK(T <= opt_.max_seq_len, "Decoder::forward: sequence length ", T, " exceeds max_seq_len ",
-              opt_.max_seq_len);
-  const kernels::RopeTables rope = rope_tables(T, embed_tokens_->weight().device());
-  Variable x = embed_tokens_->forward(ids);
-  for (size_t i = 0; i < layers_->size(); ++i) {
-    const DecoderBlock& block = (*layers_)[i];
-    if (opt_.recompute && grad_mode_enabled()) {
-      x = checkpoint([&block, rope](const std::vector<Variable>& in) {
-            return std::vector<Variable>{block.forward(in[0], rope.cos, rope.sin)};
-          }, {x})[0];
-    } else {
-      x = block.forward(x, rope.cos, rope.sin);
-    }
+  LINEA_CHECK(ids.dim() != 2 || ids.size(1) <= m_.max_seq_len, "Decoder::forward: sequence length ", ids.size(1),
+              " exceeds max_seq_len ", m_.max_seq_len);
+  return run(ids, SequenceContext{}, nullptr);
+}
+
+DecodingState Decoder::new_decoding_state(int64_t batch) const {
+  DecodingState state;
+  state.batch = batch;
+  for (size_t i = 0; i < layers_->size(); ++i) state.layers.push_back((*layers_)[i].mixer().new_state(batch));
+  return state;
+}
+
+Variable Decoder::decode(const Tensor& ids, DecodingState& state, const std::vector<int64_t>& lengths) {
+  LINEA_CHECK(!grad_mode_enabled(), "Decoder::decode runs without gradients (NoGradGuard)");
+  LINEA_CHECK(ids.dim() == 2 && ids.size(0) == state.batch, "Decoder::decode: expected ids [", state.batch,
+              ", T] for the state's sequences, got ", ids.desc());
+  SequenceContext ctx;
+  bool prefill = true;
+  for (int64_t b = 0; b < state.batch; ++b) prefill = prefill && state.length(b) == 0;
+  if (prefill && !lengths.empty()) {
+    LINEA_CHECK(int64_t(lengths.size()) == state.batch, "Decoder::decode: ", lengths.size(), " lengths for ",
+                state.batch, " sequences");
+    for (int64_t l : lengths)
+      LINEA_CHECK(l >= 1 && l <= ids.size(1), "Decoder::decode: prompt length ", l, " outside [1, ", ids.size(1), "]");
+    ctx.segments = kernels::AttentionSegments::padded(lengths, ids.size(1));
   }
-  return linear(norm_->forward(x), output_weight());
+  LINEA_CHECK(prefill || ids.size(1) == 1, "Decoder::decode: a step takes one token per sequence, got ", ids.desc());
+  return run(ids, ctx, &state);
 }
 
 int64_t Decoder::flops_per_token(int64_t seq_len) const {
-  const int64_t T = seq_len > 0 ? seq_len : opt_.max_seq_len;
-  const int64_t C = opt_.hidden, kv = opt_.kv_heads * opt_.head_dim();
-  const int64_t per_layer = C * C + 2 * C * kv + C * C + 3 * C * opt_.ffn_hidden;
-  const int64_t n_matmul = opt_.layers * per_layer + opt_.vocab * C;
-  // A sliding window bounds the keys each query scores.
-  const int64_t keys = opt_.window > 0 ? std::min(T, opt_.window) : T;
-  return 6 * n_matmul + 12 * opt_.layers * C * keys;
+  const int64_t T = seq_len > 0 ? seq_len : m_.max_seq_len;
+  double flops = 6.0 * double(m_.vocab_size) * double(m_.hidden);
+  for (size_t i = 0; i < layers_->size(); ++i)
+    flops += (*layers_)[i].mixer().flops_per_token(T) + (*layers_)[i].ffn().flops_per_token();
+  return int64_t(std::llround(flops));
 }
 
 }  // namespace linea

@@ -21,11 +21,11 @@ Tensor i64_tensor(const std::vector<int64_t>& values, Device device) {
 
 }  // namespace
 
-EncoderEmbeddings::EncoderEmbeddings(const EncoderOptions& opt, Device device, DType dtype) : dropout_(opt.dropout) {
-  word_embeddings_ = register_module("word_embeddings", std::make_shared<Embedding>(opt.vocab, opt.hidden, device, dtype));
+EncoderEmbeddings::EncoderEmbeddings(const ModelConfig& m, Device device, DType dtype) : dropout_(m.dropout) {
+  word_embeddings_ = register_module("word_embeddings", std::make_shared<Embedding>(m.vocab_size, m.hidden, device, dtype));
   token_type_embeddings_ =
-      register_module("token_type_embeddings", std::make_shared<Embedding>(opt.type_vocab, opt.hidden, device, dtype));
-  norm_ = register_module("norm", std::make_shared<LayerNorm>(opt.hidden, opt.norm_eps, true, device, dtype));
+      register_module("token_type_embeddings", std::make_shared<Embedding>(m.type_vocab_size, m.hidden, device, dtype));
+  norm_ = register_module("norm", std::make_shared<LayerNorm>(m.hidden, m.norm.eps, true, device, dtype));
 }
 
 Variable EncoderEmbeddings::forward(const Tensor& ids, const Tensor& types) const {
@@ -33,67 +33,58 @@ Variable EncoderEmbeddings::forward(const Tensor& ids, const Tensor& types) cons
   return dropout(x, dropout_, default_generator(), is_training());
 }
 
-MlmHead::MlmHead(const EncoderOptions& opt, Device device, DType dtype) {
-  dense_ = register_module("dense", std::make_shared<Linear>(opt.hidden, opt.hidden, true, device, dtype));
-  norm_ = register_module("norm", std::make_shared<LayerNorm>(opt.hidden, opt.norm_eps, true, device, dtype));
-  decoder_bias_ = register_parameter("decoder_bias", Variable(Tensor::zeros({opt.vocab}, dtype, device)));
+MlmHead::MlmHead(const ModelConfig& m, Device device, DType dtype) {
+  dense_ = register_module("dense", std::make_shared<Linear>(m.hidden, m.hidden, true, device, dtype));
+  norm_ = register_module("norm", std::make_shared<LayerNorm>(m.hidden, m.norm.eps, true, device, dtype));
+  decoder_bias_ = register_parameter("decoder_bias", Variable(Tensor::zeros({m.vocab_size}, dtype, device)));
 }
 
 Variable MlmHead::forward(const Variable& x, const Variable& word_embeddings) const {
   return linear(norm_->forward(gelu(dense_->forward(x))), word_embeddings, decoder_bias_);
 }
 
-Encoder::Encoder(const EncoderOptions& opt, Device device, DType dtype) : opt_(opt) {
-  opt_.validate();
-  embeddings_ = register_module("embeddings", std::make_shared<EncoderEmbeddings>(opt, device, dtype));
-  layers_ = register_module("layers", std::make_shared<ModuleList<EncoderBlock>>());
-  for (int64_t i = 0; i < opt.layers; ++i) layers_->append(std::make_shared<EncoderBlock>(opt, device, dtype));
-  if (opt.mlm_head) mlm_head_ = register_module("mlm_head", std::make_shared<MlmHead>(opt, device, dtype));
+Encoder::Encoder(const ModelConfig& m, Device device, DType dtype, bool mlm_head) : m_(m) {
+  LINEA_CHECK_T(ConfigError, m.kind == ModelKind::encoder && m.vocab_size > 0 && m.hidden > 0 && m.layers > 0,
+                "Encoder: needs an encoder model section with vocab_size, hidden and layers > 0");
+  embeddings_ = register_module("embeddings", std::make_shared<EncoderEmbeddings>(m, device, dtype));
+  layers_ = register_module("layers", std::make_shared<ModuleList<Block>>());
+  for (const LayerSpec& spec : layer_specs(m)) layers_->append(std::make_shared<Block>(spec, m, HfLayout::bert, device, dtype));
+  if (mlm_head) mlm_head_ = register_module("mlm_head", std::make_shared<MlmHead>(m, device, dtype));
 }
 
 void Encoder::init_parameters(Generator& gen, int64_t pad_id) {
   for (auto& [name, m] : named_modules()) {
     if (auto* lin = dynamic_cast<Linear*>(m)) {
-      normal_(lin->weight().data(), gen, 0.0, opt_.init_std);
+      normal_(lin->weight().data(), gen, 0.0, m_.init_std);
       if (lin->bias().defined()) Tensor(lin->bias().data()).zero_();
     } else if (auto* emb = dynamic_cast<Embedding*>(m)) {
-      normal_(emb->weight().data(), gen, 0.0, opt_.init_std);
-    } else if (auto* ln = dynamic_cast<LayerNorm*>(m)) {
-      Tensor(ln->weight().data()).fill_(1.0);
-      Tensor(ln->bias().data()).zero_();
+      normal_(emb->weight().data(), gen, 0.0, m_.init_std);
+    } else if (auto* norm = dynamic_cast<Norm*>(m)) {
+      norm->reset_parameters();
     }
   }
   if (mlm_head_) Tensor(parameter("mlm_head.decoder_bias").data()).zero_();
-  LINEA_CHECK_T(ConfigError, pad_id >= 0 && pad_id < opt_.vocab, "Encoder::init_parameters: pad_id ", pad_id,
-                " is outside the vocabulary of ", opt_.vocab);
+  LINEA_CHECK_T(ConfigError, pad_id >= 0 && pad_id < m_.vocab_size, "Encoder::init_parameters: pad_id ", pad_id,
+                " is outside the vocabulary of ", m_.vocab_size);
   embeddings_->word_embeddings().weight().data().select(0, pad_id).zero_();
 }
 
-Tensor Encoder::alibi_slopes(Device device) {
-  for (auto& [d, t] : slopes_cache_)
-    if (d == device) return t;
-  const std::vector<float> s = kernels::alibi_slopes(opt_.heads);
-  Tensor t = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {opt_.heads}, DType::f32).to(device);
-  slopes_cache_.emplace_back(device, t);
-  return t;
-}
-
-std::pair<RowLayout, std::vector<int64_t>> Encoder::layout(const EncoderBatch& batch, Tensor* ids, Tensor* types) {
+std::pair<SequenceContext, std::vector<int64_t>> Encoder::layout(const EncoderBatch& batch, Tensor* ids, Tensor* types) {
   const Tensor& in = batch.input_ids;
   LINEA_CHECK_T(ShapeError, in.dim() == 2 && batch.attention_mask.shape() == in.shape(), "Encoder: input_ids ",
                 in.desc(), " and attention_mask ", batch.attention_mask.desc(), " must both be [B, T]");
   LINEA_CHECK_T(ShapeError, !batch.token_type_ids.defined() || batch.token_type_ids.shape() == in.shape(),
                 "Encoder: token_type_ids ", batch.token_type_ids.desc(), " must match input_ids ", in.desc());
   const int64_t B = in.size(0), T = in.size(1);
-  LINEA_CHECK_T(ShapeError, T <= opt_.max_seq_len, "Encoder: sequence length ", T, " exceeds max_seq_len ",
-                opt_.max_seq_len);
+  LINEA_CHECK_T(ShapeError, T <= m_.max_seq_len, "Encoder: sequence length ", T, " exceeds max_seq_len ",
+                m_.max_seq_len);
   const Device device = embeddings_->word_embeddings().weight().device();
   const Unpadded u = unpad_metadata(batch.attention_mask);
   const std::vector<double> real = u.indices.to_vector();  // flat positions of real tokens, row-major
   const std::vector<double> cu = u.cu_seqlens.to_vector();
   std::vector<int64_t> row_of(size_t(B * T), -1);
-  RowLayout l;
-  l.attention.alibi_slopes = alibi_slopes(device);
+  SequenceContext l;
+  l.positions = &positions_;
   // Ids and types are read on the host (the row layout is decided there anyway) and the
   // rows the layers see are uploaded once.
   const std::vector<double> all_ids = in.to_vector();
@@ -108,12 +99,12 @@ std::pair<RowLayout, std::vector<int64_t>> Encoder::layout(const EncoderBatch& b
     *ids = i64_tensor(i, device);
     *types = i64_tensor(t, device);
   };
-  if (opt_.unpad) {
+  if (m_.unpad) {
     std::vector<int64_t> cu_seqlens(cu.begin(), cu.end()), rows(real.begin(), real.end());
     for (size_t r = 0; r < rows.size(); ++r) row_of[size_t(rows[r])] = int64_t(r);
     l.B = 1;
     l.T = u.total_tokens;
-    l.attention.segments = kernels::AttentionSegments::packed(cu_seqlens);
+    l.segments = kernels::AttentionSegments::packed(cu_seqlens);
     upload_rows(rows);
   } else {
     std::vector<int64_t> lengths;
@@ -128,7 +119,7 @@ std::pair<RowLayout, std::vector<int64_t>> Encoder::layout(const EncoderBatch& b
     }
     l.B = B;
     l.T = T;
-    l.attention.segments = kernels::AttentionSegments::padded(lengths, T);
+    l.segments = kernels::AttentionSegments::padded(lengths, T);
     std::vector<int64_t> every(size_t(B * T));
     for (int64_t p = 0; p < B * T; ++p) every[size_t(p)] = p;
     upload_rows(every);
@@ -147,17 +138,18 @@ Variable Encoder::forward(const EncoderBatch& batch, const std::vector<int64_t>&
     rows.push_back(row_of[size_t(p)]);
   }
   const Tensor subset = i64_tensor(rows, ids.device());
-  const RowLayout layout = l;
   Variable x = embeddings_->forward(ids, types);
   for (size_t i = 0; i < layers_->size(); ++i) {
-    const EncoderBlock& block = (*layers_)[i];
-    const Tensor keep = i + 1 == layers_->size() ? subset : Tensor();
-    if (opt_.recompute && grad_mode_enabled()) {
-      x = checkpoint([&block, layout, keep](const std::vector<Variable>& in) {
-            return std::vector<Variable>{block.forward(in[0], layout, keep)};
+    const Block& block = (*layers_)[i];
+    SequenceContext ctx = l;
+    // Only the last layer is restricted to the wanted rows (MosaicBERT's MLM trick).
+    if (i + 1 == layers_->size()) ctx.output_rows = subset;
+    if (recompute_ && grad_mode_enabled()) {
+      x = checkpoint([&block, ctx](const std::vector<Variable>& in) {
+            return std::vector<Variable>{block.forward(in[0], ctx)};
           }, {x})[0];
     } else {
-      x = block.forward(x, layout, keep);
+      x = block.forward(x, ctx);
     }
   }
   return x;
@@ -165,15 +157,15 @@ Variable Encoder::forward(const EncoderBatch& batch, const std::vector<int64_t>&
 
 Encoder::MlmOutput Encoder::mlm(const EncoderBatch& batch, const Tensor& labels, int64_t ignore_index) {
   LINEA_CHECK_T(ConfigError, mlm_head_ != nullptr, "Encoder::mlm: this encoder was built without its MLM head "
-                "(EncoderOptions::mlm_head = false)");
+                "(mlm_head = false)");
   LINEA_CHECK_T(ShapeError, labels.shape() == batch.input_ids.shape(), "Encoder::mlm: labels ", labels.desc(),
                 " must match input_ids ", batch.input_ids.desc());
   const std::vector<double> lab = labels.to_vector();
   std::vector<int64_t> positions, targets;
   for (size_t p = 0; p < lab.size(); ++p) {
     if (int64_t(lab[p]) == ignore_index) continue;
-    LINEA_CHECK_T(DataError, lab[p] >= 0 && lab[p] < double(opt_.vocab), "Encoder::mlm: label ", int64_t(lab[p]),
-                  " at position ", p, " is outside the vocabulary of ", opt_.vocab);
+    LINEA_CHECK_T(DataError, lab[p] >= 0 && lab[p] < double(m_.vocab_size), "Encoder::mlm: label ", int64_t(lab[p]),
+                  " at position ", p, " is outside the vocabulary of ", m_.vocab_size);
     positions.push_back(int64_t(p));
     targets.push_back(int64_t(lab[p]));
   }
@@ -187,10 +179,12 @@ Encoder::MlmOutput Encoder::mlm(const EncoderBatch& batch, const Tensor& labels,
 }
 
 double Encoder::flops_per_token(int64_t seq_len, double head_fraction) const {
-  const double C = double(opt_.hidden), I = double(opt_.ffn_hidden), L = double(opt_.layers);
-  const double per_layer = 4 * C * C + 3 * C * I;  // Wqkv, out_proj, gated_layers, wo
-  const double head = C * C + double(opt_.vocab) * C;
-  return 6 * (L * per_layer + head_fraction * head) + 12 * L * C * double(seq_len);
+  const double C = double(m_.hidden);
+  const double head = C * C + double(m_.vocab_size) * C;  // mlm_head.dense and the tied decoder
+  double flops = 6 * head_fraction * head;
+  for (size_t i = 0; i < layers_->size(); ++i)
+    flops += (*layers_)[i].mixer().flops_per_token(seq_len) + (*layers_)[i].ffn().flops_per_token();
+  return flops;
 }
 
 }  // namespace linea

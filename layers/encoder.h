@@ -9,7 +9,8 @@
 
 #include "core/rng.h"
 #include "layers/embedding.h"
-#include "layers/encoder_block.h"
+#include "layers/block.h"
+#include "layers/layer_norm.h"
 #include "layers/module_list.h"
 
 namespace linea {
@@ -24,7 +25,7 @@ struct EncoderBatch {
 // x = LayerNorm(word_embeddings[ids] + token_type_embeddings[types]), then dropout.
 class EncoderEmbeddings : public Module {
  public:
-  EncoderEmbeddings(const EncoderOptions& opt, Device device, DType dtype);
+  EncoderEmbeddings(const ModelConfig& m, Device device, DType dtype);
   Variable forward(const Tensor& ids, const Tensor& types) const;  // [R] ids and types -> [R, hidden]
   const Embedding& word_embeddings() const { return *word_embeddings_; }
 
@@ -37,7 +38,7 @@ class EncoderEmbeddings : public Module {
 // logits = LayerNorm(gelu(dense(x))) word_embeddings^T + decoder_bias (BertOnlyMLMHead).
 class MlmHead : public Module {
  public:
-  MlmHead(const EncoderOptions& opt, Device device, DType dtype);
+  MlmHead(const ModelConfig& m, Device device, DType dtype);
   Variable forward(const Variable& x, const Variable& word_embeddings) const;  // [M, hidden] -> [M, vocab]
 
  private:
@@ -48,10 +49,14 @@ class MlmHead : public Module {
 
 class Encoder : public Module {
  public:
-  // Validates `opt` (ConfigError). LayerNorm weights start at 1, everything else at 0: call
-  // init_parameters or load a checkpoint before training.
-  explicit Encoder(const EncoderOptions& opt, Device device = Device::cpu(), DType dtype = DType::f32);
-  const EncoderOptions& options() const { return opt_; }
+  // `m` must be a validated recipe's model section (configs/ validates). LayerNorm weights
+  // start at 1, everything else at 0: call init_parameters or load a checkpoint. Without
+  // `mlm_head` (fine-tuning, as BertForSequenceClassification has no `cls` head) the MLM
+  // head's parameters are neither built, trained, decayed nor saved.
+  explicit Encoder(const ModelConfig& m, Device device = Device::cpu(), DType dtype = DType::f32, bool mlm_head = true);
+  const ModelConfig& config() const { return m_; }
+  // Activation checkpointing: re-run each block in backward (train.recompute).
+  void set_recompute(bool on) { recompute_ = on; }
 
   // As Hugging Face BERT's _init_weights: normal(0, init_std) for every linear and embedding
   // weight, biases 0, LayerNorms (1, 0); then the word-embedding row pad_id is zeroed.
@@ -78,15 +83,16 @@ class Encoder : public Module {
   const EncoderEmbeddings& embeddings() const { return *embeddings_; }
 
  private:
-  // The rows encoder layers see and the row of each flat position (-1 for padding).
-  std::pair<RowLayout, std::vector<int64_t>> layout(const EncoderBatch& batch, Tensor* ids, Tensor* types);
-  Tensor alibi_slopes(Device device);
+  // How the rows the layers see form sequences (unpadded: the real tokens packed; padded:
+  // every row), and the row of each flat position (-1 for padding).
+  std::pair<SequenceContext, std::vector<int64_t>> layout(const EncoderBatch& batch, Tensor* ids, Tensor* types);
 
-  EncoderOptions opt_;
+  ModelConfig m_;
+  bool recompute_ = false;
   std::shared_ptr<EncoderEmbeddings> embeddings_;
-  std::shared_ptr<ModuleList<EncoderBlock>> layers_;
+  std::shared_ptr<ModuleList<Block>> layers_;
   std::shared_ptr<MlmHead> mlm_head_;
-  std::vector<std::pair<Device, Tensor>> slopes_cache_;
+  PositionTables positions_;
 };
 
 }  // namespace linea

@@ -21,4 +21,8 @@ Variable GeGLU::forward(const Variable& x) const {
   return wo_->forward(dropout(product, dropout_, default_generator(), is_training()));
 }
 
+double GeGLU::flops_per_token() const {
+  return 6.0 * double(gated_layers_->weight().numel() + wo_->weight().numel());
+}
+
 }  // namespace linea

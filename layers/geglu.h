@@ -2,14 +2,16 @@
 // gated_layers (hidden -> 2 ffn_hidden, no bias) whose first half goes through exact (erf)
 // GELU and gates the second half, dropout on the product, then wo (ffn_hidden -> hidden, bias).
 #pragma once
-#include "layers/linear.h"
+#include "layers/token_mixer.h"
 
 namespace linea {
 
-class GeGLU : public Module {
+class GeGLU : public ChannelMixer {
  public:
   GeGLU(int64_t hidden, int64_t ffn_hidden, double dropout, Device device = Device::cpu(), DType dtype = DType::f32);
-  Variable forward(const Variable& x) const;  // x [..., hidden] -> [..., hidden]
+  Variable forward(const Variable& x) const override;
+  double flops_per_token() const override;
+  const Linear& output_projection() const override { return *wo_; }
 
   const Linear& gated_layers() const { return *gated_layers_; }
   const Linear& wo() const { return *wo_; }

@@ -10,6 +10,11 @@ LayerNorm::LayerNorm(int64_t dim, double eps, bool bias, Device device, DType dt
   if (bias) bias_ = register_parameter("bias", Variable(Tensor::zeros({dim}, dtype, device)));
 }
 
+void LayerNorm::reset_parameters() {
+  Tensor(weight_.data()).fill_(1.0);
+  if (bias_.defined()) Tensor(bias_.data()).zero_();
+}
+
 Variable LayerNorm::forward(const Variable& x) const { return layer_norm(x, weight_, bias_, eps_); }
 
 }  // namespace linea

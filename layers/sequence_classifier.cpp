@@ -28,23 +28,16 @@ Variable SequenceClassifier::forward(const Variable& cls) const {
   return classifier_->forward(dropout(pooled, dropout_, default_generator(), is_training()));
 }
 
-namespace {
-EncoderOptions without_mlm_head(EncoderOptions o) {
-  o.mlm_head = false;
-  return o;
-}
-}  // namespace
-
-EncoderClassifier::EncoderClassifier(EncoderOptions encoder, int64_t num_labels, double classifier_dropout,
+EncoderClassifier::EncoderClassifier(const ModelConfig& encoder, int64_t num_labels, double classifier_dropout,
                                      Device device, DType dtype) {
-  encoder_ = register_module("encoder", std::make_shared<Encoder>(without_mlm_head(encoder), device, dtype));
+  encoder_ = register_module("encoder", std::make_shared<Encoder>(encoder, device, dtype, /*mlm_head=*/false));
   head_ = register_module("head", std::make_shared<SequenceClassifier>(encoder.hidden, num_labels, classifier_dropout,
                                                                        device, dtype));
 }
 
 void EncoderClassifier::init_parameters(Generator& gen, int64_t pad_id) {
   encoder_->init_parameters(gen, pad_id);
-  head_->init_parameters(gen, encoder_->options().init_std);
+  head_->init_parameters(gen, encoder_->config().init_std);
 }
 
 Variable EncoderClassifier::forward(const EncoderBatch& batch) {

@@ -34,7 +34,7 @@ class SequenceClassifier : public Module {
 // every row, so flat position b * T).
 class EncoderClassifier : public Module {
  public:
-  EncoderClassifier(EncoderOptions encoder, int64_t num_labels, double classifier_dropout, Device device = Device::cpu(),
+  EncoderClassifier(const ModelConfig& encoder, int64_t num_labels, double classifier_dropout, Device device = Device::cpu(),
                     DType dtype = DType::f32);
   void init_parameters(Generator& gen, int64_t pad_id);
   // [B, num_labels] logits (or [B, 1] scores) for a batch whose rows start with [CLS].

@@ -4,6 +4,7 @@
 #include "train/bench_core.h"
 #include "train/bench_decoder.h"
 #include "train/bench_encoder.h"
+#include "train/bench_generate.h"
 
 namespace linea {
 
@@ -11,7 +12,8 @@ int run_bench(const BenchCommand& cmd) {
   if (cmd.suite == "core") return run_bench_core(cmd);
   if (cmd.suite == "decoder") return run_bench_decoder(cmd);
   if (cmd.suite == "encoder") return run_bench_encoder(cmd);
-  throw ConfigError(str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder or encoder"));
+  if (cmd.suite == "generate") return run_bench_generate(cmd);
+  throw ConfigError(str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder, encoder or generate"));
 }
 
 }  // namespace linea

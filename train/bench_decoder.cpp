@@ -13,7 +13,6 @@
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "train/bench_gemm.h"
-#include "train/model_builder.h"
 
 namespace linea {
 
@@ -26,7 +25,8 @@ int run_bench_decoder(const BenchCommand& cmd) {
   const DType dtype = cfg.train.precision == Precision::bf16 ? DType::bf16 : DType::f32;
   const int64_t B = cfg.train.micro_batch_size, T = cfg.data.seq_len;
 
-  Decoder model(decoder_options(cfg), device, dtype);
+  Decoder model(cfg.model, device, dtype);
+  model.set_recompute(cfg.train.recompute);
   Generator gen(uint64_t(cfg.seed));
   model.init_parameters(gen);
   AdamW opt(make_param_groups(model.named_parameters(), cfg.optim.weight_decay, cfg.optim.no_decay));

@@ -15,7 +15,6 @@
 #include "layers/encoder.h"
 #include "optim/optimizer.h"
 #include "train/bench_gemm.h"
-#include "train/model_builder.h"
 
 namespace linea {
 namespace {
@@ -79,7 +78,6 @@ int run_bench_encoder(const BenchCommand& cmd) {
   const Device device = cfg.train.device;
   const DType dtype = cfg.train.precision == Precision::bf16 ? DType::bf16 : DType::f32;
   const int64_t B = cfg.train.micro_batch_size, T = cfg.data.seq_len;
-  const EncoderOptions base = encoder_options(cfg);
 
   Generator batch_gen(uint64_t(cfg.seed) + 1);
   const BenchBatch m = make_batch(B, T, cfg.model.vocab_size, cfg.data.mlm.mask_ratio, batch_gen);
@@ -103,9 +101,10 @@ int run_bench_encoder(const BenchCommand& cmd) {
   };
   Path paths[2] = {{"unpadded", nullptr, nullptr, {}}, {"padded", nullptr, nullptr, {}}};
   for (int i = 0; i < 2; ++i) {
-    EncoderOptions opt = base;
-    opt.unpad = i == 0;
-    paths[i].model = std::make_unique<Encoder>(opt, device, dtype);
+    ModelConfig m = cfg.model;
+    m.unpad = i == 0;
+    paths[i].model = std::make_unique<Encoder>(m, device, dtype);
+    paths[i].model->set_recompute(cfg.train.recompute);
     Generator gen(uint64_t(cfg.seed));
     paths[i].model->init_parameters(gen);
     paths[i].optimizer = std::make_unique<AdamW>(

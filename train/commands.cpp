@@ -16,7 +16,6 @@
 #include "layers/encoder.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
-#include "train/model_builder.h"
 #include "train/objective.h"
 #include "train/run_dir.h"
 
@@ -44,7 +43,7 @@ TokenShards open_eval_shards(const std::string& dir, const std::string& checkpoi
 // data.mlm.eval_mask_ratio with the validation mask stream (--stride does not apply).
 EvalResult eval_mlm(const std::string& checkpoint, const std::string& data_dir, const Config& cfg, Device device,
                     int64_t seq_len, int64_t batch) {
-  Encoder model(encoder_options(cfg.model), device);
+  Encoder model(cfg.model, device);
   TrainerState state;
   load_checkpoint(checkpoint, model, nullptr, &state);
   TokenShards shards = open_eval_shards(data_dir, checkpoint, cfg, state);
@@ -79,7 +78,7 @@ int run_eval(const EvalCommand& cmd) {
                 r.mean_nll, r.perplexity(), r.accuracy.value_or(0));
     return 0;
   }
-  Decoder model(decoder_options(cfg.model), device);
+  Decoder model(cfg.model, device);
   TrainerState state;
   load_checkpoint(checkpoint, model, nullptr, &state);
   TokenShards shards = open_eval_shards(data, checkpoint, cfg, state);
@@ -165,7 +164,10 @@ int run_info(const std::string& path, bool verify) {
   if (!info.trainer.tokenizer_sha256.empty()) std::printf("tokenizer      sha256 %s\n", info.trainer.tokenizer_sha256.c_str());
   std::printf("optimizer      %s\n", info.optimizer_kind.empty() ? "(none)" : info.optimizer_kind.c_str());
   std::printf("parameters     %ld in %zu tensors\n", long(params), info.model_tensors.size());
-  std::printf("\n# config\n%s\n# tensors\n", info.config_yaml.c_str());
+  std::printf("\n# config\n%s\n# layout\n", info.config_yaml.c_str());
+  for (const std::string& line : layout_summary(parse_config(info.config_yaml, checkpoint).model))
+    std::printf("%s\n", line.c_str());
+  std::printf("\n# tensors\n");
   for (const auto& t : info.model_tensors)
     std::printf("%-56s %-16s %ld\n", t.name.c_str(), shape_str(t.shape).c_str(), long(shape_numel(t.shape)));
   return 0;

@@ -12,7 +12,6 @@
 #include "data/sha256.h"
 #include "data/text_tokenizer.h"
 #include "train/glue_metrics.h"
-#include "train/model_builder.h"
 
 namespace linea {
 namespace {
@@ -79,8 +78,9 @@ GlueObjective::GlueObjective(const Config& c, Device device, DType dtype)
       tokenizer_(task_tokenizer(c)),
       tokenizer_sha256_(sha256_file(tokenizer_->path())),
       train_(dataset(c, task_, *tokenizer_, task_.train_file)),
-      model_(encoder_options(c), task_.num_labels(), c.task->classifier_dropout, device, dtype),
+      model_(c.model, task_.num_labels(), c.task->classifier_dropout, device, dtype),
       device_(device) {
+  model_.encoder().set_recompute(c.train.recompute);
   for (const std::string& file : task_.dev_files)
     dev_.emplace_back(std::filesystem::path(file).stem().string(), dataset(c, task_, *tokenizer_, file));
   LINEA_CHECK_T(ConfigError, train_->size() >= c.train.batch_size, "task.data_dir: ", c.task->data_dir, "/",

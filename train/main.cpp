@@ -1,4 +1,4 @@
-// The `linea` command line: train, eval, prepare, info, config, plot, bench, version, help.
+// The `linea` command line: train, eval, generate, prepare, info, config, plot, bench, version, help.
 // User errors (bad recipe, data, checkpoint, arguments) exit 2, internal errors exit 1,
 // each with one line on stderr.
 #include <CLI/CLI.hpp>
@@ -14,6 +14,7 @@
 #include "configs/config_keys.h"
 #include "train/bench.h"
 #include "train/commands.h"
+#include "train/generate.h"
 #include "train/model_builder.h"
 #include "train/plot.h"
 #include "train/trainer.h"
@@ -81,6 +82,23 @@ int main(int argc, char** argv) {
       ->check(kPositive);
   eval_cmd->add_option("--device", eval.device, "cpu, cuda or cuda:N (default: the recipe's)");
 
+  linea::GenerateCommand generate;
+  CLI::App* generate_cmd =
+      app.add_subcommand("generate", "continue prompts with a decoder checkpoint (prefill, then cached decoding steps)");
+  generate_cmd->add_option("checkpoint", generate.checkpoint, kCheckpointHelp)->required();
+  generate_cmd->add_option("--prompt", generate.prompts, "prompt text; repeat for a batch of prompts");
+  generate_cmd->add_option("--prompt-file", generate.prompt_file, "a file of prompts, one per non-empty line (one batch)");
+  generate_cmd->add_option("--max-new-tokens", generate.max_new_tokens, "tokens to generate per prompt")->check(kPositive);
+  generate_cmd->add_option("--temperature", generate.sampling.temperature, "softmax temperature; 0: greedy (default 1)");
+  generate_cmd->add_option("--top-k", generate.sampling.top_k, "sample among the k most likely tokens (0: all)");
+  generate_cmd->add_option("--top-p", generate.sampling.top_p, "nucleus: the fewest tokens whose probability reaches p");
+  generate_cmd->add_option("--seed", generate.seed, "sampling seed (each prompt of a batch has its own stream)");
+  generate_cmd->add_flag("--stream", generate.stream, "print the text as it is generated (a single prompt)");
+  generate_cmd->add_option("--tokenizer", generate.tokenizer,
+                           "tokenizer spec (default: the recipe's data.tokenizer or the training shards'); its sha256 "
+                           "must match the checkpoint's");
+  generate_cmd->add_option("--device", generate.device, "cpu, cuda or cuda:N (default: the recipe's)");
+
   linea::PrepareCommand prepare;
   CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text or JSONL corpora into HDF5 token shards");
   prepare_cmd
@@ -142,6 +160,16 @@ int main(int argc, char** argv) {
       sub->add_option("--save-batch", bench.save_batch, "write the batch and FLOP counts for the PyTorch reference");
   }
 
+  CLI::App* bench_generate = bench_cmd->add_subcommand(
+      "generate", "decoding speed of a decoder checkpoint by context length (prefill, then greedy cached steps)");
+  bench_generate->add_option("checkpoint", bench.checkpoint, kCheckpointHelp)->required();
+  bench_generate->add_option("--contexts", bench.contexts, "prompt lengths in tokens, e.g. 128,1024,4096")
+      ->delimiter(',')
+      ->check(kPositive);
+  bench_generate->add_option("--new-tokens", bench.new_tokens, "greedy tokens generated per context")->check(kPositive);
+  bench_generate->add_option("--save", bench.save_batch, "write the prompts and generated tokens (HDF5) for the PyTorch loop");
+  bench_generate->add_option("--device", bench.device, "cpu, cuda or cuda:N (default: the recipe's)");
+
   std::string config_recipe;
   std::vector<std::string> config_overrides;
   bool config_keys = false;
@@ -183,6 +211,7 @@ int main(int argc, char** argv) {
     if (*train_cmd) return linea::run_train(train);
     if (*eval_cmd) return linea::run_eval(eval);
     if (*prepare_cmd) return linea::run_prepare(prepare);
+    if (*generate_cmd) return linea::run_generate(generate);
     if (*info_cmd) return linea::run_info(info_path, info_verify);
     if (*config_cmd) {
       if (config_keys) {

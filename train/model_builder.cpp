@@ -1,87 +1,28 @@
 #include "train/model_builder.h"
 
+#include "core/error.h"
+
 namespace linea {
 namespace {
-template <class E>
-void require(bool ok, const char* key, E got, const char* supported, const char* model = "decoder") {
-  if (!ok)
-    throw ConfigError(str_cat(key, ": ", to_string(got), " is not implemented by the ", model, " yet, expected ",
-                              supported));
+
+// One layer's mixers at `prefix` ("model", "model.layout[0].pattern[2]").
+void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnConfig& f, const std::string& prefix) {
+  auto require = [&](bool ok, const std::string& key, const std::string& got, const std::string& expected) {
+    LINEA_CHECK_T(ConfigError, ok, prefix, ".", key, ": ", got, " is not implemented", expected);
+  };
+  require(a.kind == AttentionKind::softmax, "attention.kind", to_string(a.kind), " yet, expected softmax");
+  require(f.kind != FfnKind::mlp && f.kind != FfnKind::moe, "ffn.kind", to_string(f.kind),
+          " yet, expected swiglu, geglu, sglu or glu");
+  require(a.positions != PositionKind::rope || m.head_dim() % 2 == 0, "attention.positions", "rope",
+          str_cat(" for an odd head_dim (hidden / heads = ", m.head_dim(), "), expected alibi or none"));
+  if (m.kind != ModelKind::encoder) return;
+  require(a.window == 0, "attention.window", std::to_string(a.window),
+          " by the encoder, whose attention is bidirectional; expected 0");
+  require(a.positions != PositionKind::rope, "attention.positions", "rope",
+          " by the encoder (its packed rows carry no per-sequence positions), expected alibi or none");
 }
+
 }  // namespace
-
-DecoderOptions decoder_options(const ModelConfig& m) {
-  require(m.kind == ModelKind::decoder, "model.kind", m.kind, "decoder");
-  require(m.ffn.kind == FfnKind::swiglu, "model.ffn.kind", m.ffn.kind, "swiglu");
-  require(m.norm.kind == NormKind::rmsnorm, "model.norm.kind", m.norm.kind, "rmsnorm");
-  require(m.norm.position == NormPosition::pre, "model.norm.position", m.norm.position, "pre");
-  require(m.attention.kind == AttentionKind::softmax, "model.attention.kind", m.attention.kind, "softmax");
-  require(m.attention.positions == PositionKind::rope, "model.attention.positions", m.attention.positions, "rope");
-  for (AttentionKind k : m.layer_pattern) require(k == AttentionKind::softmax, "model.layer_pattern", k, "softmax");
-
-  DecoderOptions o;
-  o.vocab = m.vocab_size;
-  o.hidden = m.hidden;
-  o.layers = m.layers;
-  o.heads = m.heads;
-  o.kv_heads = m.kv_heads;
-  o.ffn_hidden = m.ffn.hidden;
-  o.norm_eps = m.norm.eps;
-  o.rope_theta = m.attention.rope_theta;
-  if (m.attention.rope_scaling) {
-    const RopeScalingConfig& r = *m.attention.rope_scaling;
-    o.rope_scaling = kernels::RopeScaling{r.factor, r.low_freq_factor, r.high_freq_factor,
-                                          double(r.original_max_position_embeddings)};
-  }
-  o.tie_embeddings = m.tie_embeddings;
-  o.dropout = m.dropout;
-  o.init_std = m.init_std;
-  o.max_seq_len = m.max_seq_len;
-  o.window = m.attention.window;
-  return o;
-}
-
-EncoderOptions encoder_options(const ModelConfig& m) {
-  require(m.kind == ModelKind::encoder, "model.kind", m.kind, "encoder", "encoder");
-  require(m.ffn.kind == FfnKind::geglu, "model.ffn.kind", m.ffn.kind, "geglu", "encoder");
-  require(m.norm.kind == NormKind::layernorm, "model.norm.kind", m.norm.kind, "layernorm", "encoder");
-  require(m.norm.position == NormPosition::post, "model.norm.position", m.norm.position, "post", "encoder");
-  require(m.attention.kind == AttentionKind::softmax, "model.attention.kind", m.attention.kind, "softmax", "encoder");
-  require(m.attention.positions == PositionKind::alibi, "model.attention.positions", m.attention.positions, "alibi",
-          "encoder");
-  for (AttentionKind k : m.layer_pattern) require(k == AttentionKind::softmax, "model.layer_pattern", k, "softmax", "encoder");
-  LINEA_CHECK_T(ConfigError, m.attention.window == 0, "model.attention.window: ", m.attention.window,
-                " is not implemented by the encoder, whose attention is bidirectional; expected 0");
-  LINEA_CHECK_T(ConfigError, m.kv_heads == m.heads, "model.kv_heads: ", m.kv_heads,
-                " differs from model.heads; the encoder has no grouped-query attention, expected ", m.heads);
-  LINEA_CHECK_T(ConfigError, m.tie_embeddings, "model.tie_embeddings: false is not implemented by the encoder, "
-                "whose MLM decoder is tied to the word embeddings as BERT's; expected true");
-  EncoderOptions o;
-  o.vocab = m.vocab_size;
-  o.hidden = m.hidden;
-  o.layers = m.layers;
-  o.heads = m.heads;
-  o.ffn_hidden = m.ffn.hidden;
-  o.type_vocab = m.type_vocab_size;
-  o.norm_eps = m.norm.eps;
-  o.dropout = m.dropout;
-  o.init_std = m.init_std;
-  o.max_seq_len = m.max_seq_len;
-  o.unpad = m.unpad;
-  return o;
-}
-
-DecoderOptions decoder_options(const Config& c) {
-  DecoderOptions o = decoder_options(c.model);
-  o.recompute = c.train.recompute;
-  return o;
-}
-
-EncoderOptions encoder_options(const Config& c) {
-  EncoderOptions o = encoder_options(c.model);
-  o.recompute = c.train.recompute;
-  return o;
-}
 
 void check_objective_fits_model(const Config& c) {
   if (c.data.objective == Objective::classification) return;
@@ -92,9 +33,25 @@ void check_objective_fits_model(const Config& c) {
 }
 
 void check_buildable(const Config& c) {
+  const ModelConfig& m = c.model;
+  check_layer_spec(m, m.attention, m.ffn, "model");
+  for (size_t i = 0; i < m.layer_pattern.size(); ++i)
+    LINEA_CHECK_T(ConfigError, m.layer_pattern[i] == AttentionKind::softmax, "model.layer_pattern[", i, "]: ",
+                  to_string(m.layer_pattern[i]), " is not implemented yet, expected softmax");
+  for (size_t g = 0; g < m.layout.size(); ++g) {
+    const std::string at = str_cat("model.layout[", g, "]");
+    check_layer_spec(m, m.layout[g].attention, m.layout[g].ffn, at);
+    for (size_t p = 0; p < m.layout[g].pattern.size(); ++p)
+      check_layer_spec(m, m.layout[g].pattern[p].attention, m.layout[g].pattern[p].ffn, str_cat(at, ".pattern[", p, "]"));
+  }
+  if (m.kind == ModelKind::encoder) {
+    LINEA_CHECK_T(ConfigError, m.kv_heads == m.heads, "model.kv_heads: ", m.kv_heads,
+                  " differs from model.heads; the encoder's fused Wqkv has no grouped-query attention, expected ",
+                  m.heads);
+    LINEA_CHECK_T(ConfigError, m.tie_embeddings, "model.tie_embeddings: false is not implemented by the encoder, "
+                  "whose MLM decoder is tied to the word embeddings as BERT's; expected true");
+  }
   check_objective_fits_model(c);
-  if (c.model.kind == ModelKind::encoder) encoder_options(c);
-  else decoder_options(c);
 }
 
 }  // namespace linea

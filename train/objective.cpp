@@ -84,9 +84,10 @@ class CausalLmObjective : public TrainingObjective {
   CausalLmObjective(const Config& c, ShardPair s, Device device, DType dtype)
       : train_(std::move(s.train), c.data.seq_len, c.data.mask_document_boundaries),
         valid_(std::move(s.valid), c.data.seq_len, c.data.mask_document_boundaries),
-        model_(decoder_options(c), device, dtype),
+        model_(c.model, device, dtype),
         device_(device),
         seq_len_(c.data.seq_len) {
+    model_.set_recompute(c.train.recompute);
     check_batch(str_cat("windows of seq_len ", c.data.seq_len).c_str(), train_.num_examples(), c);
   }
   Module& model() override { return model_; }
@@ -125,9 +126,10 @@ class MaskedLmObjective : public TrainingObjective {
   MaskedLmObjective(const Config& c, const ShardPair& s, Device device, DType dtype, const MlmOptions& train)
       : train_(s.train, train),
         valid_(s.valid, validation_options(train, c)),
-        model_(encoder_options(c), device, dtype),
+        model_(c.model, device, dtype),
         seq_len_(c.data.seq_len),
         mask_ratio_(c.data.mlm.mask_ratio) {
+    model_.set_recompute(c.train.recompute);
     check_batch("MLM examples", train_.num_examples(), c);
   }
   Module& model() override { return model_; }
@@ -188,9 +190,9 @@ MlmOptions mlm_options(const Config& c, const TokenShards& shards, double ratio,
 }
 
 std::unique_ptr<TrainingObjective> make_objective(const Config& c, Device device, DType dtype) {
+  check_buildable(c);
   // Fine-tuning reads TSV files, not shards (validation ensured an encoder and a task: section).
   if (c.data.objective == Objective::classification) return std::make_unique<GlueObjective>(c, device, dtype);
-  check_objective_fits_model(c);
   ShardPair shards = open_checked(c);
   if (c.data.objective == Objective::mlm) return std::make_unique<MaskedLmObjective>(c, std::move(shards), device, dtype);
   return std::make_unique<CausalLmObjective>(c, std::move(shards), device, dtype);

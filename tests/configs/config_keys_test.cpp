@@ -20,7 +20,9 @@ TEST(ConfigKeys, RowsGiveTypeDefaultAndDescription) {
   const std::string md = recipe_key_reference();
   for (const char* row : {
            "| `seed` | integer | `1234` |",
-           "| `model.ffn.kind` | enum: swiglu, geglu, sglu, glu, mlp, moe | `swiglu` | feed-forward block |",
+           "| `model.ffn.kind` | enum: swiglu, geglu, sglu, glu, mlp, moe | `swiglu` | channel mixer: swiglu, geglu, sglu",
+           "| `model.layout[].pattern` | list of maps (keys below) | `[]` |",
+           "| `model.layout[].pattern[].attention.window` | integer | `0` |",
            "| `model.norm.eps` | number | `1.0e-05` |",
            "| `model.attention.rope_scaling` | optional map (keys below) | `null` |",
            "| `model.attention.rope_scaling.factor` | number | `8.0` |",

@@ -82,7 +82,7 @@ TEST(NcclCommunicator, LaterKernelsSeeTheResult) {
 TEST(NcclCommunicator, DataParallelWorldOfOneTrainsLikePlainTraining) {
   LINEA_REQUIRE_NCCL(comm);
   const Device gpu = Device::cuda(0);
-  const DecoderOptions opt = tiny_decoder_options();
+  const ModelConfig opt = tiny_decoder_config();
   auto make = [&] {
     auto m = std::make_unique<Decoder>(opt);
     Generator gen(5);

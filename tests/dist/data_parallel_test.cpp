@@ -38,9 +38,8 @@ std::pair<Tensor, Tensor> global_batch(int step, int64_t rows) {
 Tensor rows(const Tensor& t, int64_t begin, int64_t n) { return t.narrow(0, begin, n).contiguous(); }
 
 std::unique_ptr<Decoder> make_model(uint64_t seed, bool recompute = false) {
-  DecoderOptions opt = tiny_decoder_options();
-  opt.recompute = recompute;
-  auto model = std::make_unique<Decoder>(opt);
+  auto model = std::make_unique<Decoder>(tiny_decoder_config());
+  model->set_recompute(recompute);
   Generator gen(seed);
   model->init_parameters(gen);
   return model;

@@ -32,7 +32,7 @@ void copy_parameters(const Module& from, const Module& to) {
 
 TEST(Decoder, HuggingFaceNamesAndCount) {
   for (bool tie : {true, false}) {
-    Decoder model(tiny_decoder_options(tie));
+    Decoder model(tiny_decoder_config(tie));
     std::vector<std::string> names;
     for (auto& entry : model.named_parameters()) names.push_back(entry.first);
     std::vector<std::string> expected{"embed_tokens.weight"};
@@ -56,7 +56,7 @@ TEST(Decoder, HuggingFaceNamesAndCount) {
 }
 
 TEST(Decoder, ForwardShapeAndIdDtypes) {
-  Decoder model(tiny_decoder_options());
+  Decoder model(tiny_decoder_config());
   Generator gen(1);
   model.init_parameters(gen);
   Tensor ids = random_ids({2, 5}, 3);
@@ -69,7 +69,7 @@ TEST(Decoder, ForwardShapeAndIdDtypes) {
 }
 
 TEST(Decoder, TiedEqualsUntiedWithCopiedHead) {
-  Decoder tied(tiny_decoder_options(true)), untied(tiny_decoder_options(false));
+  Decoder tied(tiny_decoder_config(true)), untied(tiny_decoder_config(false));
   Generator gen(2);
   tied.init_parameters(gen);
   copy_parameters(tied, untied);
@@ -79,7 +79,7 @@ TEST(Decoder, TiedEqualsUntiedWithCopiedHead) {
 }
 
 TEST(Decoder, CausalFutureTokensDoNotChangeEarlierLogits) {
-  Decoder model(tiny_decoder_options());
+  Decoder model(tiny_decoder_config());
   Generator gen(3);
   model.init_parameters(gen);
   Tensor ids = random_ids({2, 7}, 8);
@@ -96,11 +96,11 @@ TEST(Decoder, SlidingWindowSeesOnlyTheLastWindowTokens) {
   // Window 3: the token at position 1 reaches positions 1..3 directly, and later ones only
   // through the layers below (2 layers: up to position 1 + 2 * 2 = 5). A window of T or more
   // is plain causal attention, bit for bit.
-  DecoderOptions opt = tiny_decoder_options();
+  ModelConfig opt = tiny_decoder_config();
   Decoder full(opt);
   Generator gen(3);
   full.init_parameters(gen);
-  opt.window = 3;
+  opt.attention.window = 3;
   Decoder windowed(opt);
   copy_parameters(full, windowed);
   Tensor ids = random_ids({2, 9}, 8);
@@ -112,7 +112,7 @@ TEST(Decoder, SlidingWindowSeesOnlyTheLastWindowTokens) {
   EXPECT_TRUE(all_close(c.narrow(1, 6, 3), a.narrow(1, 6, 3), 0, 0)) << "position 1 leaked past two windows";
   // The first 3 positions see the same keys with and without the window.
   EXPECT_TRUE(all_close(a.narrow(1, 0, 3), full.forward(ids).data().narrow(1, 0, 3), 0, 0));
-  opt.window = 9;
+  opt.attention.window = 9;
   Decoder wide(opt);
   copy_parameters(full, wide);
   EXPECT_TRUE(all_close(wide.forward(ids).data(), full.forward(ids).data(), 0, 0));
@@ -120,7 +120,7 @@ TEST(Decoder, SlidingWindowSeesOnlyTheLastWindowTokens) {
 }
 
 TEST(Decoder, GradcheckLossWrtParameters) {
-  DecoderOptions opt = tiny_decoder_options();
+  ModelConfig opt = tiny_decoder_config();
   opt.init_std = 0.3;
   Decoder model(opt);
   Generator gen(4);
@@ -136,7 +136,7 @@ TEST(Decoder, GradcheckLossWrtParameters) {
 }
 
 TEST(Decoder, SgdLowersLossOnFixedBatch) {
-  Decoder model(tiny_decoder_options(false));
+  Decoder model(tiny_decoder_config(false));
   Generator gen(5);
   model.init_parameters(gen);
   Tensor ids = random_ids({4, 8}, 11), targets = random_ids({4, 8}, 12);
@@ -154,11 +154,11 @@ TEST(Decoder, SgdLowersLossOnFixedBatch) {
 }
 
 TEST(Decoder, RecomputeGivesTheSameGradients) {
-  DecoderOptions opt = tiny_decoder_options();
+  ModelConfig opt = tiny_decoder_config();
   opt.dropout = 0.2;  // the replayed generator must reproduce the masks
   Decoder plain(opt);
-  opt.recompute = true;
   Decoder recomputed(opt);
+  recomputed.set_recompute(true);
   Generator gen(6);
   plain.init_parameters(gen);
   copy_parameters(plain, recomputed);
@@ -177,7 +177,7 @@ TEST(Decoder, RecomputeGivesTheSameGradients) {
 }
 
 TEST(Decoder, DropoutOnlyInTrainingMode) {
-  DecoderOptions opt = tiny_decoder_options();
+  ModelConfig opt = tiny_decoder_config();
   opt.dropout = 0.5;
   Decoder model(opt);
   Generator gen(7);
@@ -189,9 +189,9 @@ TEST(Decoder, DropoutOnlyInTrainingMode) {
 }
 
 TEST(Decoder, InitParameterStatistics) {
-  DecoderOptions opt = tiny_decoder_options();
+  ModelConfig opt = tiny_decoder_config();
   opt.hidden = 64;
-  opt.ffn_hidden = 128;
+  opt.ffn.hidden = 128;
   opt.layers = 8;
   opt.init_std = 0.1;
   Decoder model(opt);
@@ -213,7 +213,7 @@ TEST(Decoder, InitParameterStatistics) {
 }
 
 TEST(Decoder, FlopsPerTokenFormula) {
-  Decoder tied(tiny_decoder_options(true)), untied(tiny_decoder_options(false));
+  Decoder tied(tiny_decoder_config(true)), untied(tiny_decoder_config(false));
   // Matmul weights: per layer q, o [16, 16], k, v [8, 16], 3 MLP [24, 16]; lm_head 37 x 16.
   const int64_t n = 2 * (2 * 256 + 2 * 128 + 3 * 384) + 37 * 16;
   EXPECT_EQ(tied.flops_per_token(10), 6 * n + 12 * 2 * 16 * 10);
@@ -222,13 +222,13 @@ TEST(Decoder, FlopsPerTokenFormula) {
 }
 
 TEST(Decoder, InvalidOptionsThrow) {
-  DecoderOptions opt = tiny_decoder_options();
+  ModelConfig opt = tiny_decoder_config();
   opt.kv_heads = 3;
   EXPECT_THROW(Decoder{opt}, ConfigError);
-  opt = tiny_decoder_options();
+  opt = tiny_decoder_config();
   opt.dropout = 1.0;
   EXPECT_THROW(Decoder{opt}, ConfigError);
-  opt = tiny_decoder_options();
-  opt.vocab = 0;
+  opt = tiny_decoder_config();
+  opt.vocab_size = 0;
   EXPECT_THROW(Decoder{opt}, ConfigError);
 }

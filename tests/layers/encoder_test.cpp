@@ -7,6 +7,7 @@
 
 #include "autograd/functional.h"
 #include "layers/encoder.h"
+#include "layers/geglu.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"
@@ -42,7 +43,7 @@ Fixture fixture() {
 }
 
 std::unique_ptr<Encoder> make(bool unpad, DType dtype = DType::f64) {
-  auto model = std::make_unique<Encoder>(tiny_encoder_options(unpad));
+  auto model = std::make_unique<Encoder>(tiny_encoder_config(unpad));
   Generator gen(7);
   model->init_parameters(gen);
   model->to(Device::cpu(), dtype);
@@ -85,7 +86,7 @@ TEST(GeGLU, ForwardIsGeluOfFirstHalfTimesSecondHalfAndGradchecks) {
 }
 
 TEST(MlmHead, GradchecksWrtInputAndTiedEmbeddings) {
-  EncoderOptions opt = tiny_encoder_options(true);
+  ModelConfig opt = tiny_encoder_config(true);
   MlmHead head(opt, Device::cpu(), DType::f32);
   Generator gen(3);
   for (auto& [name, p] : head.named_parameters()) normal_(p.data(), gen, 0, 0.5);
@@ -100,7 +101,7 @@ TEST(MlmHead, GradchecksWrtInputAndTiedEmbeddings) {
 }
 
 TEST(Encoder, ParameterNamesAndCountFollowMosaicBert) {
-  Encoder model(tiny_encoder_options(true));
+  Encoder model(tiny_encoder_config(true));
   const auto named = model.named_parameters();
   std::vector<std::string> names;
   for (auto& [n, p] : named) names.push_back(n);

@@ -1,4 +1,4 @@
-// Linear, Embedding, RMSNorm, LayerNorm and SwiGLU against direct f64 loops over their
+// Linear, Embedding, RMSNorm, LayerNorm and the GLU family against direct f64 loops over their
 // parameters, plus parameter names and shapes.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "layers/layer_norm.h"
 #include "layers/linear.h"
 #include "layers/rms_norm.h"
-#include "layers/swiglu.h"
+#include "layers/glu.h"
 #include "support/testing.h"
 
 using namespace linea;
@@ -105,15 +105,24 @@ TEST(Layers, LayerNormMatchesDirectComputation) {
   EXPECT_EQ(names(LayerNorm(6, 1e-5, false)), std::vector<std::string>{"weight"});
 }
 
-TEST(Layers, SwiGLUMatchesDirectComputation) {
-  SwiGLU mlp(4, 6);
-  EXPECT_EQ(names(mlp), (std::vector<std::string>{"gate_proj.weight", "up_proj.weight", "down_proj.weight"}));
-  randomize(mlp, 5);
-  Tensor x = random_tensor({3, 4}, 12);
-  Tensor y = mlp.forward(Variable(x)).data();
-  std::vector<double> g = ref_linear(x.to_vector(), 3, mlp.gate_proj().weight().data(), Tensor());
-  std::vector<double> u = ref_linear(x.to_vector(), 3, mlp.up_proj().weight().data(), Tensor());
-  for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
-  std::vector<double> ref = ref_linear(g, 3, mlp.down_proj().weight().data(), Tensor());
-  EXPECT_TRUE(all_close(y, Tensor::from_vector(ref, {3, 4}, DType::f64), 1e-12, 1e-12));
+// act(gate_proj x) * up_proj x -> down_proj, for SwiGLU (silu) and the other GLU activations.
+TEST(Layers, GLUMatchesDirectComputationForEveryActivation) {
+  const std::vector<std::pair<Activation, double (*)(double)>> acts = {
+      {Activation::silu, [](double g) { return g / (1 + std::exp(-g)); }},
+      {Activation::gelu, [](double g) { return 0.5 * g * (1 + std::erf(g / std::sqrt(2.0))); }},
+      {Activation::relu, [](double g) { return g > 0 ? g : 0.0; }},
+      {Activation::sigmoid, [](double g) { return 1 / (1 + std::exp(-g)); }},
+      {Activation::none, [](double g) { return g; }}};
+  for (const auto& [act, f] : acts) {
+    GLU mlp(4, 6, act);
+    EXPECT_EQ(names(mlp), (std::vector<std::string>{"gate_proj.weight", "up_proj.weight", "down_proj.weight"}));
+    randomize(mlp, 5);
+    Tensor x = random_tensor({3, 4}, 12);
+    Tensor y = mlp.forward(Variable(x)).data();
+    std::vector<double> g = ref_linear(x.to_vector(), 3, mlp.gate_proj().weight().data(), Tensor());
+    std::vector<double> u = ref_linear(x.to_vector(), 3, mlp.up_proj().weight().data(), Tensor());
+    for (size_t i = 0; i < g.size(); ++i) g[i] = f(g[i]) * u[i];
+    std::vector<double> ref = ref_linear(g, 3, mlp.down_proj().weight().data(), Tensor());
+    EXPECT_TRUE(all_close(y, Tensor::from_vector(ref, {3, 4}, DType::f64), 1e-12, 1e-12)) << int(act);
+  }
 }

@@ -89,7 +89,7 @@ TEST(SequenceClassifier, RejectsBadShapes) {
 }
 
 TEST(EncoderClassifier, LogitsComeFromTheClsTokenOnly) {
-  EncoderClassifier model(tiny_encoder_options(), 3, 0.0);
+  EncoderClassifier model(tiny_encoder_config(), 3, 0.0);
   for (const auto& [name, p] : model.named_parameters()) EXPECT_EQ(name.find("mlm_head"), std::string::npos) << name;
   EXPECT_NO_THROW(model.parameter("encoder.embeddings.word_embeddings.weight"));
   EXPECT_NO_THROW(model.parameter("head.pooler.weight"));

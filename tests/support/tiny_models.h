@@ -2,38 +2,42 @@
 // gradchecks, with grouped-query attention (decoder) and unequal widths so that mixed-up
 // dimensions show.
 #pragma once
-#include "layers/decoder_options.h"
-#include "layers/encoder_options.h"
+#include "layers/model_config.h"
 
 namespace linea::testing {
 
-// A 2-layer Decoder: vocab 37, hidden 16, 4 heads over 2 KV heads, MLP 24, T <= 16.
-inline DecoderOptions tiny_decoder_options(bool tie_embeddings = true) {
-  DecoderOptions opt;
-  opt.vocab = 37;
-  opt.hidden = 16;
-  opt.layers = 2;
-  opt.heads = 4;
-  opt.kv_heads = 2;
-  opt.ffn_hidden = 24;
-  opt.tie_embeddings = tie_embeddings;
-  opt.max_seq_len = 16;
-  return opt;
+// A 2-layer Llama-style Decoder: vocab 37, hidden 16, 4 heads over 2 KV heads, SwiGLU 24, T <= 16.
+inline ModelConfig tiny_decoder_config(bool tie_embeddings = true) {
+  ModelConfig m;
+  m.vocab_size = 37;
+  m.hidden = 16;
+  m.layers = 2;
+  m.heads = 4;
+  m.kv_heads = 2;
+  m.ffn.hidden = 24;
+  m.tie_embeddings = tie_embeddings;
+  m.max_seq_len = 16;
+  return m;
 }
 
-// A 2-layer Encoder without dropout: vocab 41, hidden 12, 3 heads, GeGLU 10, T <= 16.
-inline EncoderOptions tiny_encoder_options(bool unpad = true) {
-  EncoderOptions opt;
-  opt.vocab = 41;
-  opt.hidden = 12;
-  opt.layers = 2;
-  opt.heads = 3;
-  opt.ffn_hidden = 10;
-  opt.dropout = 0.0;
-  opt.max_seq_len = 16;
-  opt.unpad = unpad;
-  opt.init_std = 0.3;  // large enough that attention and the head are far from uniform
-  return opt;
+// A 2-layer MosaicBERT Encoder without dropout: vocab 41, hidden 12, 3 heads, GeGLU 10,
+// post-LayerNorm, ALiBi, T <= 16.
+inline ModelConfig tiny_encoder_config(bool unpad = true) {
+  ModelConfig m;
+  m.kind = ModelKind::encoder;
+  m.vocab_size = 41;
+  m.hidden = 12;
+  m.layers = 2;
+  m.heads = 3;
+  m.kv_heads = 3;
+  m.ffn = {FfnKind::geglu, 10, Activation::silu};
+  m.norm = {NormKind::layernorm, 1e-12, NormPosition::post};
+  m.attention.positions = PositionKind::alibi;
+  m.dropout = 0.0;
+  m.max_seq_len = 16;
+  m.unpad = unpad;
+  m.init_std = 0.3;  // large enough that attention and the head are far from uniform
+  return m;
 }
 
 }  // namespace linea::testing

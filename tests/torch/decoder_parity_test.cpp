@@ -12,7 +12,6 @@
 #include "layers/decoder.h"
 #include "support/temp_dir.h"
 #include "train/checkpoint.h"
-#include "train/model_builder.h"
 
 using namespace linea;
 
@@ -25,7 +24,7 @@ bool torch_available() {
 void check_against_torch(Config cfg) {
   if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 with torch, h5py and yaml is not installed";
   linea::testing::TempDir dir;
-  Decoder model(decoder_options(cfg.model));
+  Decoder model(cfg.model);
   Generator gen(11);
   model.init_parameters(gen);
   // Larger than the 0.02 init so attention and norms are far from their linear regime.

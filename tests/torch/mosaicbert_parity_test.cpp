@@ -24,7 +24,6 @@
 #include "layers/encoder.h"
 #include "support/temp_dir.h"
 #include "train/checkpoint.h"
-#include "train/model_builder.h"
 
 using namespace linea;
 
@@ -107,7 +106,7 @@ void check_against_torch(bool unpad) {
   if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 with torch, h5py and yaml is not installed";
   linea::testing::TempDir dir;
   const Config cfg = tiny_encoder_config(unpad);
-  Encoder model(encoder_options(cfg.model), Device::cpu(), DType::f64);
+  Encoder model(cfg.model, Device::cpu(), DType::f64);
   Generator gen(23);
   model.init_parameters(gen);
   // Larger than the 0.02 init, and LayerNorms away from (1, 0), so attention, GELU and the

@@ -16,7 +16,6 @@
 #include "train/checkpoint.h"
 #include "train/commands.h"
 #include "train/glue_objective.h"
-#include "train/model_builder.h"
 #include "train/trainer.h"
 #include "support/temp_dir.h"
 #include "support/testing.h"
@@ -233,7 +232,7 @@ TEST(GlueObjective, InitFromPretrainingCheckpointLoadsTheEncoderAndDropsTheMlmHe
   write_sst2(t.dir);
   Config c = parse_config(recipe(t.vocab, "sst2", t.dir.file("sst2")), "r.yaml");
   // A pretraining checkpoint of the same encoder (with its MLM head).
-  Encoder pre(encoder_options(c.model));
+  Encoder pre(c.model);
   Generator g0(99);
   pre.init_parameters(g0, 0);
   const std::string ckpt = t.dir.file("pre.h5");
@@ -277,7 +276,7 @@ TEST(GlueObjective, InitFromPretrainingCheckpointLoadsTheEncoderAndDropsTheMlmHe
   Config other = c;
   other.model.hidden = 8;
   other.model.ffn.hidden = 8;
-  Encoder small(encoder_options(other.model));
+  Encoder small(other.model);
   const std::string bad = t.dir.file("bad.h5");
   save_checkpoint(bad, small, nullptr, TrainerState{}, "", 1);
   expect_error<CheckpointError>([&] { load_init_weights(bad, again.classifier()); }, "in the checkpoint, expected [16] for parameter 'encoder.");

@@ -1,8 +1,9 @@
-// The recipe-to-model mapping: what each model implements, and one clear ConfigError naming
-// the key for every recipe feature it does not.
+// The recipe's model section built as is, and the objective that must go with it (the
+// features not implemented yet are refused by validation: tests/configs/model_layout_test.cpp).
 #include <gtest/gtest.h>
 
 #include "configs/config.h"
+#include "layers/encoder.h"
 #include "support/testing.h"
 #include "train/model_builder.h"
 #include "train/objective.h"
@@ -28,33 +29,10 @@ TEST(ModelBuilder, EncoderTakesTheMosaicBertRecipe) {
   m.ffn.hidden = 96;
   m.type_vocab_size = 3;
   m.unpad = false;
-  EncoderOptions o = encoder_options(m);
-  EXPECT_EQ(o.hidden, 64);
-  EXPECT_EQ(o.ffn_hidden, 96);
-  EXPECT_EQ(o.type_vocab, 3);
-  EXPECT_FALSE(o.unpad);
-  EXPECT_EQ(o.norm_eps, 1e-12);
-}
-
-TEST(ModelBuilder, EncoderRefusesWhatItDoesNotImplement) {
-  ModelConfig m = mosaicbert();
-  m.ffn.kind = FfnKind::swiglu;
-  expect_error<ConfigError>([&] { encoder_options(m); },
-                            "model.ffn.kind: swiglu is not implemented by the encoder yet, expected geglu");
-  m = mosaicbert();
-  m.norm.position = NormPosition::pre;
-  expect_error<ConfigError>([&] { encoder_options(m); }, "model.norm.position: pre is not implemented by the encoder");
-  m = mosaicbert();
-  m.attention.positions = PositionKind::rope;
-  expect_error<ConfigError>([&] { encoder_options(m); }, "model.attention.positions: rope is not implemented by the encoder");
-  m = mosaicbert();
-  m.kv_heads = 2;
-  expect_error<ConfigError>([&] { encoder_options(m); }, "model.kv_heads: 2 differs from model.heads");
-  m = mosaicbert();
-  m.tie_embeddings = false;
-  expect_error<ConfigError>([&] { encoder_options(m); }, "model.tie_embeddings: false is not implemented by the encoder");
-  expect_error<ConfigError>([&] { decoder_options(mosaicbert()); },
-                            "model.kind: encoder is not implemented by the decoder yet, expected decoder");
+  Encoder model(m);
+  EXPECT_EQ(model.parameter("layers.0.mlp.gated_layers.weight").shape(), (Shape{192, 64}));
+  EXPECT_EQ(model.parameter("embeddings.token_type_embeddings.weight").shape(), (Shape{3, 64}));
+  EXPECT_EQ(model.parameter("layers.1.attention.Wqkv.bias").shape(), (Shape{192}));
 }
 
 TEST(ModelBuilder, ObjectiveMustMatchTheModel) {
@@ -68,25 +46,37 @@ TEST(ModelBuilder, ObjectiveMustMatchTheModel) {
                             "data.objective: mlm does not go with model.kind decoder, expected causal for a decoder");
 }
 
-TEST(ModelBuilder, TrainRecomputeReachesBothModels) {
-  Config c;
-  EXPECT_FALSE(decoder_options(c).recompute);
-  c.train.recompute = true;
-  EXPECT_TRUE(decoder_options(c).recompute);
-  c.model = mosaicbert();
-  EXPECT_TRUE(encoder_options(c).recompute);
-}
-
-TEST(ModelBuilder, CheckBuildableRefusesWhatTrainWould) {
+TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   Config c;
   check_buildable(c);  // the default decoder
   c.model.attention.kind = AttentionKind::kda;
+  expect_error<ConfigError>([&] { check_buildable(c); }, "model.attention.kind: kda is not implemented yet, expected softmax");
+  c = Config();
+  c.model.layers = 3;
+  c.model.layout = {LayerGroup{1, c.model.attention, c.model.ffn, {}}, LayerGroup{0, c.model.attention, c.model.ffn, {}}};
+  c.model.layout[1].pattern = {LayerSpec{c.model.attention, c.model.ffn}};
+  c.model.layout[1].pattern[0].ffn.kind = FfnKind::moe;
   expect_error<ConfigError>([&] { check_buildable(c); },
-                            "model.attention.kind: kda is not implemented by the decoder yet, expected softmax");
+                            "model.layout[1].pattern[0].ffn.kind: moe is not implemented yet, expected swiglu, geglu, sglu or glu");
+  c = Config();
+  c.model.layer_pattern = {AttentionKind::softmax, AttentionKind::mla};
+  expect_error<ConfigError>([&] { check_buildable(c); }, "model.layer_pattern[1]: mla is not implemented yet");
   Config e;
   e.model = mosaicbert();
   e.data.objective = Objective::mlm;
   check_buildable(e);
+  e.model.attention.window = 8;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "model.attention.window: 8 is not implemented by the encoder");
+  e.model = mosaicbert();
+  e.model.attention.positions = PositionKind::rope;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "model.attention.positions: rope is not implemented by the encoder");
+  e.model = mosaicbert();
+  e.model.kv_heads = 2;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "model.kv_heads: 2 differs from model.heads");
+  e.model = mosaicbert();
+  e.model.tie_embeddings = false;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "model.tie_embeddings: false is not implemented by the encoder");
+  e.model = mosaicbert();
   e.data.objective = Objective::causal;
   expect_error<ConfigError>([&] { check_buildable(e); }, "data.objective: causal does not go with model.kind encoder");
 }

@@ -26,7 +26,7 @@ struct LossAndGrads {
 LossAndGrads micro_batch(const std::string& recipe, bool recompute) {
   Config c = load_config(recipe, {str_cat("train.recompute=", recompute ? "true" : "false"), "model.dropout=0.1"});
   std::unique_ptr<TrainingObjective> objective = make_objective(c, Device::cpu(), DType::f32);
-  EXPECT_EQ(dynamic_cast<Decoder&>(objective->model()).options().recompute, recompute);
+  EXPECT_EQ(dynamic_cast<Decoder&>(objective->model()).recompute(), recompute);
   Generator init(11);
   objective->init_parameters(init);
   default_generator().set_state(5, 0);

@@ -78,13 +78,13 @@ int bench_allreduce() {
 
 int bench_train(int steps, double bucket_mb) {
   std::unique_ptr<Communicator> comm = make_communicator(CommBackend::automatic, Device::cpu());
-  DecoderOptions opt;
-  opt.vocab = 2000;
+  ModelConfig opt;
+  opt.vocab_size = 2000;
   opt.hidden = 128;
   opt.layers = 4;
   opt.heads = 4;
   opt.kv_heads = 4;
-  opt.ffn_hidden = 344;
+  opt.ffn.hidden = 344;
   opt.max_seq_len = 128;
   const int64_t B = 8, T = 128;
   Decoder model(opt);
@@ -97,7 +97,7 @@ int bench_train(int steps, double bucket_mb) {
   auto batch = [&] {
     Tensor u = rand_uniform({B, T}, data, DType::f64);
     std::vector<double> v = u.to_vector();
-    for (double& x : v) x = std::floor(x * double(opt.vocab));
+    for (double& x : v) x = std::floor(x * double(opt.vocab_size));
     return Tensor::from_vector(v, {B, T}, DType::i64);
   };
   double backward_s = 0;

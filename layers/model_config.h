@@ -1,0 +1,98 @@
+// ModelConfig: the model section of a recipe, read straight from YAML by the schema visitors
+// (configs/config_fields.h) and consumed as is by the layers: each token mixer kind takes
+// its AttentionConfig, each channel mixer kind its FfnConfig, and a layout says which layer
+// gets which. Range and consistency rules live in configs/config_validate.cpp (located
+// errors); the layers assume a validated config and check only what would corrupt memory.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace linea {
+
+enum class ModelKind : uint8_t { decoder, encoder };
+enum class FfnKind : uint8_t { swiglu, geglu, sglu, glu, mlp, moe };
+// The activation of the gated branch of ffn.kind glu (none: TransNormerLLM's SGLU).
+enum class Activation : uint8_t { none, silu, gelu, gelu_tanh, relu, sigmoid };
+enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
+enum class NormPosition : uint8_t { pre, post };
+enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
+enum class PositionKind : uint8_t { rope, alibi, none };
+
+// The channel mixer of a layer.
+struct FfnConfig {
+  FfnKind kind = FfnKind::swiglu;
+  int64_t hidden = 688;                     // inner width of the feed-forward block
+  Activation activation = Activation::silu;  // glu only: act(gate_proj x) * up_proj x
+};
+
+struct NormConfig {
+  NormKind kind = NormKind::rmsnorm;
+  double eps = 1e-5;
+  NormPosition position = NormPosition::pre;  // pre-norm (Llama) or post-norm (original BERT)
+};
+
+// Llama-3 style RoPE frequency scaling; absent means plain RoPE.
+struct RopeScalingConfig {
+  double factor = 8.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_max_position_embeddings = 8192;
+};
+
+// The token mixer of a layer (its kind and that kind's options).
+struct AttentionConfig {
+  AttentionKind kind = AttentionKind::softmax;
+  PositionKind positions = PositionKind::rope;
+  double rope_theta = 10000.0;
+  std::optional<RopeScalingConfig> rope_scaling;  // YAML: a map, or null / absent for none
+  int64_t window = 0;  // causal sliding window: query i sees keys i - window < j <= i; 0: none
+};
+
+// What one layer is made of.
+struct LayerSpec {
+  AttentionConfig attention;
+  FfnConfig ffn;
+};
+
+// `layers` consecutive layers (0: all the layers no earlier group took; only the last group
+// may say so). Each is the group's own spec, or, with a pattern, pattern[i % size] for the
+// group's i-th layer. A group's attention and ffn start from the model's, and a pattern
+// entry's from its group's, so each names only what differs.
+struct LayerGroup {
+  int64_t layers = 0;
+  AttentionConfig attention;
+  FfnConfig ffn;
+  std::vector<LayerSpec> pattern;
+};
+
+struct ModelConfig {
+  ModelKind kind = ModelKind::decoder;
+  int64_t vocab_size = 8192;
+  int64_t hidden = 256;
+  int64_t layers = 4;
+  int64_t heads = 4;     // must divide hidden
+  int64_t kv_heads = 4;  // must divide heads (grouped-query attention when fewer)
+  FfnConfig ffn;         // every layer's channel mixer, unless the layout says otherwise
+  NormConfig norm;
+  AttentionConfig attention;  // every layer's token mixer, unless the layout says otherwise
+  // Per-layer attention kinds, repeated cyclically over the layers (DESIGN's shorthand for
+  // hybrids); empty: every layer uses attention.kind. Exclusive with layout.
+  std::vector<AttentionKind> layer_pattern;
+  std::vector<LayerGroup> layout;  // empty: every layer is {attention, ffn}
+  bool tie_embeddings = true;
+  double dropout = 0.0;    // in [0, 1)
+  double init_std = 0.02;  // std of the normal init
+  int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit
+  int64_t type_vocab_size = 2;  // encoder: token_type (segment A / B) embeddings
+  bool unpad = true;            // encoder: compute on real tokens only; false runs every op on all B x T rows
+
+  int64_t head_dim() const { return heads > 0 ? hidden / heads : 0; }
+};
+
+// One spec per layer, in order: the layout's groups, else layer_pattern's kinds over
+// {attention, ffn}, else {attention, ffn} everywhere. A layout that does not cover exactly
+// `layers` layers is an error of validation; here it throws ConfigError.
+std::vector<LayerSpec> layer_specs(const ModelConfig& m);
+
+}  // namespace linea

@@ -1,0 +1,44 @@
+// PositionTables: cached RoPE tables and ALiBi slopes.
+#include "layers/sequence_context.h"
+
+namespace linea {
+
+kernels::RopeTables PositionTables::rope(const AttentionConfig& a, int64_t head_dim, int64_t T, Device device) {
+  std::optional<kernels::RopeScaling> scaling;
+  if (a.rope_scaling) {
+    const RopeScalingConfig& r = *a.rope_scaling;
+    scaling = kernels::RopeScaling{r.factor, r.low_freq_factor, r.high_freq_factor,
+                                   double(r.original_max_position_embeddings)};
+  }
+  auto same = [&](const std::optional<kernels::RopeScaling>& s) {
+    if (s.has_value() != scaling.has_value()) return false;
+    return !s || (s->factor == scaling->factor && s->low_freq_factor == scaling->low_freq_factor &&
+                  s->high_freq_factor == scaling->high_freq_factor &&
+                  s->original_max_position_embeddings == scaling->original_max_position_embeddings);
+  };
+  auto it = rope_.begin();
+  while (it != rope_.end() && !(it->device == device && it->theta == a.rope_theta && it->head_dim == head_dim &&
+                                same(it->scaling)))
+    ++it;
+  if (it == rope_.end() || it->tables.cos.size(0) < T) {
+    kernels::RopeTables fresh = kernels::rope_tables(T, head_dim, a.rope_theta, scaling ? &*scaling : nullptr, device);
+    if (it == rope_.end()) {
+      rope_.push_back({device, a.rope_theta, scaling, head_dim, fresh});
+      it = rope_.end() - 1;
+    } else {
+      it->tables = fresh;
+    }
+  }
+  return {it->tables.cos.narrow(0, 0, T), it->tables.sin.narrow(0, 0, T)};
+}
+
+Tensor PositionTables::alibi_slopes(int64_t heads, Device device) {
+  for (const auto& [d, h, t] : alibi_)
+    if (d == device && h == heads) return t;
+  const std::vector<float> s = kernels::alibi_slopes(heads);
+  Tensor t = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {heads}, DType::f32).to(device);
+  alibi_.emplace_back(device, heads, t);
+  return t;
+}
+
+}  // namespace linea

@@ -1,0 +1,33 @@
+// The factories: one place that maps each mixer kind's options to its class.
+#include "layers/token_mixer.h"
+
+#include "layers/geglu.h"
+#include "layers/glu.h"
+#include "layers/softmax_attention.h"
+
+namespace linea {
+
+std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const ModelConfig& m, HfLayout layout,
+                                             Device device, DType dtype) {
+  if (a.kind == AttentionKind::softmax) return std::make_shared<SoftmaxAttention>(a, m, layout, device, dtype);
+  // Validation refuses the kinds not implemented yet with the recipe's file and line.
+  throw ConfigError(str_cat("make_token_mixer: attention kind ", int(a.kind), " is not implemented yet"));
+}
+
+std::shared_ptr<ChannelMixer> make_channel_mixer(const FfnConfig& f, const ModelConfig& m, HfLayout layout,
+                                                 double dropout, Device device, DType dtype) {
+  switch (f.kind) {
+    case FfnKind::swiglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::silu, dropout, device, dtype);
+    case FfnKind::geglu:
+      // BERT keeps MosaicBERT's fused gated_layers; Llama-style models Gemma's three projections.
+      if (layout == HfLayout::bert) return std::make_shared<GeGLU>(m.hidden, f.hidden, dropout, device, dtype);
+      return std::make_shared<GLU>(m.hidden, f.hidden, Activation::gelu, dropout, device, dtype);
+    case FfnKind::sglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::none, dropout, device, dtype);
+    case FfnKind::glu: return std::make_shared<GLU>(m.hidden, f.hidden, f.activation, dropout, device, dtype);
+    case FfnKind::mlp:
+    case FfnKind::moe: break;
+  }
+  throw ConfigError(str_cat("make_channel_mixer: ffn kind ", int(f.kind), " is not implemented yet"));
+}
+
+}  // namespace linea

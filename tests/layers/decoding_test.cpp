@@ -1,0 +1,123 @@
+// Decoding with caches: a prefill of prompts of different lengths followed by one token at a
+// time gives the logits of one full forward at every position, for every token mixer kind
+// (global softmax with RoPE, ALiBi or no positions; sliding windows below and above the
+// length; grouped-query heads; a mixed layout; a post-norm model). f32 throughout: the step
+// path scores keys with matmul + softmax, the full forward with the fused kernel, so they
+// agree to rounding (|diff| <= 2e-5 + 2e-5 |logit|, logits of order 1), not bit for bit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "layers/decoder.h"
+#include "support/testing.h"
+#include "support/tiny_models.h"
+
+using namespace linea;
+using namespace linea::testing;
+
+namespace {
+
+Tensor random_ids(const Shape& shape, uint64_t seed, int64_t vocab = 37) {
+  std::vector<double> u = random_tensor(shape, seed, 0.0, double(vocab)).to_vector();
+  for (double& v : u) v = std::floor(v);
+  return Tensor::from_vector(u, shape, DType::i64);
+}
+
+struct Variant {
+  const char* name;
+  void (*apply)(ModelConfig&);
+};
+
+const Variant kVariants[] = {
+    {"rope", [](ModelConfig&) {}},
+    {"alibi", [](ModelConfig& m) { m.attention.positions = PositionKind::alibi; }},
+    {"no_positions", [](ModelConfig& m) { m.attention.positions = PositionKind::none; }},
+    {"window_3", [](ModelConfig& m) { m.attention.window = 3; }},
+    {"window_4_alibi", [](ModelConfig& m) {
+       m.attention.window = 4;
+       m.attention.positions = PositionKind::alibi;
+     }},
+    {"window_above_T", [](ModelConfig& m) { m.attention.window = 40; }},
+    {"mha", [](ModelConfig& m) { m.kv_heads = m.heads; }},
+    {"mixed_layout", [](ModelConfig& m) {
+       m.layers = 3;
+       LayerGroup first{1, m.attention, {FfnKind::glu, 20, Activation::gelu}, {}};
+       LayerGroup rest{0, m.attention, m.ffn, {}};
+       rest.pattern = {LayerSpec{m.attention, m.ffn}, LayerSpec{m.attention, m.ffn}};
+       rest.pattern[0].attention.window = 2;
+       m.layout = {first, rest};
+     }},
+    {"post_norm_simple_rms", [](ModelConfig& m) {
+       m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};
+       m.ffn.kind = FfnKind::sglu;
+     }},
+};
+
+class Decoding : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(Decoding, PrefillThenStepsMatchTheFullForward) {
+  ModelConfig m = tiny_decoder_config();
+  m.init_std = 0.3;  // attention far from uniform
+  GetParam().apply(m);
+  Decoder model(m);
+  Generator gen(21);
+  model.init_parameters(gen);
+  model.eval();
+  const int64_t B = 3, T = 13;
+  const std::vector<int64_t> prompt = {5, 1, 9};
+  Tensor ids = random_ids({B, T}, 22);
+  NoGradGuard no_grad;
+  const Tensor full = model.forward(ids).data();  // [B, T, V]
+  auto expect_rows = [&](const Tensor& got, int64_t b, int64_t pos, const std::string& what) {
+    EXPECT_TRUE(all_close(got, full.select(0, b).select(0, pos), 2e-5, 2e-5)) << what << " row " << b << " position " << pos;
+  };
+  // Each row's padding past its prompt holds other tokens: the prefill must ignore them.
+  DecodingState state = model.new_decoding_state(B);
+  const Tensor prefill = model.decode(ids, state, prompt).data();
+  for (int64_t b = 0; b < B; ++b) {
+    EXPECT_EQ(state.length(b), prompt[size_t(b)]);
+    for (int64_t t = 0; t < prompt[size_t(b)]; ++t) expect_rows(prefill.select(0, b).select(0, t), b, t, "prefill");
+  }
+  // Then every row advances one token per step until the shortest prompt reaches T.
+  for (int64_t s = 0; s + 9 < T; ++s) {
+    std::vector<double> next(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) next[size_t(b)] = ids.at({b, prompt[size_t(b)] + s});
+    const Tensor step = model.decode(Tensor::from_vector(next, {B, 1}, DType::i64), state).data();
+    ASSERT_EQ(step.shape(), (Shape{B, 1, m.vocab_size}));
+    for (int64_t b = 0; b < B; ++b) expect_rows(step.select(0, b).select(0, 0), b, prompt[size_t(b)] + s, "step");
+  }
+}
+
+TEST_P(Decoding, UnbatchedPromptMatchesToo) {
+  ModelConfig m = tiny_decoder_config();
+  m.init_std = 0.3;
+  GetParam().apply(m);
+  Decoder model(m);
+  Generator gen(23);
+  model.init_parameters(gen);
+  model.eval();
+  Tensor ids = random_ids({1, 10}, 24);
+  NoGradGuard no_grad;
+  const Tensor full = model.forward(ids).data();
+  DecodingState state = model.new_decoding_state(1);
+  EXPECT_TRUE(all_close(model.decode(ids.narrow(1, 0, 4).contiguous(), state).data(), full.narrow(1, 0, 4), 2e-5, 2e-5));
+  for (int64_t t = 4; t < 10; ++t)
+    EXPECT_TRUE(all_close(model.decode(ids.narrow(1, t, 1).contiguous(), state).data(), full.narrow(1, t, 1), 2e-5, 2e-5))
+        << t;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryMixer, Decoding, ::testing::ValuesIn(kVariants),
+                         [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
+
+}  // namespace
+
+TEST(DecodingErrors, StepsTakeOneTokenAndGradientsAreOff) {
+  Decoder model(tiny_decoder_config());
+  Tensor ids = random_ids({2, 4}, 25);
+  DecodingState state = model.new_decoding_state(2);
+  EXPECT_THROW(model.decode(ids, state), Error);  // gradients on
+  NoGradGuard no_grad;
+  model.decode(ids, state);
+  EXPECT_THROW(model.decode(ids, state), Error);  // 4 tokens after the prefill
+  EXPECT_THROW(model.decode(random_ids({3, 1}, 26), state), Error);  // 3 sequences, state of 2
+}
