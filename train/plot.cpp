@@ -141,6 +141,7 @@ std::string context_lengths_script(const PlotCommand& cmd, const TempFolder& tmp
                     gnuplot_quoted(fs::path(cmd.inputs[i]).stem().string()));
   }
   return png_header(800, 500, cmd.output) + "set logscale x 2\n" + (cmd.log_y ? "set logscale y\n" : "") +
+         "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n" +  // the end points whole, too
          "set xlabel 'context length (tokens)'\nset ylabel 'perplexity'\nplot " + join(plots) + "\n";
 }
 
