@@ -87,6 +87,7 @@ Variable Decoder::decode(const Tensor& ids, DecodingState& state, const std::vec
   SequenceContext ctx;
   bool prefill = true;
   for (int64_t b = 0; b < state.batch; ++b) prefill = prefill && state.length(b) == 0;
+  LINEA_CHECK(prefill || lengths.empty(), "Decoder::decode: prompt lengths belong to the prefill, not to a step");
   if (prefill && !lengths.empty()) {
     LINEA_CHECK(int64_t(lengths.size()) == state.batch, "Decoder::decode: ", lengths.size(), " lengths for ",
                 state.batch, " sequences");

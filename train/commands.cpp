@@ -15,6 +15,7 @@
 #include "layers/decoder.h"
 #include "layers/encoder.h"
 #include "train/checkpoint.h"
+#include "train/context_length_eval.h"
 #include "train/evaluate.h"
 #include "train/objective.h"
 #include "train/run_dir.h"
@@ -53,22 +54,59 @@ EvalResult eval_mlm(const std::string& checkpoint, const std::string& data_dir, 
   return evaluate_mlm(model, data, 0, batch);
 }
 
+void warn_beyond_trained_context(const char* option, int64_t length, const Config& cfg) {
+  if (length > cfg.data.seq_len)
+    std::fprintf(stderr, "linea: warning: eval: %s %ld is longer than the %ld tokens the model was trained on; "
+                 "positions beyond them were never seen in training\n", option, long(length), long(cfg.data.seq_len));
+}
+
+// `linea eval --context-lengths`: the table on stdout and, with --output, as JSON lines.
+int eval_context_lengths(const EvalCommand& cmd, const std::string& checkpoint, const std::string& data,
+                         const Config& cfg, Device device) {
+  LINEA_CHECK_T(ConfigError, cfg.model.kind == ModelKind::decoder, "eval: --context-lengths: ", checkpoint,
+                " is an encoder (masked LM), expected a decoder checkpoint");
+  ContextLengthOptions opt;
+  opt.lengths = cmd.context_lengths;
+  opt.score_last = cmd.score_last;
+  opt.stride = cmd.stride;
+  opt.micro_batch = cmd.batch;
+  opt.batch_tokens = kEvalTokensPerBatch;
+  check_context_length_options(opt, cfg.model.max_seq_len);
+  if (!cmd.output.empty()) check_output_folder("eval: --output", cmd.output);  // before the work it would lose
+  warn_beyond_trained_context("--context-lengths", opt.lengths.back(), cfg);
+  std::fprintf(stderr, "linea: eval %s on %s%s: context lengths %ld to %ld, the last %ld tokens of windows every "
+               "%ld tokens scored at each\n", checkpoint.c_str(), data.c_str(),
+               cmd.data.empty() ? " (the recipe's data.valid)" : "", long(opt.lengths.front()),
+               long(opt.lengths.back()), long(opt.targets_per_window()), long(opt.window_stride()));
+  Decoder model(cfg.model, device);
+  TrainerState state;
+  load_checkpoint(checkpoint, model, nullptr, &state);
+  TokenShards shards = open_eval_shards(data, checkpoint, cfg, state);
+  const std::vector<ContextLengthRow> rows = evaluate_context_lengths(model, shards, opt, device);
+  std::printf("%s", format_context_length_table(rows).c_str());
+  if (!cmd.output.empty()) {
+    write_context_length_file(cmd.output, rows,
+                              {checkpoint, data, state.step, opt.targets_per_window(), opt.window_stride()});
+    std::fprintf(stderr, "linea: wrote %s\n", cmd.output.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_eval(const EvalCommand& cmd) {
   const std::string checkpoint = resolve_checkpoint(cmd.checkpoint);
   Config cfg = parse_config(read_checkpoint_config(checkpoint), checkpoint);
   const Device device = cmd.device.empty() ? cfg.train.device : device_from_name(cmd.device);
-  const int64_t seq_len = cmd.seq_len > 0 ? cmd.seq_len : cfg.data.seq_len;
-  LINEA_CHECK_T(ConfigError, seq_len <= cfg.model.max_seq_len, "eval: --seq-len ", seq_len,
-                " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
   LINEA_CHECK_T(ConfigError, cfg.data.objective != Objective::classification, "eval: ", checkpoint,
                 " is a fine-tuned classifier; its dev metrics are in the run's metrics.jsonl (train.eval_every), "
                 "expected a pretraining (causal or MLM) checkpoint");
-  if (seq_len > cfg.data.seq_len)
-    std::fprintf(stderr, "linea: warning: eval: --seq-len %ld is longer than the %ld tokens the model was trained on; "
-                 "positions beyond them were never seen in training\n", long(seq_len), long(cfg.data.seq_len));
   const std::string data = cmd.data.empty() ? cfg.data.valid : cmd.data;
+  if (!cmd.context_lengths.empty()) return eval_context_lengths(cmd, checkpoint, data, cfg, device);
+  const int64_t seq_len = cmd.seq_len > 0 ? cmd.seq_len : cfg.data.seq_len;
+  LINEA_CHECK_T(ConfigError, seq_len <= cfg.model.max_seq_len, "eval: --seq-len ", seq_len,
+                " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
+  warn_beyond_trained_context("--seq-len", seq_len, cfg);
   const int64_t batch = cmd.batch > 0 ? cmd.batch : std::max<int64_t>(1, kEvalTokensPerBatch / seq_len);
   std::fprintf(stderr, "linea: eval %s on %s%s: seq-len %ld, %ld windows per forward\n", checkpoint.c_str(),
                data.c_str(), cmd.data.empty() ? " (the recipe's data.valid)" : "", long(seq_len), long(batch));

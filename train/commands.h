@@ -18,6 +18,10 @@ struct EvalCommand {
   int64_t stride = 0;      // 0: seq_len (disjoint windows)
   int64_t batch = 0;       // 0: kEvalTokensPerBatch / seq_len windows
   std::string device;      // "": the recipe's train.device
+  // Perplexity against context length (context_length_eval.h) instead of one window length:
+  std::vector<int64_t> context_lengths;  // parse_context_lengths; empty for a plain evaluation
+  int64_t score_last = 0;       // targets per window; 0: half the shortest length
+  std::string output;           // "": the table is only printed; else also written as JSON lines
 };
 int run_eval(const EvalCommand& cmd);
 

@@ -33,14 +33,6 @@ std::string format_eval_line(int64_t step, const EvalResult& r) {
 }
 
 namespace {
-// Restores the module's training flag when evaluation ends.
-struct EvalModeGuard {
-  explicit EvalModeGuard(Module& m) : m_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalModeGuard() { m_.train(was_training_); }
-  Module& m_;
-  bool was_training_;
-};
-
 // Calls fn(indices) for this shard's batches among the first `max_batches` batches (all
 // when 0) of `micro_batch` consecutive examples out of n.
 template <class Fn>

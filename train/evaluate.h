@@ -34,6 +34,14 @@ std::string format_eval_metrics(const EvalResult& r);
 // (and MLM accuracy) or the task metrics over examples for classifiers.
 std::string format_eval_line(int64_t step, const EvalResult& r);
 
+// Puts a module in eval mode and restores its training flag when evaluation ends.
+struct EvalModeGuard {
+  explicit EvalModeGuard(Module& m) : m_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalModeGuard() { m_.train(was_training_); }
+  Module& m_;
+  bool was_training_;
+};
+
 // Which evaluation batches this rank scores: b = rank, rank + world, ... Results that are
 // sums over examples (token NLL, correct counts) are then combined across ranks.
 struct EvalShard {

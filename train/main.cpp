@@ -15,6 +15,7 @@
 #include "train/bench.h"
 #include "train/commands.h"
 #include "train/generate.h"
+#include "train/context_length_eval.h"
 #include "train/model_builder.h"
 #include "train/plot.h"
 #include "train/trainer.h"
@@ -72,10 +73,27 @@ int main(int argc, char** argv) {
   CLI::App* eval_cmd = app.add_subcommand("eval", "perplexity of a checkpoint on token shards");
   eval_cmd->add_option("checkpoint", eval.checkpoint, kCheckpointHelp)->required();
   eval_cmd->add_option("--data", eval.data, "folder of token shards from linea prepare (default: the checkpoint's data.valid)");
-  eval_cmd->add_option("--seq-len", eval.seq_len, "window length (default: the recipe's data.seq_len)")
+  CLI::Option* eval_seq_len = eval_cmd->add_option("--seq-len", eval.seq_len, "window length (default: the recipe's data.seq_len)")
       ->check(kPositive);
-  eval_cmd->add_option("--stride", eval.stride, "window stride (default: seq-len, disjoint windows)")
+  eval_cmd->add_option("--stride", eval.stride,
+                       "window stride (default: seq-len, disjoint windows; with --context-lengths the longest length)")
       ->check(kPositive);
+  std::string context_lengths;
+  CLI::Option* eval_context =
+      eval_cmd
+          ->add_option("--context-lengths", context_lengths,
+                       "perplexity against context length, e.g. 128,256,512 (each <= the model's max_seq_len): the "
+                       "same targets, the last --score-last tokens of windows of the longest length + 1, scored "
+                       "with each length of context; prints a table")
+          ->excludes(eval_seq_len);
+  eval_cmd->add_option("--score-last", eval.score_last,
+                       "with --context-lengths: targets per window, at most the shortest length; the j-th of S sees "
+                       "L - S + 1 + j tokens of context at length L (default: half the shortest length; 1: exactly L)")
+      ->check(kPositive)
+      ->needs(eval_context);
+  eval_cmd->add_option("--output", eval.output,
+                       "with --context-lengths: also write the table as JSON lines, which `linea plot FILE` draws")
+      ->needs(eval_context);
   eval_cmd->add_option("--batch", eval.batch,
                        linea::str_cat("windows per forward (default: as many as make ", linea::kEvalTokensPerBatch,
                                       " tokens, e.g. ", linea::kEvalTokensPerBatch / 256, " at seq-len 256)"))
@@ -132,10 +150,15 @@ int main(int argc, char** argv) {
                      "names each damaged dataset (exit 2)");
 
   linea::PlotCommand plot;
-  CLI::App* plot_cmd = app.add_subcommand("plot", "draw train/valid loss and tokens/s of runs into a PNG");
-  plot_cmd->add_option("run_dirs", plot.run_dirs, "run directories")->required();
+  CLI::App* plot_cmd = app.add_subcommand(
+      "plot", "draw train/valid loss and tokens/s of runs, or perplexity against context length, into a PNG");
+  plot_cmd->add_option("inputs", plot.inputs,
+                       "run directories, or files of linea eval --context-lengths --output (perplexity against "
+                       "context length, log2 x axis)")
+      ->required();
   plot_cmd->add_option("--output", plot.output, "PNG path (default runs.png)");
-  plot_cmd->add_option("--x", plot.x, "x axis: step (optimizer steps), tokens (tokens seen) or time (training seconds)");
+  plot_cmd->add_option("--x", plot.x,
+                       "runs' x axis: step (optimizer steps), tokens (tokens seen) or time (training seconds)");
   plot_cmd->add_flag("--log-x", plot.log_x, "logarithmic x axis");
   plot_cmd->add_flag("--log-y", plot.log_y, "logarithmic loss axis");
   plot_cmd->add_option("--smooth", plot.smooth,
@@ -209,7 +232,10 @@ int main(int argc, char** argv) {
 
   try {
     if (*train_cmd) return linea::run_train(train);
-    if (*eval_cmd) return linea::run_eval(eval);
+    if (*eval_cmd) {
+      if (eval_context->count() > 0) eval.context_lengths = linea::parse_context_lengths(context_lengths);
+      return linea::run_eval(eval);
+    }
     if (*prepare_cmd) return linea::run_prepare(prepare);
     if (*generate_cmd) return linea::run_generate(generate);
     if (*info_cmd) return linea::run_info(info_path, info_verify);

@@ -9,7 +9,9 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "train/context_length_table.h"
 #include "train/plot_curves.h"
+#include "train/run_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -76,20 +78,21 @@ std::string join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
-int run_plot(const PlotCommand& cmd) {
-  LINEA_CHECK_T(ConfigError, !cmd.run_dirs.empty(), "plot: expected one or more run directories");
-  const PlotAxis axis = parse_plot_axis(cmd.x);
-  LINEA_CHECK_T(ConfigError, cmd.smooth >= 0 && cmd.smooth < 1, "plot: --smooth ", cmd.smooth,
-                ": expected a number in [0, 1)");
-  const fs::path output_folder = fs::path(cmd.output).parent_path();
-  LINEA_CHECK_T(ConfigError, output_folder.empty() || fs::is_directory(output_folder), "plot: --output ", cmd.output,
-                ": folder not found, expected an existing folder");
+namespace {
 
-  TempFolder tmp;
+std::string png_header(int width, int height, const std::string& output) {
+  return "set terminal pngcairo noenhanced size " + std::to_string(width) + "," + std::to_string(height) +
+         "\nset output " + gnuplot_quoted(output) + "\nset grid\n" +
+         "set offsets 0, 0, graph 0.05, graph 0.05\n";  // curves at the y range's ends stay visible
+}
+
+// Loss (train, smoothed, valid) and tokens/s of run directories, side by side.
+std::string runs_script(const PlotCommand& cmd, const TempFolder& tmp) {
+  const PlotAxis axis = parse_plot_axis(cmd.x);
   std::vector<std::string> loss_plots, speed_plots;
-  for (size_t i = 0; i < cmd.run_dirs.size(); ++i) {
-    const RunCurves curves = read_run_curves(cmd.run_dirs[i], axis, cmd.smooth);
-    const std::string title = run_title(cmd.run_dirs[i]);
+  for (size_t i = 0; i < cmd.inputs.size(); ++i) {
+    const RunCurves curves = read_run_curves(cmd.inputs[i], axis, cmd.smooth);
+    const std::string title = run_title(cmd.inputs[i]);
     const std::string color = kColors[i % std::size(kColors)];
     const std::string train_file = (tmp.path / ("train" + std::to_string(i) + ".dat")).string();
     std::vector<std::vector<double>> rows;
@@ -114,19 +117,53 @@ int run_plot(const PlotCommand& cmd) {
     }
     speed_plots.push_back(train_data + " using 1:4 with lines" + solid + " title " + gnuplot_quoted(title));
   }
-
   const char* x_label = axis == PlotAxis::tokens ? "tokens seen" : axis == PlotAxis::time ? "training time (s)" : "step";
+  return png_header(1200, 500, cmd.output) + "set multiplot layout 1,2\nset xlabel " + gnuplot_quoted(x_label) + "\n" +
+         (cmd.log_x ? "set logscale x\n" : "") + (cmd.log_y ? "set logscale y\n" : "") +
+         "set ylabel 'loss'\nplot " + join(loss_plots) + "\n" +
+         (cmd.log_y ? "unset logscale y\n" : "") +  // --log-y is for the loss only
+         "set ylabel 'tokens/s'\nplot " + join(speed_plots) + "\nunset multiplot\n";
+}
+
+// Perplexity against context length (log2 axis) of `linea eval --context-lengths` files.
+std::string context_lengths_script(const PlotCommand& cmd, const TempFolder& tmp) {
+  LINEA_CHECK_T(ConfigError, cmd.x == "step" && cmd.smooth == 0, "plot: --x and --smooth apply to run directories; ",
+                cmd.inputs.front(), " is a context-length file, drawn against the context length; expected neither");
+  std::vector<std::string> plots;
+  for (size_t i = 0; i < cmd.inputs.size(); ++i) {
+    std::vector<std::vector<double>> rows;
+    for (const ContextLengthRow& r : read_context_length_file(cmd.inputs[i]))
+      rows.push_back({double(r.context_length), r.perplexity()});
+    const std::string file = (tmp.path / ("context" + std::to_string(i) + ".dat")).string();
+    write_points(file, rows);
+    plots.push_back(gnuplot_quoted(file) + " using 1:2 with linespoints pt 7 ps 0.8 lc rgb '#" +
+                    kColors[i % std::size(kColors)] + "' title " +
+                    gnuplot_quoted(fs::path(cmd.inputs[i]).stem().string()));
+  }
+  return png_header(800, 500, cmd.output) + "set logscale x 2\n" + (cmd.log_y ? "set logscale y\n" : "") +
+         "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n" +  // the end points whole, too
+         "set xlabel 'context length (tokens)'\nset ylabel 'perplexity'\nplot " + join(plots) + "\n";
+}
+
+}  // namespace
+
+int run_plot(const PlotCommand& cmd) {
+  LINEA_CHECK_T(ConfigError, !cmd.inputs.empty(), "plot: expected one or more run directories or context-length files");
+  LINEA_CHECK_T(ConfigError, cmd.smooth >= 0 && cmd.smooth < 1, "plot: --smooth ", cmd.smooth,
+                ": expected a number in [0, 1)");
+  check_output_folder("plot: --output", cmd.output);
+  // A file is a table of `linea eval --context-lengths --output`; anything else a run directory.
+  const bool context = fs::is_regular_file(cmd.inputs.front());
+  for (const std::string& input : cmd.inputs)
+    LINEA_CHECK_T(ConfigError, fs::is_regular_file(input) == context, "plot: ", cmd.inputs.front(), " and ", input,
+                  " are not of one kind, expected only run directories or only files written by linea eval "
+                  "--context-lengths --output");
+
+  TempFolder tmp;
   const std::string script = (tmp.path / "plot.gp").string();
   {
     std::ofstream gp(script);
-    gp << "set terminal pngcairo noenhanced size 1200,500\n"
-       << "set output " << gnuplot_quoted(cmd.output) << "\n"
-       << "set multiplot layout 1,2\nset grid\nset xlabel " << gnuplot_quoted(x_label) << "\n"
-       << "set offsets 0, 0, graph 0.05, graph 0.05\n"  // curves at the y range's ends stay visible
-       << (cmd.log_x ? "set logscale x\n" : "") << (cmd.log_y ? "set logscale y\n" : "")
-       << "set ylabel 'loss'\nplot " << join(loss_plots) << "\n"
-       << (cmd.log_y ? "unset logscale y\n" : "")  // --log-y is for the loss only
-       << "set ylabel 'tokens/s'\nplot " << join(speed_plots) << "\nunset multiplot\n";
+    gp << (context ? context_lengths_script(cmd, tmp) : runs_script(cmd, tmp));
     LINEA_CHECK_T(Error, bool(gp.flush()), "plot: cannot write ", script);
   }
   const int status = std::system(("gnuplot " + shell_quoted(script)).c_str());

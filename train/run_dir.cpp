@@ -88,6 +88,12 @@ void fsync_path(const std::string& path) {
   if (rc != 0) throw Error(str_cat(path, ": fsync failed"));
 }
 
+void check_output_folder(const std::string& what, const std::string& path) {
+  const fs::path folder = fs::path(path).parent_path();
+  LINEA_CHECK_T(ConfigError, folder.empty() || fs::is_directory(folder), what, " ", path,
+                ": folder not found, expected an existing folder");
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   {
@@ -98,7 +104,8 @@ void write_file_atomically(const std::string& path, const std::string& content) 
   }
   fsync_path(tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(str_cat(path, ": rename from ", tmp, " failed"));
-  fsync_path(fs::path(path).parent_path().string());
+  const fs::path folder = fs::path(path).parent_path();
+  fsync_path(folder.empty() ? "." : folder.string());  // a bare file name lives in the working folder
 }
 
 }  // namespace linea

@@ -35,6 +35,9 @@ std::string resolve_checkpoint(const std::string& path);
 // Writes `content` to path via a temporary file, fsync and rename, so readers see the old
 // or the new file, never a partial one.
 void write_file_atomically(const std::string& path, const std::string& content);
+// ConfigError "<what> <path>: folder not found, expected an existing folder" unless the folder
+// an output file is to be written into exists; checked before the work whose result it holds.
+void check_output_folder(const std::string& what, const std::string& path);
 // fsyncs a file or directory by path (directory fsync makes a rename durable).
 void fsync_path(const std::string& path);
 

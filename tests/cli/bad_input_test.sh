@@ -29,6 +29,22 @@ expect_user_error "error: linea: --seq-len: expected an integer > 0, got 0" eval
 expect_user_error "error: linea: --stride: expected an integer > 0, got 0" eval x.h5 --stride 0
 expect_user_error "error: linea: --batch: expected an integer > 0, got -1" eval x.h5 --batch -1
 expect_user_error "error: linea: --steps: expected an integer > 0, got 0" bench decoder x.yaml --steps 0
+# --context-lengths is read before the checkpoint (x.h5 does not exist): one line each.
+expect_one_line_error() {  # expect_one_line_error "message" args...
+  expect_user_error "$@"
+  local lines; lines=$("$linea" "${@:2}" 2>&1 >/dev/null | wc -l)
+  [[ $lines -eq 1 ]] || { echo "FAIL: linea ${*:2} printed $lines lines"; failures=$((failures + 1)); }
+}
+list=", expected a comma-separated list of lengths such as 128,256,512"
+expect_one_line_error "error: eval: --context-lengths '': a length is missing$list" eval x.h5 --context-lengths ""
+expect_one_line_error "error: eval: --context-lengths '64,abc': 'abc' is not an integer >= 1$list" eval x.h5 --context-lengths 64,abc
+expect_one_line_error "error: eval: --context-lengths '0,64': '0' is not an integer >= 1$list" eval x.h5 --context-lengths 0,64
+expect_one_line_error "error: eval: --context-lengths '-8': '-8' is not an integer >= 1$list" eval x.h5 --context-lengths=-8
+expect_one_line_error "error: eval: --context-lengths '64,32,64': 64 is given twice$list" eval x.h5 --context-lengths 64,32,64
+expect_one_line_error "error: linea: --seq-len excludes --context-lengths" eval x.h5 --context-lengths 64 --seq-len 32
+expect_one_line_error "error: linea: --score-last requires --context-lengths" eval x.h5 --score-last 8
+expect_one_line_error "error: linea: --output requires --context-lengths" eval x.h5 --output ctx.jsonl
+expect_one_line_error "error: linea: --score-last: expected an integer > 0, got 0" eval x.h5 --context-lengths 64 --score-last 0
 expect_user_error "error: linea: help: unknown command 'trian', expected one of train" help trian
 expect_user_error "error: train: expected a RECIPE, or --run-dir DIR --resume auto" train
 expect_user_error "config.yaml not found; expected a run directory written by linea train" train --run-dir /nonexistent --resume auto

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `linea plot` on handwritten metrics.jsonl files (it tests the drawing, not training): every
 # --x axis, --log-x/--log-y, --smooth, several runs, paths with spaces and quotes, rows from
-# before train rows carried split and tokens_seen, and the bad options (exit 2, one line).
+# before train rows carried split and tokens_seen, and the bad options (exit 2, one line);
+# and on handwritten `linea eval --context-lengths --output` files (perplexity against context).
 # Exits 77 (skipped) after the error checks when gnuplot is not installed.
 # Usage: plot_test.sh PATH/TO/linea
 set -u
@@ -52,6 +53,20 @@ printf '{"step":1,"loss":5.0}\nnot json\n' > broken/metrics.jsonl
 expect_user_error "error: plot: broken/metrics.jsonl:2: not a metrics record" plot broken
 echo '{"step":2,"split":"valid","loss":4.5}' > empty/metrics.jsonl
 expect_user_error "error: plot: empty/metrics.jsonl: no train row with a loss" plot empty
+# Context-length files as `linea eval --context-lengths --output` writes them (one with a
+# diverged row), and the mistakes: mixing them with runs, run options, a metrics file.
+row() { echo "{\"context_length\":$1,\"tokens\":600,\"mean_nll\":$2,\"perplexity\":0,\"checkpoint\":\"c.h5\",\"step\":400,\"data\":\"valid\",\"score_last\":32,\"stride\":512}"; }
+{ row 64 3.9; row 128 3.7; row 256 3.6; row 512 3.55; } > ctx.jsonl
+{ row 64 4.1; row 128 null; row 256 3.9; } > "it's ctx.jsonl"
+expect_user_error "error: plot: ctx.jsonl and new are not of one kind, expected only run directories or only files written by linea eval --context-lengths --output" \
+  plot ctx.jsonl new
+expect_user_error "error: plot: new and ctx.jsonl are not of one kind" plot new ctx.jsonl
+expect_user_error "error: plot: --x and --smooth apply to run directories; ctx.jsonl is a context-length file" plot ctx.jsonl --x tokens
+expect_user_error "error: plot: --x and --smooth apply to run directories" plot ctx.jsonl --smooth 0.5
+expect_user_error "error: plot: new/metrics.jsonl:1: not a context-length row, expected a JSON object with an integer context_length and a mean_nll" \
+  plot new/metrics.jsonl
+echo '{"context_length":64,"mean_nll":null}' > diverged.jsonl
+expect_user_error "error: plot: diverged.jsonl: no context-length row with a mean_nll" plot diverged.jsonl
 [[ ! -e runs.png ]] && echo "ok: no PNG written on errors" || fail "a PNG was written despite errors"
 
 if ! command -v gnuplot >/dev/null; then
@@ -76,4 +91,6 @@ expect_png smooth.png new --smooth 0.9
 mkdir "out dir"
 expect_png "out dir/it's.png" "it's a run" old --smooth 0.5 --x time --log-y
 expect_png old.png old/ --x step
+expect_png ctx.png ctx.jsonl
+expect_png "out dir/ctx2.png" ctx.jsonl "it's ctx.jsonl" --log-y --log-x
 exit $((failures > 0))

@@ -89,12 +89,33 @@ awk -v a="$want" -v b="$other" 'BEGIN { split(a, x, "mean nll "); split(b, y, "m
   exit !(x[2] > 0 && (d < 0 ? -d : d) < 1e-6 * x[2]) }' && echo "ok: eval --batch 3 equals the automatic batch" \
   || fail "eval --batch 3: $other, automatic batch: $want"
 "$linea" eval run --seq-len 48 2>&1 >/dev/null | grep -q "longer than the 32 tokens the model was trained on"   && echo "ok: eval beyond the trained context warns" || fail "no warning beyond the trained context"
+# Perplexity against context length: one row per length, the same targets counted in each,
+# the table written for plot; lengths past max_seq_len and a missing --output folder refused
+# before any work, each with one line.
+"$linea" eval run --context-lengths 64,8,16,32 --output ctx.jsonl >ctx.out 2>ctx.err || fail "eval --context-lengths: $(cat ctx.err)"
+awk 'NR == 1 { ok = $1 == "context" && $5 == "perplexity" } NR > 1 { n++; len[n] = $1; tok[n] = $2 }
+  END { exit !(ok && n == 4 && len[1] == 8 && len[4] == 64 && tok[1] > 0 && tok[1] == tok[2] && tok[2] == tok[3] && tok[3] == tok[4]) }' ctx.out \
+  && [[ $(wc -l < ctx.jsonl) -eq 4 ]] && grep -q "^linea: wrote ctx.jsonl" ctx.err && grep -q "the last 4 tokens of windows every 64 tokens" ctx.err \
+  && grep -q "warning: eval: --context-lengths 64 is longer than the 32 tokens the model was trained on" ctx.err \
+  && echo "ok: eval --context-lengths: $(tr '\n' '|' < ctx.out)" || fail "eval --context-lengths printed $(cat ctx.out) $(cat ctx.err)"
+one_line_error() {  # one_line_error "message" args...
+  local err; err=$("$linea" "${@:2}" 2>&1 >/dev/null)
+  [[ $(printf '%s\n' "$err" | wc -l) -eq 1 ]] || fail "linea ${*:2}: more than one line: $err"
+  expect_user_error "$@"
+}
+one_line_error "error: eval: --context-lengths: 128 exceeds the model's max_seq_len 64, expected lengths <= 64" eval run --context-lengths 16,128
+one_line_error "error: eval: --score-last 9 exceeds the shortest context length 8, expected 1 .. 8 targets per window" \
+  eval run --context-lengths 8,16 --score-last 9
+one_line_error "error: eval: --stride 2 is shorter than the 4 targets scored per window" eval run --context-lengths 8,16 --stride 2
+one_line_error "error: eval: --output nowhere/ctx.jsonl: folder not found, expected an existing folder" \
+  eval run --context-lengths 8,16 --output nowhere/ctx.jsonl
 "$linea" info valid | grep -q "^tokens " && "$linea" info valid/shard_00000.h5 | grep -q "^vocab size     400"   && echo "ok: info describes shards" || fail "info on shards: $("$linea" info valid 2>&1)"
 mkdir -p empty_run/checkpoints
 expect_user_error "empty_run: the run directory has no checkpoint yet" info empty_run
 expect_user_error "a directory, expected a checkpoint .h5, a run directory or its \`latest\` file" eval tok
 if command -v gnuplot >/dev/null; then
   "$linea" plot run --output plot.png >/dev/null && [[ -s plot.png ]] && echo "ok: plot" || fail "plot"
+  "$linea" plot ctx.jsonl --output ctx.png >/dev/null && [[ -s ctx.png ]] && echo "ok: plot ctx.jsonl" || fail "plot ctx.jsonl"
 fi
 
 # Bad input: one line naming file, line, key and expectation; exit 2; nothing lost.

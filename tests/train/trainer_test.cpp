@@ -204,7 +204,7 @@ TEST(Trainer, BadRunsFailWithAClearMessage) {
   // MLM on shards from a SentencePiece model: BERT's special tokens are missing.
   {
     TrainCommand mlm = command(recipe, other.file("run5"));
-    mlm.overrides = {"model.kind=encoder", "data.objective=mlm", "model.attention.positions=alibi"};
+    mlm.overrides = {"model.kind=encoder", "data.objective=mlm", "model.attention.positions=alibi", "model.kv_heads=4"};
     msg = error_of([&] { run_train(mlm); });
     EXPECT_NE(msg.find("data.objective: mlm needs a BERT WordPiece vocab.txt ([CLS] [SEP] [MASK] [PAD])"),
               std::string::npos) << msg;
