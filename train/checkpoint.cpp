@@ -67,8 +67,8 @@ OptimizerSnapshot read_optimizer(const H5File& f, const std::string& expected_ki
 
 }  // namespace
 
-OptimizerSnapshot snapshot_of(const Optimizer& optimizer) {
-  return OptimizerSnapshot{optimizer.kind(), optimizer.step_count(), optimizer.state()};
+OptimizerSnapshot snapshot_of(const Optimizer& optimizer, Communicator& comm) {
+  return OptimizerSnapshot{optimizer.kind(), optimizer.step_count(), optimizer.gather_state(comm)};
 }
 
 void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,

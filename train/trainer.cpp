@@ -20,7 +20,6 @@
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "optim/sharded_adamw.h"
 #include "train/auto_resume.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
@@ -28,6 +27,7 @@
 #include "train/metrics.h"
 #include "train/mfu_peak.h"
 #include "train/objective.h"
+#include "train/optimizer_factory.h"
 #include "train/run_dir.h"
 #include "train/signals.h"
 
@@ -36,30 +36,6 @@ namespace {
 
 // Dropout draws from its own stream so it never overlaps the initializer's.
 constexpr uint64_t kDropoutStream = 0x9E3779B97F4A7C15ull;
-
-std::vector<ParamGroup> param_groups(const OptimConfig& o, const NamedParams& params) {
-  // AdamW shrinks by lr_t * weight_decay; Composer's DecoupledAdamW by (lr_t / lr) * weight_decay,
-  // which is AdamW's rule with weight_decay / lr.
-  const double decay = o.kind == OptimKind::decoupled_adamw ? (o.lr > 0 ? o.weight_decay / o.lr : 0.0) : o.weight_decay;
-  return make_param_groups(params, decay, o.no_decay);
-}
-
-AdamWOptions adamw_options(const OptimConfig& o) {
-  AdamWOptions a;
-  a.beta1 = o.betas[0];
-  a.beta2 = o.betas[1];
-  a.eps = o.eps;
-  return a;
-}
-
-std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParams& params) {
-  if (o.kind == OptimKind::sgd) {
-    SGDOptions s;
-    s.momentum = o.momentum;
-    return std::make_unique<SGD>(param_groups(o, params), s);
-  }
-  return std::make_unique<AdamW>(param_groups(o, params), adamw_options(o));
-}
 
 ScheduleOptions schedule_options(const Config& c) {
   ScheduleOptions s;
@@ -127,12 +103,7 @@ class Trainer {
       dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
       dp_->broadcast_parameters();
     }
-    if (dp_ && cfg_.dist.shard_optimizer) {  // config validation allows it for AdamW only
-      sharded_ = std::make_unique<ShardedAdamW>(param_groups(cfg_.optim, params), dp_->owned_slices(),
-                                                adamw_options(cfg_.optim));
-    } else {
-      optimizer_ = make_optimizer(cfg_.optim, params);
-    }
+    optimizer_ = make_optimizer(cfg_.optim, params, dp_ ? dp_->owned_slices() : std::nullopt);
     schedule_ = std::make_unique<LrSchedule>(schedule_options(cfg_));
     // Each rank drops out its own examples with its own stream (seed + rank); the offsets
     // are kept equal across ranks (see sync_dropout_offset), so a checkpoint stores one.
@@ -155,10 +126,6 @@ class Trainer {
       throw DataError(str_cat(path, ": the checkpoint was trained on data from the tokenizer with sha256 ",
                               s.tokenizer_sha256.substr(0, 12), ", the recipe's data comes from sha256 ",
                               sha.substr(0, 12), "; expected the same tokenizer"));
-    if (sharded_) {  // the checkpoint holds the full state; this rank keeps its slices
-      OptimizerSnapshot full = read_optimizer_snapshot(path, sharded_->kind());
-      sharded_->load_state(full.state, full.step);
-    }
     state_ = s;
     sampler_.set_state({s.sampler_epoch, s.sampler_cursor});
     default_generator().set_state(s.rng_seed + uint64_t(comm_.rank()), s.rng_offset);
@@ -250,12 +217,8 @@ class Trainer {
         throw Error(str_cat("step ", state_.step + 1, ": ", std::isfinite(loss) ? "gradient norm" : "loss",
                             " is not finite (loss ", loss, ", grad norm ", gnorm,
                             "); the last good checkpoint is kept; lower optim.lr or check the data"));
-      if (sharded_) {
-        sharded_->step(lr, dp_->shard_gradients());
-        dp_->all_gather_parameters();
-      } else {
-        optimizer_->step(lr);
-      }
+      optimizer_->step(lr);
+      if (dp_) dp_->sync_parameters();
       sync_dropout_offset();
       state_.step += 1;
       state_.tokens_seen += step_tokens;
@@ -407,9 +370,7 @@ class Trainer {
     state_.rng_offset = default_generator().offset();
     state_.schedule_state = schedule_->state();
     state_.tokenizer_sha256 = objective_->tokenizer_sha256();
-    OptimizerSnapshot optim = sharded_ ? OptimizerSnapshot{sharded_->kind(), sharded_->step_count(),
-                                                           sharded_->gather_state(comm_)}
-                                       : snapshot_of(*optimizer_);
+    OptimizerSnapshot optim = snapshot_of(*optimizer_, comm_);
     const std::string path = run_.checkpoint_path(state_.step);
     const auto t0 = std::chrono::steady_clock::now();
     if (lead_) save_checkpoint(path, model_, &optim, state_, dump_config(cfg_), comm_.size());
@@ -434,8 +395,7 @@ class Trainer {
   Module& model_;
   Sampler sampler_;
   std::unique_ptr<DataParallel> dp_;        // world size > 1
-  std::unique_ptr<Optimizer> optimizer_;    // replicated optimizer state, or
-  std::unique_ptr<ShardedAdamW> sharded_;   // ZeRO-1: this rank's slices of AdamW's state
+  std::unique_ptr<Optimizer> optimizer_;    // ZeRO-1: this rank's slices of the state
   std::unique_ptr<LrSchedule> schedule_;
   TrainerState state_;
   int64_t start_tokens_ = 0;  // tokens_seen when this process started
