@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "autograd/ops/elementwise.h"
 #include "data/causal_dataset.h"
 #include "data/mlm_dataset.h"
 #include "data/sha256.h"
@@ -29,6 +30,12 @@ TokenShards open_shards(const char* key, const std::string& dir) {
 }
 
 }  // namespace
+
+Variable TrainingObjective::MicroBatchLoss::total() const {
+  Variable sum = loss;
+  for (const auto& [name, term] : aux_losses) sum = sum + term;
+  return sum;
+}
 
 void check_vocab(const std::string& key, const TokenShards& shards, const ModelConfig& m) {
   const int64_t v = shards.vocab_size(), padded = (v + 127) / 128 * 128;
