@@ -142,6 +142,12 @@ void Module::zero_grad() {
   for (auto& entry : named_parameters()) entry.second.zero_grad();
 }
 
+void Module::after_step(const StepEnd&) {}
+
+void Module::run_after_step(const StepEnd& step) {
+  for (auto& entry : named_modules()) entry.second->after_step(step);
+}
+
 int64_t Module::num_parameters(bool trainable_only) const {
   int64_t n = 0;
   for (auto& [name, v] : named_parameters())

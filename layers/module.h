@@ -10,6 +10,16 @@
 
 namespace linea {
 
+class Communicator;
+
+// What Module::after_step is told after an optimizer step.
+struct StepEnd {
+  int64_t step;  // optimizer steps completed, this one included
+  // The data-parallel ranks (one when training alone): statistics a module gathered from
+  // its rank's batch are combined over it, so every replica makes the same change.
+  Communicator& comm;
+};
+
 class Module {
  public:
   Module() = default;
@@ -59,6 +69,15 @@ class Module {
   void to(Device device, DType dtype);
   // Drops every parameter's gradient.
   void zero_grad();
+
+  // Called by the trainer after each optimizer step, once parameters are updated (and equal
+  // on every rank), for state that training changes outside the gradient: an MoE router
+  // moving its expert biases by the load it saw (DeepSeek-V3's auxiliary-loss-free
+  // balancing). Keep such state in buffers: checkpoints save and restore them. Default:
+  // nothing.
+  virtual void after_step(const StepEnd& step);
+  // Calls after_step on this module and every descendant, parents before children.
+  void run_after_step(const StepEnd& step);
   // Elements over all (distinct) parameters, or only those with requires_grad.
   int64_t num_parameters(bool trainable_only = false) const;
 

@@ -235,6 +235,7 @@ class Trainer {
       if (dp_) dp_->sync_parameters();
       sync_dropout_offset();
       state_.step += 1;
+      model_.run_after_step(StepEnd{state_.step, comm_});
       state_.tokens_seen += step_tokens;
       window_tokens += step_tokens;
       window_steps += 1;

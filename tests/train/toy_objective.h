@@ -1,7 +1,8 @@
 // A toy TrainingObjective for trainer tests that need what no real objective reports yet:
 // a least-squares fit of 4 features (Linear "proj") plus an auxiliary loss on a parameter
 // nothing else uses ("balance", 0.01 * sum of squares: it trains only if the trainer
-// backpropagates aux losses), and a metric counting train_loss calls.
+// backpropagates aux losses), a metric counting train_loss calls, and a module counting
+// optimizer steps in a buffer from its after_step hook ("counter.count").
 #pragma once
 #include <cmath>
 #include <memory>
@@ -15,18 +16,36 @@
 
 namespace linea::testing {
 
+// Counts optimizer steps in a buffer from Module::after_step, and refuses a step that does
+// not follow the count (as after a resume that did not restore the buffer).
+class StepCounter : public Module {
+ public:
+  StepCounter() { count_ = register_buffer("count", Tensor::zeros({1}, DType::i64)); }
+  int64_t count() const { return int64_t(count_.item()); }
+  void after_step(const StepEnd& step) override {
+    LINEA_CHECK_T(InternalError, step.step == count() + 1, "StepCounter: step ", step.step, " after ", count());
+    count_.fill_(double(step.step));
+  }
+
+ private:
+  Tensor count_;
+};
+
 class ToyModel : public Module {
  public:
   ToyModel() {
     proj_ = register_module("proj", std::make_shared<Linear>(4, 1));
     balance_ = register_parameter("balance", Variable(Tensor::ones({3})));
+    counter_ = register_module("counter", std::make_shared<StepCounter>());
   }
+  const StepCounter& counter() const { return *counter_; }
   const Linear& proj() const { return *proj_; }
   const Variable& balance() const { return balance_; }
 
  private:
   std::shared_ptr<Linear> proj_;
   Variable balance_;
+  std::shared_ptr<StepCounter> counter_;
 };
 
 class ToyObjective : public TrainingObjective {

@@ -1,12 +1,15 @@
 // The trainer with an objective that reports auxiliary losses and metrics (ToyObjective):
 // aux losses are backpropagated with the loss and logged apart from it, and both are the
-// means over a step's micro-batches in metrics.jsonl's train rows.
+// means over a step's micro-batches in metrics.jsonl's train rows. Modules' after_step
+// hooks run once per optimizer step, and the buffers they keep are checkpointed and
+// restored on resume.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/io/hdf5_file.h"
 #include "toy_objective.h"
 #include "train/trainer.h"
 #include "trainer_fixture.h"
@@ -70,4 +73,18 @@ TEST(TrainerObjective, TotalIsTheLossPlusEveryAuxLoss) {
   EXPECT_EQ(total.data().item(), 2.75);
   total.backward();
   for (const Variable& v : {l.loss, l.aux_losses[0].second, l.aux_losses[1].second}) EXPECT_EQ(v.grad().item(), 1.0);
+}
+
+TEST(TrainerObjective, AfterStepHooksRunEveryStepAndTheirBuffersSurviveResume) {
+  TempDir dir;
+  const std::string recipe = TinyRun::get().recipe(dir, kTrain6);
+  ASSERT_EQ(run_train(command(recipe, dir.file("straight")), toy), 0);
+  auto count_in = [](const std::string& checkpoint) {
+    return H5File::open_read(checkpoint).read_tensor("/buffers/counter.count").item();
+  };
+  EXPECT_EQ(count_in(dir.file("straight/checkpoints/step_0000003.h5")), 3);
+  EXPECT_EQ(count_in(dir.file("straight/checkpoints/step_0000006.h5")), 6);
+  // The counter throws unless step 4 follows its restored count of 3.
+  ASSERT_EQ(run_train(command(recipe, dir.file("resumed"), dir.file("straight/checkpoints/step_0000003.h5")), toy), 0);
+  EXPECT_EQ(count_in(dir.file("resumed/checkpoints/step_0000006.h5")), 6);
 }
