@@ -24,7 +24,7 @@ class CausalSelfAttention : public Module {
 
  private:
   int64_t heads_, kv_heads_, head_dim_, window_;
-  std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, o_proj_;
+  Child<Linear> q_proj_, k_proj_, v_proj_, o_proj_;
 };
 
 }  // namespace linea

@@ -46,10 +46,10 @@ class Decoder : public CausalLM {
   kernels::RopeTables rope_tables(int64_t T, Device device);
 
   DecoderOptions opt_;
-  std::shared_ptr<Embedding> embed_tokens_;
-  std::shared_ptr<ModuleList<DecoderBlock>> layers_;
-  std::shared_ptr<RMSNorm> norm_;
-  std::shared_ptr<Linear> lm_head_;  // null when tied
+  Child<Embedding> embed_tokens_;
+  Child<ModuleList<DecoderBlock>> layers_;
+  Child<RMSNorm> norm_;
+  Child<Linear> lm_head_;  // null when tied
   std::vector<std::pair<Device, kernels::RopeTables>> rope_cache_;
 };
 

@@ -22,10 +22,10 @@ class DecoderBlock : public Module {
 
  private:
   double dropout_;
-  std::shared_ptr<RMSNorm> input_layernorm_;
-  std::shared_ptr<CausalSelfAttention> self_attn_;
-  std::shared_ptr<RMSNorm> post_attention_layernorm_;
-  std::shared_ptr<SwiGLU> mlp_;
+  Child<RMSNorm> input_layernorm_;
+  Child<CausalSelfAttention> self_attn_;
+  Child<RMSNorm> post_attention_layernorm_;
+  Child<SwiGLU> mlp_;
 };
 
 }  // namespace linea

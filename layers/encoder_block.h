@@ -31,7 +31,7 @@ class EncoderSelfAttention : public Module {
   const Linear& out_proj() const { return *out_proj_; }
 
  private:
-  std::shared_ptr<Linear> Wqkv_, out_proj_;
+  Child<Linear> Wqkv_, out_proj_;
   int64_t heads_, head_dim_;
 };
 
@@ -45,9 +45,9 @@ class EncoderBlock : public Module {
   Variable forward(const Variable& x, const RowLayout& layout, const Tensor& subset = Tensor()) const;
 
  private:
-  std::shared_ptr<EncoderSelfAttention> attention_;
-  std::shared_ptr<LayerNorm> attention_norm_, mlp_norm_;
-  std::shared_ptr<GeGLU> mlp_;
+  Child<EncoderSelfAttention> attention_;
+  Child<LayerNorm> attention_norm_, mlp_norm_;
+  Child<GeGLU> mlp_;
   double dropout_;
 };
 

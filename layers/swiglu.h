@@ -14,7 +14,7 @@ class SwiGLU : public Module {
   const Linear& down_proj() const { return *down_proj_; }
 
  private:
-  std::shared_ptr<Linear> gate_proj_, up_proj_, down_proj_;
+  Child<Linear> gate_proj_, up_proj_, down_proj_;
 };
 
 }  // namespace linea

@@ -43,9 +43,9 @@ class ToyModel : public Module {
   const Variable& balance() const { return balance_; }
 
  private:
-  std::shared_ptr<Linear> proj_;
+  Child<Linear> proj_;
   Variable balance_;
-  std::shared_ptr<StepCounter> counter_;
+  Child<StepCounter> counter_;
 };
 
 class ToyObjective : public TrainingObjective {
