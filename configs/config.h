@@ -93,7 +93,7 @@ struct TrainConfig {
 struct DistConfig {
   DistBackend backend = DistBackend::automatic;  // auto: NCCL on GPUs, MPI on CPUs
   double bucket_mb = 25.0;                       // gradient all-reduce bucket size, > 0
-  bool shard_optimizer = false;                  // ZeRO-1: AdamW state partitioned across ranks
+  bool shard_optimizer = false;                  // ZeRO-1: the optimizer state partitioned across ranks
   double timeout_s = 300.0;                      // a collective waiting longer ends the job, > 0
 };
 

@@ -147,7 +147,7 @@ void visit_config(V& v, T& c) {
   v.section("dist", [&] {
     v.field("backend", c.dist.backend, "gradient all-reduce: auto is NCCL on GPUs, MPI on CPUs");
     v.field("bucket_mb", c.dist.bucket_mb, "gradient all-reduce bucket size in MB, > 0");
-    v.field("shard_optimizer", c.dist.shard_optimizer, "ZeRO-1: AdamW state partitioned across ranks");
+    v.field("shard_optimizer", c.dist.shard_optimizer, "ZeRO-1: the optimizer state partitioned across ranks");
     v.field("timeout_s", c.dist.timeout_s, "a collective waiting longer ends the job, > 0");
   });
   v.optional_section("task", c.task, "GLUE fine-tuning (data.objective: classification); null when not fine-tuning",

@@ -192,9 +192,6 @@ void validate_config(Config& config, const KeyLocations& where, ConfigProblems& 
   validate_train(config.train, c);
   c.positive(config.dist.bucket_mb, "dist.bucket_mb");
   c.positive(config.dist.timeout_s, "dist.timeout_s");
-  // ZeRO-1 partitions AdamW's moments; SGD's momentum buffers have no sharded form.
-  c.require(!config.dist.shard_optimizer || config.optim.kind != OptimKind::sgd, "dist.shard_optimizer",
-            "true", "false with optim.kind sgd (ZeRO-1 shards adamw and decoupled_adamw)");
   validate_task(config, c);
 }
 

@@ -28,9 +28,9 @@ class Block : public Module {
   LayerSpec spec_;
   bool pre_norm_;
   double dropout_;
-  std::shared_ptr<Norm> mixer_norm_, ffn_norm_;
-  std::shared_ptr<TokenMixer> mixer_;
-  std::shared_ptr<ChannelMixer> ffn_;
+  Child<Norm> mixer_norm_, ffn_norm_;
+  Child<TokenMixer> mixer_;
+  Child<ChannelMixer> ffn_;
 };
 
 }  // namespace linea

@@ -53,10 +53,10 @@ class Decoder : public CausalLM {
 
   ModelConfig m_;
   bool recompute_ = false;
-  std::shared_ptr<Embedding> embed_tokens_;
-  std::shared_ptr<ModuleList<Block>> layers_;
-  std::shared_ptr<Norm> norm_;       // null for post-norm
-  std::shared_ptr<Linear> lm_head_;  // null when tied
+  Child<Embedding> embed_tokens_;
+  Child<ModuleList<Block>> layers_;
+  Child<Norm> norm_;       // null for post-norm
+  Child<Linear> lm_head_;  // null when tied
   PositionTables positions_;
 };
 

@@ -30,8 +30,8 @@ class EncoderEmbeddings : public Module {
   const Embedding& word_embeddings() const { return *word_embeddings_; }
 
  private:
-  std::shared_ptr<Embedding> word_embeddings_, token_type_embeddings_;
-  std::shared_ptr<LayerNorm> norm_;
+  Child<Embedding> word_embeddings_, token_type_embeddings_;
+  Child<LayerNorm> norm_;
   double dropout_;
 };
 
@@ -42,8 +42,8 @@ class MlmHead : public Module {
   Variable forward(const Variable& x, const Variable& word_embeddings) const;  // [M, hidden] -> [M, vocab]
 
  private:
-  std::shared_ptr<Linear> dense_;
-  std::shared_ptr<LayerNorm> norm_;
+  Child<Linear> dense_;
+  Child<LayerNorm> norm_;
   Variable decoder_bias_;
 };
 
@@ -89,9 +89,9 @@ class Encoder : public Module {
 
   ModelConfig m_;
   bool recompute_ = false;
-  std::shared_ptr<EncoderEmbeddings> embeddings_;
-  std::shared_ptr<ModuleList<Block>> layers_;
-  std::shared_ptr<MlmHead> mlm_head_;
+  Child<EncoderEmbeddings> embeddings_;
+  Child<ModuleList<Block>> layers_;
+  Child<MlmHead> mlm_head_;
   PositionTables positions_;
 };
 

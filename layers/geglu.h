@@ -17,7 +17,7 @@ class GeGLU : public ChannelMixer {
   const Linear& wo() const { return *wo_; }
 
  private:
-  std::shared_ptr<Linear> gated_layers_, wo_;
+  Child<Linear> gated_layers_, wo_;
   int64_t ffn_hidden_;
   double dropout_;
 };

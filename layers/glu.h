@@ -24,7 +24,7 @@ class GLU : public ChannelMixer {
  private:
   Activation act_;
   double dropout_;
-  std::shared_ptr<Linear> gate_proj_, up_proj_, down_proj_;
+  Child<Linear> gate_proj_, up_proj_, down_proj_;
 };
 
 }  // namespace linea

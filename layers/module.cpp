@@ -1,6 +1,7 @@
 // Module registration, dotted-name traversal, modes, freezing and conversion.
 #include "layers/module.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace linea {
@@ -54,23 +55,47 @@ Tensor Module::register_buffer(const std::string& name, Tensor t) {
   return t;
 }
 
-void Module::add_module(const std::string& name, std::shared_ptr<Module> m) {
+std::shared_ptr<ModuleSlot> Module::add_module(const std::string& name, std::shared_ptr<Module> m,
+                                               std::function<bool(const Module*)> accepts) {
   check_new_name(name);
   LINEA_CHECK_T(InternalError, m != nullptr, "Module: submodule '", name, "' is null");
-  children_.emplace_back(name, std::move(m));
+  children_.emplace_back(name, std::make_shared<ModuleSlot>(ModuleSlot{std::move(m), std::move(accepts)}));
+  return children_.back().second;
+}
+
+std::shared_ptr<Module> Module::replace_module(const std::string& path, std::shared_ptr<Module> replacement) {
+  LINEA_CHECK_T(InternalError, replacement != nullptr, "Module::replace_module: the replacement for '", path,
+                "' is null");
+  Module* owner = this;
+  std::string rest = path;
+  for (size_t dot; (dot = rest.find('.')) != std::string::npos; rest = rest.substr(dot + 1)) {
+    const std::string name = rest.substr(0, dot);
+    auto it = std::find_if(owner->children_.begin(), owner->children_.end(), [&](const auto& c) { return c.first == name; });
+    LINEA_CHECK_T(ConfigError, it != owner->children_.end(), "Module::replace_module: no submodule '", path,
+                  "' (no '", name, "' on the way), expected the dotted path of a registered submodule");
+    owner = it->second->module.get();
+  }
+  auto it = std::find_if(owner->children_.begin(), owner->children_.end(), [&](const auto& c) { return c.first == rest; });
+  LINEA_CHECK_T(ConfigError, it != owner->children_.end(), "Module::replace_module: no submodule '", path,
+                "', expected the dotted path of a registered submodule");
+  ModuleSlot& slot = *it->second;
+  LINEA_CHECK_T(InternalError, slot.accepts(replacement.get()), "Module::replace_module: the replacement for '", path,
+                "' is not of the type its owner holds it as (it must be that class or derive from it)");
+  replacement->train(slot.module->is_training());
+  return std::exchange(slot.module, std::move(replacement));
 }
 
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out{{"", this}};
   for (auto& [name, child] : children_)
-    for (auto& [sub, m] : child->named_modules()) out.emplace_back(sub.empty() ? name : name + "." + sub, m);
+    for (auto& [sub, m] : child->module->named_modules()) out.emplace_back(sub.empty() ? name : name + "." + sub, m);
   return out;
 }
 
 std::vector<std::pair<std::string, const Module*>> Module::tree() const {
   std::vector<std::pair<std::string, const Module*>> out{{"", this}};
   for (const auto& [name, child] : children_)
-    for (auto& [sub, m] : child->tree()) out.emplace_back(sub.empty() ? name : name + "." + sub, m);
+    for (auto& [sub, m] : child->module->tree()) out.emplace_back(sub.empty() ? name : name + "." + sub, m);
   return out;
 }
 
@@ -140,6 +165,12 @@ void Module::to(Device device, DType dtype) {
 
 void Module::zero_grad() {
   for (auto& entry : named_parameters()) entry.second.zero_grad();
+}
+
+void Module::after_step(const StepEnd&) {}
+
+void Module::run_after_step(const StepEnd& step) {
+  for (auto& entry : named_modules()) entry.second->after_step(step);
 }
 
 int64_t Module::num_parameters(bool trainable_only) const {

@@ -7,7 +7,7 @@ namespace linea {
 template <class M>
 class ModuleList : public Module {
  public:
-  std::shared_ptr<M> append(std::shared_ptr<M> m) {
+  Child<M> append(std::shared_ptr<M> m) {
     items_.push_back(register_module(std::to_string(items_.size()), std::move(m)));
     return items_.back();
   }
@@ -15,7 +15,7 @@ class ModuleList : public Module {
   M& operator[](size_t i) const { return *items_.at(i); }
 
  private:
-  std::vector<std::shared_ptr<M>> items_;
+  std::vector<Child<M>> items_;
 };
 
 }  // namespace linea

@@ -25,7 +25,7 @@ class SequenceClassifier : public Module {
   int64_t num_labels() const { return num_labels_; }
 
  private:
-  std::shared_ptr<Linear> pooler_, classifier_;
+  Child<Linear> pooler_, classifier_;
   int64_t num_labels_;
   double dropout_;
 };
@@ -44,8 +44,8 @@ class EncoderClassifier : public Module {
   SequenceClassifier& head() { return *head_; }
 
  private:
-  std::shared_ptr<Encoder> encoder_;
-  std::shared_ptr<SequenceClassifier> head_;
+  Child<Encoder> encoder_;
+  Child<SequenceClassifier> head_;
 };
 
 }  // namespace linea

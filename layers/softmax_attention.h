@@ -29,7 +29,7 @@ class SoftmaxAttention : public TokenMixer {
   AttentionConfig opt_;
   bool causal_;
   int64_t heads_, kv_heads_, head_dim_;
-  std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, qkv_proj_, o_proj_;  // q/k/v or qkv by layout
+  Child<Linear> q_proj_, k_proj_, v_proj_, qkv_proj_, o_proj_;  // q/k/v or qkv by layout
 };
 
 }  // namespace linea

@@ -3,8 +3,8 @@
 
 namespace linea {
 
-AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
-    : Optimizer(std::move(groups)), options_(options) {
+AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options, OwnedSlices owned)
+    : Optimizer(std::move(groups), Sharding::elementwise, std::move(owned)), options_(options) {
   LINEA_CHECK_T(Error, options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
                 "AdamW: betas must lie in [0, 1), got (", options.beta1, ", ", options.beta2, ")");
   LINEA_CHECK_T(Error, options.eps > 0, "AdamW: eps must be positive, got ", options.eps);
@@ -14,7 +14,7 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
 
 void AdamW::update(Slot& slot, const Tensor& grad, double lr, int64_t step) {
   auto master = slot.state.find("master");
-  kernels::adamw_update(slot.param.data(), grad, slot.state.at("exp_avg"), slot.state.at("exp_avg_sq"),
+  kernels::adamw_update(slot.value(), grad, slot.state.at("exp_avg"), slot.state.at("exp_avg_sq"),
                         master != slot.state.end() ? master->second : Tensor(),
                         AdamWStep{lr, options_.beta1, options_.beta2, options_.eps, slot.weight_decay, step});
 }

@@ -1,5 +1,6 @@
 #include "optim/optimizer.h"
 
+#include <algorithm>
 #include <set>
 
 namespace linea {
@@ -7,11 +8,36 @@ namespace linea {
 namespace {
 bool is_half(DType t) { return t == DType::bf16 || t == DType::f16; }
 DType state_dtype(DType param) { return param == DType::f64 ? DType::f64 : DType::f32; }
+// Elements [begin, begin + length) of a dense tensor, as a 1-D view.
+Tensor flat_range(const Tensor& t, int64_t begin, int64_t length) {
+  return t.view({t.numel()}).narrow(0, begin, length);
+}
 
-std::string names_str(const std::map<std::string, Tensor>& m) {
+std::string names_str(const std::vector<std::string>& names) {
   std::string s;
-  for (const auto& [name, t] : m) s += (s.empty() ? "" : ", ") + name;
+  for (const std::string& name : names) s += (s.empty() ? "" : ", ") + name;
   return s;
+}
+
+// Checks that `slices` name trained parameters, stay inside them and do not overlap.
+void check_slices(const std::vector<ParamSlice>& slices, const std::map<std::string, Variable>& trained) {
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> ranges;
+  for (const ParamSlice& s : slices) {
+    auto it = trained.find(s.name);
+    LINEA_CHECK_T(Error, it != trained.end(), "optimizer: slice of '", s.name,
+                  "' names no trained parameter of the groups, expected one of the requires_grad parameters");
+    LINEA_CHECK_T(Error, s.begin >= 0 && s.length >= 0 && s.begin + s.length <= it->second.numel(),
+                  "optimizer: slice [", s.begin, ", ", s.begin + s.length, ") of '", s.name,
+                  "' is outside the parameter's ", it->second.numel(), " elements");
+    ranges[s.name].emplace_back(s.begin, s.begin + s.length);
+  }
+  for (auto& [name, list] : ranges) {
+    std::sort(list.begin(), list.end());
+    for (size_t i = 1; i < list.size(); ++i)
+      LINEA_CHECK_T(Error, list[i].first >= list[i - 1].second, "optimizer: slices [", list[i - 1].first, ", ",
+                    list[i - 1].second, ") and [", list[i].first, ", ", list[i].second, ") of '", name,
+                    "' overlap, expected disjoint slices");
+  }
 }
 }  // namespace
 
@@ -28,14 +54,23 @@ std::vector<ParamGroup> make_param_groups(const NamedParams& named_params, doubl
   return groups;
 }
 
-Tensor Optimizer::Slot::weights() const {
-  auto it = state.find("master");
-  return it != state.end() ? it->second : param.data();
+Tensor Optimizer::Slot::range(const Tensor& t) const {
+  return begin == 0 && length == param.numel() ? t : flat_range(t, begin, length);
 }
 
-Optimizer::Optimizer(std::vector<ParamGroup> groups) {
+Tensor Optimizer::Slot::weights() const {
+  auto it = state.find("master");
+  return it != state.end() ? it->second : value();
+}
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, Sharding sharding, OwnedSlices owned)
+    : sharding_(sharding), sharded_(owned.has_value()) {
+  LINEA_CHECK_T(ConfigError, !owned || sharding != Sharding::none, "optimizer: its update needs whole parameters, ",
+                "so its state cannot be partitioned across ranks; expected dist.shard_optimizer: false");
   std::set<std::string> names;
   std::set<const VariableImpl*> impls;
+  std::map<std::string, Variable> by_name;
+  std::map<std::string, std::pair<double, double>> group_of;  // lr_scale, weight_decay
   for (ParamGroup& group : groups) {
     for (auto& [name, param] : group.params) {
       LINEA_CHECK_T(Error, param.defined(), "optimizer: parameter '", name, "' is undefined");
@@ -45,59 +80,100 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) {
       if (!param.requires_grad()) continue;
       LINEA_CHECK_T(Error, param.data().is_contiguous(), "optimizer: parameter '", name, "' must be dense, got ",
                     param.data().desc());
-      Slot slot{name, param, group.lr_scale, group.weight_decay, {}};
-      if (is_half(param.dtype())) slot.state["master"] = param.data().to(DType::f32).clone();
-      slots_.push_back(std::move(slot));
+      trained_.emplace_back(name, param);
+      by_name[name] = param;
+      group_of[name] = {group.lr_scale, group.weight_decay};
     }
+  }
+  std::vector<ParamSlice> slices;
+  if (owned) {
+    check_slices(*owned, by_name);
+    slices = std::move(*owned);
+  } else {
+    for (const auto& [name, param] : trained_) slices.push_back({name, 0, param.numel()});
+  }
+  for (const ParamSlice& s : slices) {
+    const auto [lr_scale, weight_decay] = group_of.at(s.name);
+    Slot slot{s.name, by_name.at(s.name), s.begin, s.length, lr_scale, weight_decay, {}};
+    if (is_half(slot.param.dtype())) slot.state["master"] = slot.value().to(DType::f32).clone();
+    slots_.push_back(std::move(slot));
   }
 }
 
 void Optimizer::add_state(const std::string& state_name) {
+  added_states_.push_back(state_name);
   for (Slot& slot : slots_)
-    slot.state[state_name] = Tensor::zeros(slot.param.shape(), state_dtype(slot.param.dtype()), slot.param.device());
+    slot.state[state_name] = Tensor::zeros(slot.value().shape(), state_dtype(slot.param.dtype()), slot.param.device());
+}
+
+std::vector<std::string> Optimizer::state_names(const Variable& param) const {
+  std::vector<std::string> names = added_states_;
+  if (is_half(param.dtype())) names.push_back("master");
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 void Optimizer::step(double lr) {
   NoGradGuard no_grad;
   for (Slot& slot : slots_) {
     const Tensor& grad = slot.param.grad();
-    if (!grad.defined()) continue;
+    if (!grad.defined() || slot.length == 0) continue;
     const Tensor& p = slot.param.data();
     LINEA_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(),
                 "optimizer: gradient ", grad.desc(), " of '", slot.name, "' does not match the parameter ", p.desc());
-    update(slot, grad.contiguous(), lr * slot.lr_scale, step_count_ + 1);
+    update(slot, slot.range(grad.contiguous()), lr * slot.lr_scale, step_count_ + 1);
   }
   ++step_count_;
 }
 
 void Optimizer::zero_grad() {
-  for (Slot& slot : slots_) slot.param.zero_grad();
+  for (auto& [name, param] : trained_) param.zero_grad();
 }
 
 OptimizerState Optimizer::state() const {
+  LINEA_CHECK_T(InternalError, !sharded_, "optimizer: state() of a sharded optimizer holds only this rank's ",
+                "slices; expected gather_state(comm)");
   OptimizerState out;
   for (const Slot& slot : slots_) out[slot.name] = slot.state;
   return out;
 }
 
+OptimizerState Optimizer::gather_state(Communicator& comm) const {
+  if (!sharded_) return state();
+  OptimizerState full;
+  for (const auto& [name, param] : trained_) {
+    for (const std::string& state_name : state_names(param)) {
+      Tensor whole = Tensor::zeros(param.shape(), state_dtype(param.dtype()), param.device());
+      for (const Slot& slot : slots_)
+        if (slot.name == name) flat_range(whole, slot.begin, slot.length).copy_(slot.state.at(state_name).reshape({slot.length}));
+      // Slices are disjoint, so the sum over ranks places each rank's values exactly.
+      comm.all_reduce(whole, ReduceOp::sum);
+      full[name][state_name] = whole;
+    }
+  }
+  return full;
+}
+
 void Optimizer::load_state(const OptimizerState& state, int64_t step_count) {
   LINEA_CHECK_T(CheckpointError, step_count >= 0, "optimizer state: step count ", step_count, " is negative");
   std::set<std::string> trained;
-  for (const Slot& slot : slots_) {
-    trained.insert(slot.name);
-    auto it = state.find(slot.name);
-    LINEA_CHECK_T(CheckpointError, it != state.end(), "optimizer state: parameter '", slot.name,
-                  "' is missing (expected states: ", names_str(slot.state), ")");
+  for (const auto& [name, param] : trained_) {
+    trained.insert(name);
+    const std::vector<std::string> expected = state_names(param);
+    auto it = state.find(name);
+    LINEA_CHECK_T(CheckpointError, it != state.end(), "optimizer state: parameter '", name,
+                  "' is missing (expected states: ", names_str(expected), ")");
     for (const auto& [state_name, t] : it->second)
-      LINEA_CHECK_T(CheckpointError, slot.state.count(state_name), "optimizer state: parameter '", slot.name,
-                    "' has unexpected state '", state_name, "' (expected: ", names_str(slot.state), ")");
-    for (const auto& [state_name, mine] : slot.state) {
+      LINEA_CHECK_T(CheckpointError, std::find(expected.begin(), expected.end(), state_name) != expected.end(),
+                    "optimizer state: parameter '", name, "' has unexpected state '", state_name,
+                    "' (expected: ", names_str(expected), ")");
+    for (const std::string& state_name : expected) {
       auto found = it->second.find(state_name);
       LINEA_CHECK_T(CheckpointError, found != it->second.end() && found->second.defined(), "optimizer state: parameter '",
-                    slot.name, "' lacks state '", state_name, "'");
-      LINEA_CHECK_T(CheckpointError, found->second.shape() == mine.shape(), "optimizer state: '", slot.name, "/",
+                    name, "' lacks state '", state_name, "'");
+      LINEA_CHECK_T(CheckpointError, found->second.shape() == param.shape(), "optimizer state: '", name, "/",
                     state_name, "' has shape ", shape_str(found->second.shape()), ", expected ",
-                    shape_str(mine.shape()), " (the parameter's shape)");
+                    shape_str(param.shape()), " (the parameter's shape)");
     }
   }
   for (const auto& [name, states] : state)
@@ -106,11 +182,11 @@ void Optimizer::load_state(const OptimizerState& state, int64_t step_count) {
 
   for (Slot& slot : slots_) {
     const auto& saved = state.at(slot.name);
-    for (auto& [state_name, mine] : slot.state) mine.copy_(saved.at(state_name));
+    for (auto& [state_name, mine] : slot.state) mine.copy_(slot.range(saved.at(state_name).contiguous()));
     auto master = slot.state.find("master");
     if (master != slot.state.end()) {
-      Tensor param = slot.param.data();
-      param.copy_(master->second);
+      Tensor value = slot.value();
+      value.copy_(master->second);
     }
   }
   step_count_ = step_count;

@@ -1,13 +1,18 @@
 // Optimizers over named parameter groups: the Optimizer base (per-parameter state tensors,
 // checkpointed as /optim/<param>/<state>; f32 master copies of bf16/f16 params), AdamW, SGD.
+// Sharding is a capability of the interface: an optimizer whose update is elementwise can
+// be built to own only some elements of each parameter (ZeRO-1), and the trainer drives
+// sharded and replicated optimizers through the same calls.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "autograd/variable.h"
+#include "core/dist/communicator.h"
 
 namespace linea {
 
@@ -28,11 +33,36 @@ std::vector<ParamGroup> make_param_groups(const NamedParams& named_params, doubl
 // Parameter name -> state name ("exp_avg", "exp_avg_sq", "momentum_buffer", "master") -> tensor.
 using OptimizerState = std::map<std::string, std::map<std::string, Tensor>>;
 
+// A run of one parameter's elements (in its row-major flattened order).
+struct ParamSlice {
+  std::string name;    // a trained parameter of the optimizer's groups
+  int64_t begin = 0;   // first element
+  int64_t length = 0;  // number of elements
+};
+// The slices of the trained parameters one data-parallel rank updates; nullopt: all of them.
+using OwnedSlices = std::optional<std::vector<ParamSlice>>;
+
+// Whether an optimizer's state and update can be partitioned across data-parallel ranks.
+enum class Sharding {
+  // An update reads a whole parameter (Muon orthogonalizes whole matrices): every rank
+  // keeps the full state and makes the same update.
+  none,
+  // Each element's update reads only its own gradient and state (AdamW, SGD): any run of
+  // elements can be owned, and updated, by one rank alone (ZeRO-1).
+  elementwise,
+};
+
 // Trains the parameters of its groups that require grad (frozen ones are skipped, and so
 // is any parameter whose grad is undefined at a step). State tensors are f32 (f64 for
 // f64 params) on the parameter's device, created as zeros at construction. A bf16/f16
 // parameter also gets "master", an f32 copy taken at construction: updates apply to it and
 // the parameter receives it rounded.
+//
+// Built with `owned` slices (ZeRO-1, for a Sharding::elementwise optimizer), it keeps state
+// for those elements alone and step() updates only them, reading their gradient from the
+// same elements of the parameter's .grad; the elements other ranks own stay as they are
+// until the caller gathers them (DataParallel::sync_parameters). Owned elements change
+// exactly as an unsharded step would change them.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -40,40 +70,66 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   virtual const char* kind() const = 0;  // "adamw", "sgd": the /optim "kind" attribute
+  // What the update allows (declared by each optimizer at construction).
+  Sharding sharding() const { return sharding_; }
+  // Built with owned slices: updates only those.
+  bool sharded() const { return sharded_; }
   // One update with learning rate lr (times each group's lr_scale).
   void step(double lr);
   // Drops every gradient (the next backward creates fresh ones).
   void zero_grad();
   // Updates taken so far (AdamW's bias correction uses step_count() + 1 in the next step).
   int64_t step_count() const { return step_count_; }
-  // The live state tensors (not copies: clone them to keep a snapshot across steps).
+  // The live state tensors of an unsharded optimizer (not copies: clone them to keep a
+  // snapshot across steps). InternalError when sharded: gather_state() assembles that.
   OptimizerState state() const;
-  // Copies `state` into this optimizer's state (any dtype/device; converted) and sets the
-  // step count; a bf16/f16 parameter is then set to its restored master, rounded. Throws
-  // CheckpointError naming the parameter for a missing or extra parameter or state name,
-  // or a shape mismatch; nothing is changed then.
+  // The full state in state()'s layout (parameter-shaped tensors), the same on every rank.
+  // Sharded, it is a collective every rank must call (each fills its slices, zeros
+  // elsewhere, and a sum over ranks joins them; the slices of all ranks must cover every
+  // element); unsharded, it is state() and communicates nothing.
+  OptimizerState gather_state(Communicator& comm) const;
+  // Copies a full state (state()'s layout, from any world size; any dtype/device, converted)
+  // into this optimizer's state, taking only the owned elements when sharded, and sets the
+  // step count; the (owned) elements of a bf16/f16 parameter are then set to the restored
+  // master, rounded. Throws CheckpointError naming the parameter for a missing or extra
+  // parameter or state name, or a shape mismatch; nothing is changed then.
   void load_state(const OptimizerState& state, int64_t step_count);
 
  protected:
-  explicit Optimizer(std::vector<ParamGroup> groups);
+  // `owned`: the slices this rank updates (trained, dense parameters of `groups`, disjoint;
+  // several may cover one parameter), or nullopt for all of every trained parameter.
+  // Throws linea::Error for bad slices, ConfigError when `sharding` is none.
+  Optimizer(std::vector<ParamGroup> groups, Sharding sharding, OwnedSlices owned);
 
+  // The elements of one parameter this optimizer updates (all of them unless sharded).
   struct Slot {
     std::string name;
     Variable param;
+    int64_t begin, length;
     double lr_scale;
     double weight_decay;
-    std::map<std::string, Tensor> state;
-    // Where updates apply: the master for bf16/f16 params, else the parameter's data.
+    std::map<std::string, Tensor> state;  // each shaped like value()
+    // The parameter itself when the slot covers all of it, else a flat [length] view.
+    Tensor value() const { return range(param.data()); }
+    // Where updates apply: the master for bf16/f16 params, else value().
     Tensor weights() const;
+    // The slot's elements of a tensor shaped like the parameter (its gradient, a state).
+    Tensor range(const Tensor& t) const;
   };
-  // Adds a zero state tensor `state_name` to every trained parameter.
+  // Adds a zero state tensor `state_name` to every slot.
   void add_state(const std::string& state_name);
-  // Updates one parameter. grad is dense with the parameter's dtype, shape and device;
-  // lr already includes the group's lr_scale; step is 1-based.
+  // Updates one slot. grad is dense, shaped like slot.value(), with the parameter's dtype
+  // and device; lr already includes the group's lr_scale; step is 1-based.
   virtual void update(Slot& slot, const Tensor& grad, double lr, int64_t step) = 0;
 
  private:
+  std::vector<std::string> state_names(const Variable& param) const;
+
+  NamedParams trained_;     // every trained parameter, in group order (also those not owned)
   std::vector<Slot> slots_;
+  std::vector<std::string> added_states_;  // add_state's names, in order
+  Sharding sharding_;
+  bool sharded_;
   int64_t step_count_ = 0;
 };
 
@@ -88,7 +144,7 @@ struct AdamWOptions {
 
 class AdamW : public Optimizer {
  public:
-  explicit AdamW(std::vector<ParamGroup> groups, AdamWOptions options = {});
+  explicit AdamW(std::vector<ParamGroup> groups, AdamWOptions options = {}, OwnedSlices owned = std::nullopt);
   const char* kind() const override { return "adamw"; }
 
  private:
@@ -106,7 +162,7 @@ struct SGDOptions {
 
 class SGD : public Optimizer {
  public:
-  explicit SGD(std::vector<ParamGroup> groups, SGDOptions options = {});
+  explicit SGD(std::vector<ParamGroup> groups, SGDOptions options = {}, OwnedSlices owned = std::nullopt);
   const char* kind() const override { return "sgd"; }
 
  private:

@@ -8,7 +8,8 @@ Tensor scaled(const Tensor& x, double a) { return kernels::unary_fwd(UnaryOp::af
 Tensor add(const Tensor& a, const Tensor& b) { return kernels::binary_fwd(BinaryOp::add, a, b); }
 }  // namespace
 
-SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer(std::move(groups)), options_(options) {
+SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options, OwnedSlices owned)
+    : Optimizer(std::move(groups), Sharding::elementwise, std::move(owned)), options_(options) {
   LINEA_CHECK_T(Error, options.momentum >= 0, "SGD: momentum must be >= 0, got ", options.momentum);
   LINEA_CHECK_T(Error, !options.nesterov || options.momentum > 0, "SGD: nesterov requires momentum > 0");
   if (options.momentum > 0) add_state("momentum_buffer");
@@ -24,8 +25,8 @@ void SGD::update(Slot& slot, const Tensor& grad, double lr, int64_t) {
     d = options_.nesterov ? add(d, scaled(buf, options_.momentum)) : buf;
   }
   w.copy_(add(w, scaled(d, -lr)));
-  Tensor param = slot.param.data();
-  if (!w.shares_storage(param)) param.copy_(w);
+  Tensor value = slot.value();
+  if (!w.shares_storage(value)) value.copy_(w);
 }
 
 }  // namespace linea

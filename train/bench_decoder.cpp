@@ -12,7 +12,7 @@
 #include "layers/decoder.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
-#include "train/bench_gemm.h"
+#include "train/gemm_timing.h"
 
 namespace linea {
 

@@ -14,7 +14,7 @@
 #include "core/rng.h"
 #include "layers/encoder.h"
 #include "optim/optimizer.h"
-#include "train/bench_gemm.h"
+#include "train/gemm_timing.h"
 
 namespace linea {
 namespace {

@@ -9,8 +9,4 @@ namespace linea {
 // Prints one line per shape (fp32; bf16 too on CUDA). quick: fewer timed repetitions.
 void bench_gemm(Device device, bool quick);
 
-// The machine's practical GEMM peak in FLOP/s, the denominator of MFU: a square GEMM of
-// 2048^3 on CPU (8192^3 on CUDA) in `dtype`, median of a few timed runs (~0.5 s on CPU).
-double gemm_peak_flops(Device device, DType dtype);
-
 }  // namespace linea

@@ -65,10 +65,29 @@ OptimizerSnapshot read_optimizer(const H5File& f, const std::string& expected_ki
   return s;
 }
 
+// Buffers (state a module updates outside the gradient, Module::after_step) under
+// /buffers/<dotted name>; checkpoints of models without buffers have no /buffers group.
+void load_buffers(const H5File& f, Module& model) {
+  const auto buffers = model.named_buffers();
+  const size_t stored = f.exists("/buffers") ? f.list("/buffers").size() : 0;
+  if (stored != buffers.size())
+    throw CheckpointError(str_cat(f.path(), ": checkpoint holds ", stored, " buffers, the model has ", buffers.size()));
+  for (const auto& [name, b] : buffers) {
+    if (!f.exists("/buffers/" + name))
+      throw CheckpointError(str_cat(f.path(), ": buffer '", name, "' is missing from the checkpoint"));
+    const Tensor t = f.read_tensor("/buffers/" + name);
+    if (t.shape() != b.shape())
+      throw CheckpointError(str_cat(f.path(), ": buffer '", name, "' has shape ", shape_str(t.shape()),
+                                    " in the checkpoint, expected ", shape_str(b.shape())));
+    Tensor dst = b;  // shares the buffer's storage
+    dst.copy_(t);
+  }
+}
+
 }  // namespace
 
-OptimizerSnapshot snapshot_of(const Optimizer& optimizer) {
-  return OptimizerSnapshot{optimizer.kind(), optimizer.step_count(), optimizer.state()};
+OptimizerSnapshot snapshot_of(const Optimizer& optimizer, Communicator& comm) {
+  return OptimizerSnapshot{optimizer.kind(), optimizer.step_count(), optimizer.gather_state(comm)};
 }
 
 void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,
@@ -81,6 +100,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
     f.set_string_attr("/", "config_yaml", config_yaml);
     f.set_int_attr("/", "world_size", world_size);
     for (const auto& [name, p] : model.named_parameters()) f.write_tensor("/model/" + name, p.data().to(DType::f32));
+    for (const auto& [name, b] : model.named_buffers()) f.write_tensor("/buffers/" + name, b);
     if (optimizer) {
       for (const auto& [name, states] : optimizer->state)
         for (const auto& [state_name, t] : states) f.write_tensor("/optim/" + name + "/" + state_name, t);
@@ -123,6 +143,7 @@ void load_checkpoint(const std::string& path, Module& model, Optimizer* optimize
     Tensor dst = p.data();  // shares the parameter's storage
     dst.copy_(t);
   });
+  load_buffers(f, model);
   if (optimizer) {
     OptimizerSnapshot s = read_optimizer(f, optimizer->kind());
     optimizer->load_state(s.state, s.step);

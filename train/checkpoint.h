@@ -34,7 +34,8 @@ struct OptimizerSnapshot {
   int64_t step = 0;
   OptimizerState state;
 };
-OptimizerSnapshot snapshot_of(const Optimizer& optimizer);
+// A collective when the optimizer is sharded (Optimizer::gather_state): every rank calls it.
+OptimizerSnapshot snapshot_of(const Optimizer& optimizer, Communicator& comm);
 
 void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,
                      const TrainerState& state, const std::string& config_yaml, int world_size);
@@ -47,7 +48,8 @@ OptimizerSnapshot read_optimizer_snapshot(const std::string& path, const std::st
 std::string read_checkpoint_config(const std::string& path);
 
 // Loads parameters into `model` (names and shapes must match: CheckpointError names the
-// first difference), and, when given, the optimizer state and trainer state.
+// first difference), and, when given, the optimizer state (a sharded optimizer takes its
+// slices of it) and trainer state.
 void load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, TrainerState* state);
 
 // A non-strict, weights-only load (fine-tuning from a pretraining checkpoint, as Composer's

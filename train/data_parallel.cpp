@@ -41,7 +41,7 @@ struct DataParallel::State {
   std::vector<size_t> entry_of;   // per trained parameter: index into its bucket's entries
   std::vector<bool> ready;        // per trained parameter: gradient copied into its bucket
   std::vector<OwnedRun> runs;
-  std::vector<ParamSlice> slices;
+  OwnedSlices slices;  // nullopt without sharding
   size_t next_launch = 0;  // buckets start strictly in order, the same on every rank
   bool sync = true;
   bool launched_any = false;
@@ -49,6 +49,23 @@ struct DataParallel::State {
   CommStats stats;
 
   const BucketEntry& entry(size_t i) const { return layout[bucket_of[i]].entries[entry_of[i]]; }
+
+  // ZeRO-1: the averaged (or clipped) owned runs of the shards go into the parameters'
+  // .grad, where the optimizer reads them; rounded to the parameter's dtype as it would
+  // have rounded them itself.
+  void write_owned_gradients() {
+    NoGradGuard no_grad;
+    for (const OwnedRun& r : runs) {
+      Variable& param = trained[r.param].second;
+      if (!param.grad().defined()) param.set_grad(Tensor::zeros(param.shape(), param.dtype(), param.device()));
+      Tensor g = param.grad();
+      if (!g.is_contiguous()) {
+        g = g.contiguous();
+        param.set_grad(g);
+      }
+      flat_range(g, r.begin, r.length).copy_(buckets[r.bucket].shard.narrow(0, r.shard_offset, r.length));
+    }
+  }
 
   // Copies parameter i's gradient (zeros when undefined) into its bucket.
   void pack(size_t i) {
@@ -155,7 +172,8 @@ DataParallel::DataParallel(Communicator& comm, std::vector<std::pair<std::string
   s.reset_step();
   if (options.shard_optimizer) {
     s.runs = owned_runs(s.layout, comm.rank(), comm.size());
-    for (const OwnedRun& r : s.runs) s.slices.push_back({s.trained[r.param].first, r.begin, r.length});
+    s.slices.emplace();
+    for (const OwnedRun& r : s.runs) s.slices->push_back({s.trained[r.param].first, r.begin, r.length});
   }
   // The hooks hold the state weakly: parameters may outlive this object.
   std::weak_ptr<State> weak = state_;
@@ -210,6 +228,8 @@ void DataParallel::finish_gradients() {
       if (g.defined() && g.is_contiguous()) g.copy_(avg);
       else param.set_grad(avg.to(param.dtype()).clone());
     }
+  } else {
+    s.write_owned_gradients();
   }
   s.reset_step();
 }
@@ -220,37 +240,26 @@ double DataParallel::clip_gradients(double max_norm) {
   LINEA_CHECK_T(Error, max_norm > 0, "clip_gradients: max_norm must be positive, got ", max_norm);
   // Each rank's slices are disjoint: the global sum of squares is the sum of theirs.
   double local = 0.0;
-  for (const Tensor& g : shard_gradients()) {
-    if (g.numel() == 0) continue;
+  for (const OwnedRun& r : s.runs) {
+    if (r.length == 0) continue;
+    const Tensor g = s.buckets[r.bucket].shard.narrow(0, r.shard_offset, r.length);
     local += kernels::reduce(ReduceOp::sum, kernels::binary_fwd(BinaryOp::mul, g, g), {}, false).item();
   }
   const double norm = std::sqrt(s.comm.all_reduce_value(local, ReduceOp::sum));
   if (!std::isfinite(norm) || norm <= max_norm) return norm;
   const double coef = max_norm / (norm + 1e-6);
+  // Scaled in the f32 (f64) shards, then rounded once into .grad, as without clipping.
   for (State::Bucket& bucket : s.buckets)
     bucket.shard.copy_(kernels::unary_fwd(UnaryOp::affine, bucket.shard, coef, 0.0));
+  s.write_owned_gradients();
   return norm;
 }
 
-const std::vector<ParamSlice>& DataParallel::owned_slices() const {
-  LINEA_CHECK_T(Error, state_->options.shard_optimizer,
-                "DataParallel: owned_slices() needs shard_optimizer (ZeRO-1), which is off");
-  return state_->slices;
-}
+const OwnedSlices& DataParallel::owned_slices() const { return state_->slices; }
 
-std::vector<Tensor> DataParallel::shard_gradients() const {
-  const State& s = *state_;
-  LINEA_CHECK_T(Error, s.options.shard_optimizer,
-                "DataParallel: shard_gradients() needs shard_optimizer (ZeRO-1), which is off");
-  std::vector<Tensor> grads;
-  for (const OwnedRun& r : s.runs) grads.push_back(s.buckets[r.bucket].shard.narrow(0, r.shard_offset, r.length));
-  return grads;
-}
-
-void DataParallel::all_gather_parameters() {
+void DataParallel::sync_parameters() {
   State& s = *state_;
-  LINEA_CHECK_T(Error, s.options.shard_optimizer,
-                "DataParallel: all_gather_parameters() needs shard_optimizer (ZeRO-1), which is off");
+  if (!s.options.shard_optimizer) return;
   NoGradGuard no_grad;
   // This rank's updated slices go into its shard (padding stays as it is: never read back).
   for (const OwnedRun& r : s.runs)

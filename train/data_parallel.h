@@ -2,7 +2,8 @@
 // broadcasts rank 0's parameters, and averages gradients over ranks in buckets that are
 // started from the autograd gradient-ready hooks, so communication overlaps the rest of
 // backward; with shard_optimizer (ZeRO-1) it reduce-scatters them instead, into the slices
-// a ShardedAdamW of this rank owns, and all-gathers the updated parameters.
+// this rank's optimizer owns (built with owned_slices()), and all-gathers the updated
+// parameters. The trainer's calls are the same with and without sharding.
 #pragma once
 #include <algorithm>
 #include <memory>
@@ -11,7 +12,7 @@
 #include <vector>
 
 #include "core/dist/communicator.h"
-#include "optim/sharded_adamw.h"
+#include "optim/optimizer.h"
 
 namespace linea {
 
@@ -57,22 +58,23 @@ class DataParallel {
   // After the (last micro-step's) backward: sends what the hooks have not sent (gradients
   // of parameters no hook reported are sent as they are, or as zeros when undefined) and
   // waits. Without sharding every trained parameter's .grad is then the average over
-  // ranks; with sharding .grad keeps this rank's own gradient and shard_gradients() holds
-  // the averaged slices. Throws linea::Error on a communication timeout.
+  // ranks; with sharding the elements of owned_slices() in .grad are (a .grad that was
+  // undefined is created), the rest keeps this rank's own gradient, which no one reads.
+  // Throws linea::Error on a communication timeout.
   void finish_gradients();
 
   // Clips like clip_grad_norm over the averaged gradients of all ranks and returns the
   // global norm before clipping (the same on every rank); call after finish_gradients.
+  // With sharding it scales the owned elements only (each rank clips its own).
   double clip_gradients(double max_norm);
 
-  // ---- ZeRO-1 (shard_optimizer) ----
-  // The slices of trained parameters this rank updates: build its ShardedAdamW with them.
-  const std::vector<ParamSlice>& owned_slices() const;
-  // After finish_gradients: the averaged gradients of owned_slices(), in the same order
-  // (f32, or f64 for f64 parameters; views into this object's buffers).
-  std::vector<Tensor> shard_gradients() const;
-  // After the optimizer updated the owned slices: every rank receives every slice.
-  void all_gather_parameters();
+  // The slices of trained parameters this rank's optimizer updates: with shard_optimizer
+  // (ZeRO-1) each rank owns a disjoint part, the parts of all ranks covering every element;
+  // without, nullopt (every rank updates everything). Build the optimizer with them.
+  const OwnedSlices& owned_slices() const;
+  // After the optimizer step: with sharding every rank receives the elements the others
+  // updated; without, every rank made the same update and there is nothing to do.
+  void sync_parameters();
 
   const CommStats& comm_stats() const;
   void reset_comm_stats();

@@ -121,9 +121,9 @@ TrainingObjective::MicroBatchLoss GlueObjective::train_loss(const std::vector<in
     // MSE as torch's MSELoss on the [B, 1] scores (BertForSequenceClassification, num_labels 1).
     const int64_t B = batch.targets.numel();
     Variable target(batch.targets.reshape({B, 1}).to(out.dtype()).to(device_));
-    return {mean(pow(out - target, 2.0)), tokens};
+    return {mean(pow(out - target, 2.0)), tokens, {}, {}};
   }
-  return {cross_entropy(out, batch.labels.to(device_)), tokens};
+  return {cross_entropy(out, batch.labels.to(device_)), tokens, {}, {}};
 }
 
 EvalResult GlueObjective::evaluate(int64_t max_batches, int64_t micro_batch, EvalShard) {

@@ -55,13 +55,22 @@ void write_line(std::FILE* f, const std::string& path, const nlohmann::json& j) 
 }
 // JSON has no NaN/inf: write them as null so readers fail loudly rather than misparse.
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+// {"name": value, ...}, a value that is not finite as null.
+nlohmann::json named(const std::vector<std::pair<std::string, double>>& values) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : values) j[name] = number(value);
+  return j;
+}
 }  // namespace
 
 void MetricsLog::log_step(const StepMetrics& m) {
-  write_line(file_, path_,
-             {{"step", m.step}, {"split", "train"}, {"tokens_seen", m.tokens_seen}, {"loss", number(m.loss)}, {"lr", m.lr}, {"grad_norm", number(m.grad_norm)},
-              {"tokens_per_s", m.tokens_per_s}, {"mfu", m.mfu}, {"peak_mem_bytes", m.peak_mem_bytes},
-              {"elapsed_s", m.elapsed_s}});
+  nlohmann::json j = {{"step", m.step}, {"split", "train"}, {"tokens_seen", m.tokens_seen}, {"loss", number(m.loss)}, {"lr", m.lr}, {"grad_norm", number(m.grad_norm)},
+                      {"tokens_per_s", m.tokens_per_s}, {"mfu", m.mfu}, {"peak_mem_bytes", m.peak_mem_bytes},
+                      {"elapsed_s", m.elapsed_s}};
+  if (!m.aux_losses.empty()) j["aux_losses"] = named(m.aux_losses);
+  if (!m.metrics.empty()) j["metrics"] = named(m.metrics);
+  write_line(file_, path_, j);
 }
 
 void MetricsLog::log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
@@ -73,11 +82,7 @@ void MetricsLog::log_eval(int64_t step, const std::string& split, double loss, d
                       {"perplexity", number(perplexity)},
                       {"tokens", tokens}};
   if (mlm_accuracy) j["mlm_accuracy"] = number(*mlm_accuracy);
-  if (!metrics.empty()) {
-    nlohmann::json m = nlohmann::json::object();
-    for (const auto& [name, value] : metrics) m[name] = number(value);
-    j["metrics"] = m;
-  }
+  if (!metrics.empty()) j["metrics"] = named(metrics);
   write_line(file_, path_, j);
 }
 
@@ -93,10 +98,15 @@ std::string format_duration(double s) {
 
 std::string progress_line(const StepMetrics& m, int64_t total_steps) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "step %ld/%ld | loss %.4f | lr %.2e | gnorm %.3f | %.1fk tok/s | mfu %.1f%% | eta %s",
-                long(m.step), long(total_steps), m.loss, m.lr, m.grad_norm, m.tokens_per_s / 1e3, 100 * m.mfu,
-                format_duration(m.eta_s).c_str());
-  return buf;
+  std::snprintf(buf, sizeof buf, "step %ld/%ld | loss %.4f", long(m.step), long(total_steps), m.loss);
+  std::string line = buf;
+  for (const auto& [name, value] : m.aux_losses) {
+    std::snprintf(buf, sizeof buf, " | %s %.4g", name.c_str(), value);
+    line += buf;
+  }
+  std::snprintf(buf, sizeof buf, " | lr %.2e | gnorm %.3f | %.1fk tok/s | mfu %.1f%% | eta %s", m.lr, m.grad_norm,
+                m.tokens_per_s / 1e3, 100 * m.mfu, format_duration(m.eta_s).c_str());
+  return line + buf;
 }
 
 }  // namespace linea

@@ -16,6 +16,9 @@ struct StepMetrics {
   double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, mfu = 0, elapsed_s = 0;
   double eta_s = 0;  // display only
   size_t peak_mem_bytes = 0;
+  // The objective's named auxiliary losses and metrics (train/objective.h), written as the
+  // objects "aux_losses" and "metrics" when there are any.
+  std::vector<std::pair<std::string, double>> aux_losses, metrics;
 };
 
 class MetricsLog {
@@ -44,7 +47,8 @@ class MetricsLog {
   double resumed_elapsed_s_ = 0;
 };
 
-// "step 120/2000 | loss 4.1234 | lr 9.5e-04 | gnorm 0.81 | 12.3k tok/s | mfu 41.2% | eta 3m12s"
+// "step 120/2000 | loss 4.1234 | lr 9.5e-04 | gnorm 0.81 | 12.3k tok/s | mfu 41.2% | eta 3m12s",
+// each aux loss following the loss ("| moe_balance 0.0123").
 std::string progress_line(const StepMetrics& m, int64_t total_steps);
 std::string format_duration(double seconds);
 

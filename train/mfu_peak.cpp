@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "train/bench_gemm.h"
+#include "train/gemm_timing.h"
 #include "train/run_dir.h"
 
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 //
 // Where it comes from, first match wins:
 //   1. LINEA_PEAK_TFLOPS (environment): a nominal peak the user sets, used as given;
-//   2. the best of a fresh measurement (best of three trials of bench_gemm's square GEMM,
+//   2. the best of a fresh measurement (best of three trials of gemm_timing.h's square GEMM,
 //      one when a cached figure exists) and the cached best-ever figure in $LINEA_CACHE_DIR (default ~/.cache/linea)/
 //      gemm_peak.json, keyed by host, CPU model, device, dtype and threads.
 // A training step that runs faster than the peak proves the peak too low: raise() lifts

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "autograd/ops/elementwise.h"
 #include "data/causal_dataset.h"
 #include "data/mlm_dataset.h"
 #include "data/sha256.h"
@@ -29,6 +30,12 @@ TokenShards open_shards(const char* key, const std::string& dir) {
 }
 
 }  // namespace
+
+Variable TrainingObjective::MicroBatchLoss::total() const {
+  Variable sum = loss;
+  for (const auto& [name, term] : aux_losses) sum = sum + term;
+  return sum;
+}
 
 void check_vocab(const std::string& key, const TokenShards& shards, const ModelConfig& m) {
   const int64_t v = shards.vocab_size(), padded = (v + 127) / 128 * 128;
@@ -95,7 +102,7 @@ class CausalLmObjective : public TrainingObjective {
   void init_parameters(Generator& gen) override { model_.init_parameters(gen); }
   MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t) override {
     CausalBatch batch = train_.get_batch(indices);
-    return {model_.loss(batch.inputs.to(device_), batch.targets.to(device_)), batch.inputs.numel()};
+    return {model_.loss(batch.inputs.to(device_), batch.targets.to(device_)), batch.inputs.numel(), {}, {}};
   }
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
     return evaluate_windows(model_, valid_, max_batches, micro_batch, device_, shard);
@@ -140,7 +147,7 @@ class MaskedLmObjective : public TrainingObjective {
     int64_t tokens = 0;
     for (double m : batch.attention_mask.to_vector()) tokens += m != 0;
     Encoder::MlmOutput out = model_.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
-    return {out.loss, tokens};
+    return {out.loss, tokens, {}, {}};
   }
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
     return evaluate_mlm(model_, valid_, max_batches, micro_batch, shard);

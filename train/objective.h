@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/variable.h"
@@ -24,9 +25,18 @@ class TrainingObjective {
   // Fresh parameters from `gen` (a checkpoint may overwrite them afterwards).
   virtual void init_parameters(Generator& gen) = 0;
 
+  // Named values are averaged over a step's micro-batches and the ranks and logged with
+  // the step; every micro-batch on every rank reports the same names in the same order.
   struct MicroBatchLoss {
-    Variable loss;       // the mean loss of the micro-batch, ready for backward
+    Variable loss;       // the objective's mean loss of the micro-batch (logged as "loss")
     int64_t tokens = 0;  // real (non-padding) input tokens processed
+    // Extra scalar terms, already weighted (an MoE load-balance loss): backward runs on
+    // total(), and each is logged on its own under "aux_losses".
+    std::vector<std::pair<std::string, Variable>> aux_losses;
+    // Statistics of the micro-batch (an MoE router's load), logged under "metrics".
+    std::vector<std::pair<std::string, double>> metrics;
+    // What backward runs on: loss plus every aux loss (loss itself when there are none).
+    Variable total() const;
   };
   // Training examples `indices`; `epoch` keys per-epoch randomness such as dynamic MLM masks.
   virtual MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t epoch) = 0;

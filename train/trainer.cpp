@@ -20,7 +20,6 @@
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "optim/sharded_adamw.h"
 #include "train/auto_resume.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
@@ -28,38 +27,16 @@
 #include "train/metrics.h"
 #include "train/mfu_peak.h"
 #include "train/objective.h"
+#include "train/optimizer_factory.h"
 #include "train/run_dir.h"
 #include "train/signals.h"
+#include "train/step_values.h"
 
 namespace linea {
 namespace {
 
 // Dropout draws from its own stream so it never overlaps the initializer's.
 constexpr uint64_t kDropoutStream = 0x9E3779B97F4A7C15ull;
-
-std::vector<ParamGroup> param_groups(const OptimConfig& o, const NamedParams& params) {
-  // AdamW shrinks by lr_t * weight_decay; Composer's DecoupledAdamW by (lr_t / lr) * weight_decay,
-  // which is AdamW's rule with weight_decay / lr.
-  const double decay = o.kind == OptimKind::decoupled_adamw ? (o.lr > 0 ? o.weight_decay / o.lr : 0.0) : o.weight_decay;
-  return make_param_groups(params, decay, o.no_decay);
-}
-
-AdamWOptions adamw_options(const OptimConfig& o) {
-  AdamWOptions a;
-  a.beta1 = o.betas[0];
-  a.beta2 = o.betas[1];
-  a.eps = o.eps;
-  return a;
-}
-
-std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParams& params) {
-  if (o.kind == OptimKind::sgd) {
-    SGDOptions s;
-    s.momentum = o.momentum;
-    return std::make_unique<SGD>(param_groups(o, params), s);
-  }
-  return std::make_unique<AdamW>(param_groups(o, params), adamw_options(o));
-}
 
 ScheduleOptions schedule_options(const Config& c) {
   ScheduleOptions s;
@@ -79,6 +56,12 @@ std::string default_run_dir(const std::string& recipe) {
 }
 
 double mib(double bytes) { return bytes / double(1 << 20); }
+
+NamedValues values_of(const std::vector<std::pair<std::string, Variable>>& terms) {
+  NamedValues out;
+  for (const auto& [name, term] : terms) out.emplace_back(name, term.data().item());
+  return out;
+}
 
 // A data path as the recipe gave it and, when relative, where it resolved to.
 std::string resolved(const std::string& path) {
@@ -106,7 +89,7 @@ class Trainer {
  public:
   // Every rank builds the same model from the same seed; rank 0's parameters are then
   // broadcast so replicas start identical even if initialization ever depended on the rank.
-  Trainer(const TrainCommand& cmd, Config cfg, Communicator& comm)
+  Trainer(const TrainCommand& cmd, Config cfg, Communicator& comm, const ObjectiveFactory& make)
       : cmd_(cmd),
         cfg_(std::move(cfg)),
         comm_(comm),
@@ -114,7 +97,7 @@ class Trainer {
         run_(cmd.run_dir.empty() ? default_run_dir(cmd.recipe) : cmd.run_dir),
         device_(comm.size() > 1 && comm.device().is_cuda() ? comm.device() : cfg_.train.device),
         dtype_(cfg_.train.precision == Precision::bf16 ? DType::bf16 : DType::f32),
-        objective_(make_objective(cfg_, device_, dtype_)),
+        objective_(make(cfg_, device_, dtype_)),
         model_(objective_->model()),
         sampler_(objective_->num_train_examples(), uint64_t(cfg_.seed), comm.rank(), comm.size()) {
     const int64_t W = comm.size(), B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
@@ -127,12 +110,7 @@ class Trainer {
       dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
       dp_->broadcast_parameters();
     }
-    if (dp_ && cfg_.dist.shard_optimizer) {  // config validation allows it for AdamW only
-      sharded_ = std::make_unique<ShardedAdamW>(param_groups(cfg_.optim, params), dp_->owned_slices(),
-                                                adamw_options(cfg_.optim));
-    } else {
-      optimizer_ = make_optimizer(cfg_.optim, params);
-    }
+    optimizer_ = make_optimizer(cfg_.optim, params, dp_ ? dp_->owned_slices() : std::nullopt);
     schedule_ = std::make_unique<LrSchedule>(schedule_options(cfg_));
     // Each rank drops out its own examples with its own stream (seed + rank); the offsets
     // are kept equal across ranks (see sync_dropout_offset), so a checkpoint stores one.
@@ -155,10 +133,6 @@ class Trainer {
       throw DataError(str_cat(path, ": the checkpoint was trained on data from the tokenizer with sha256 ",
                               s.tokenizer_sha256.substr(0, 12), ", the recipe's data comes from sha256 ",
                               sha.substr(0, 12), "; expected the same tokenizer"));
-    if (sharded_) {  // the checkpoint holds the full state; this rank keeps its slices
-      OptimizerSnapshot full = read_optimizer_snapshot(path, sharded_->kind());
-      sharded_->load_state(full.state, full.step);
-    }
     state_ = s;
     sampler_.set_state({s.sampler_epoch, s.sampler_cursor});
     default_generator().set_state(s.rng_seed + uint64_t(comm_.rank()), s.rng_offset);
@@ -182,7 +156,7 @@ class Trainer {
     std::vector<int64_t> first(static_cast<size_t>(micro));
     for (int64_t i = 0; i < micro; ++i) first[size_t(i)] = i;
     reset_peak_memory(device_);
-    objective_->train_loss(first, 0).loss.backward();
+    objective_->train_loss(first, 0).total().backward();
     const double step_bytes = double(memory_stats(device_).peak_bytes);
     // AdamW: two fp32 moments, plus an fp32 master copy of bf16 weights; SGD: one buffer.
     const double per_param = cfg_.optim.kind == OptimKind::sgd ? 4.0 : 8.0 + (dtype_ == DType::bf16 ? 4.0 : 0.0);
@@ -227,14 +201,17 @@ class Trainer {
       std::vector<int64_t> indices = sampler_.next(B);
       double loss_sum = 0;
       int64_t step_tokens = 0;
+      StepValues aux_sums, metric_sums;
       const Tensor scale = Tensor::full({}, 1.0 / double(accum), dtype_, device_);
       for (int64_t m = 0; m < accum; ++m) {
         std::vector<int64_t> part(indices.begin() + m * micro, indices.begin() + (m + 1) * micro);
         TrainingObjective::MicroBatchLoss l = objective_->train_loss(part, epoch);
         if (dp_) dp_->set_gradient_sync(m == accum - 1);  // communicate on the last micro-step only
-        l.loss.backward(scale);
+        l.total().backward(scale);
         loss_sum += l.loss.data().item();
         step_tokens += l.tokens;
+        aux_sums.add(values_of(l.aux_losses));
+        metric_sums.add(l.metrics);
       }
       const double max_norm = cfg_.optim.grad_clip > 0 ? cfg_.optim.grad_clip : INFINITY;
       double loss = loss_sum / double(accum), gnorm = 0;
@@ -246,18 +223,19 @@ class Trainer {
       } else {
         gnorm = clip_grad_norm(params, max_norm);
       }
-      if (!std::isfinite(loss) || !std::isfinite(gnorm))
-        throw Error(str_cat("step ", state_.step + 1, ": ", std::isfinite(loss) ? "gradient norm" : "loss",
-                            " is not finite (loss ", loss, ", grad norm ", gnorm,
-                            "); the last good checkpoint is kept; lower optim.lr or check the data"));
-      if (sharded_) {
-        sharded_->step(lr, dp_->shard_gradients());
-        dp_->all_gather_parameters();
-      } else {
-        optimizer_->step(lr);
-      }
+      const NamedValues aux_losses = aux_sums.take_mean(comm_), metrics = metric_sums.take_mean(comm_);
+      std::string not_finite = std::isfinite(loss) ? "" : "loss";
+      for (const auto& [name, value] : aux_losses)
+        if (not_finite.empty() && !std::isfinite(value)) not_finite = "aux loss " + name;
+      if (not_finite.empty() && !std::isfinite(gnorm)) not_finite = "gradient norm";
+      if (!not_finite.empty())
+        throw Error(str_cat("step ", state_.step + 1, ": ", not_finite, " is not finite (loss ", loss, ", grad norm ",
+                            gnorm, "); the last good checkpoint is kept; lower optim.lr or check the data"));
+      optimizer_->step(lr);
+      if (dp_) dp_->sync_parameters();
       sync_dropout_offset();
       state_.step += 1;
+      model_.run_after_step(StepEnd{state_.step, comm_});
       state_.tokens_seen += step_tokens;
       window_tokens += step_tokens;
       window_steps += 1;
@@ -274,6 +252,8 @@ class Trainer {
         m.loss = loss;
         m.lr = lr;
         m.grad_norm = gnorm;
+        m.aux_losses = aux_losses;
+        m.metrics = metrics;
         m.tokens_per_s = double(window_tokens) / window_s;
         m.peak_mem_bytes = memory_stats(device_).peak_bytes;
         m.elapsed_s = resumed_elapsed + std::chrono::duration<double>(now - t0).count();
@@ -407,9 +387,7 @@ class Trainer {
     state_.rng_offset = default_generator().offset();
     state_.schedule_state = schedule_->state();
     state_.tokenizer_sha256 = objective_->tokenizer_sha256();
-    OptimizerSnapshot optim = sharded_ ? OptimizerSnapshot{sharded_->kind(), sharded_->step_count(),
-                                                           sharded_->gather_state(comm_)}
-                                       : snapshot_of(*optimizer_);
+    OptimizerSnapshot optim = snapshot_of(*optimizer_, comm_);
     const std::string path = run_.checkpoint_path(state_.step);
     const auto t0 = std::chrono::steady_clock::now();
     if (lead_) save_checkpoint(path, model_, &optim, state_, dump_config(cfg_), comm_.size());
@@ -434,8 +412,7 @@ class Trainer {
   Module& model_;
   Sampler sampler_;
   std::unique_ptr<DataParallel> dp_;        // world size > 1
-  std::unique_ptr<Optimizer> optimizer_;    // replicated optimizer state, or
-  std::unique_ptr<ShardedAdamW> sharded_;   // ZeRO-1: this rank's slices of AdamW's state
+  std::unique_ptr<Optimizer> optimizer_;    // ZeRO-1: this rank's slices of the state
   std::unique_ptr<LrSchedule> schedule_;
   TrainerState state_;
   int64_t start_tokens_ = 0;  // tokens_seen when this process started
@@ -454,8 +431,8 @@ CommBackend comm_backend(DistBackend b) {
   return CommBackend::automatic;
 }
 
-int train_on(const TrainCommand& cmd, Config cfg, Communicator& comm) {
-  Trainer trainer(cmd, std::move(cfg), comm);
+int train_on(const TrainCommand& cmd, Config cfg, Communicator& comm, const ObjectiveFactory& make) {
+  Trainer trainer(cmd, std::move(cfg), comm, make);
   if (cmd.dry_run) {
     if (comm.rank() == 0) trainer.dry_run();
     return 0;
@@ -487,7 +464,9 @@ TrainCommand with_recipe(TrainCommand cmd) {
 
 }  // namespace
 
-int run_train(const TrainCommand& command) {
+int run_train(const TrainCommand& command) { return run_train(command, make_objective); }
+
+int run_train(const TrainCommand& command, const ObjectiveFactory& make) {
   const TrainCommand cmd = with_recipe(command);
   std::vector<std::string> warnings;
   Config cfg = load_config(cmd.recipe, cmd.overrides, &warnings);
@@ -496,11 +475,11 @@ int run_train(const TrainCommand& command) {
   CommOptions options;
   options.timeout_s = cfg.dist.timeout_s;
   std::unique_ptr<Communicator> comm = make_communicator(comm_backend(cfg.dist.backend), cfg.train.device, options);
-  if (comm->size() == 1) return train_on(cmd, std::move(cfg), *comm);
+  if (comm->size() == 1) return train_on(cmd, std::move(cfg), *comm, make);
   // Several ranks: the first rank to fail ends the whole job with its message and exit
   // code (user errors 2, internal 1) instead of leaving its peers blocked in a collective.
   try {
-    return train_on(cmd, std::move(cfg), *comm);
+    return train_on(cmd, std::move(cfg), *comm, make);
   } catch (const InternalError& e) {
     comm->abort(1, e.what());
   } catch (const Error& e) {

@@ -8,8 +8,13 @@
 // The run directory's config.yaml is the config of the latest start; a resume with another
 // config keeps the previous one as config.until_step_NNNNNNN.yaml.
 #pragma once
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
 
 namespace linea {
 
@@ -24,5 +29,13 @@ struct TrainCommand {
 
 // Returns the process exit code (0 also after a requested stop).
 int run_train(const TrainCommand& cmd);
+
+class TrainingObjective;
+struct Config;
+// What a run trains: the model, its data and its loss (train/objective.h).
+using ObjectiveFactory = std::function<std::unique_ptr<TrainingObjective>(const Config&, Device, DType)>;
+// run_train with another objective than make_objective's choice from data.objective (the
+// trainer's tests use one that reports auxiliary losses and metrics).
+int run_train(const TrainCommand& cmd, const ObjectiveFactory& make);
 
 }  // namespace linea

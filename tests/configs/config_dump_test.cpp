@@ -38,7 +38,7 @@ Config unusual_config() {
   c.data.seq_len = 1024;
   c.data.objective = Objective::mlm;
   c.data.tokenizer = "tokenizers/llama, v2.model";
-  c.optim.kind = OptimKind::decoupled_adamw;  // not sgd: dist.shard_optimizer is set below
+  c.optim.kind = OptimKind::decoupled_adamw;
   c.optim.lr = 3e-4;
   c.optim.betas = {0.0, 0.999};
   c.optim.eps = 1e-12;

@@ -56,9 +56,6 @@ TEST(ConfigValidate, DivisibilityAndCrossSectionRules) {
             "r.yaml:2:15: train.micro_batch_size: expected a divisor of train.batch_size (10), got 16");
   EXPECT_EQ(error_of("model: {max_seq_len: 128}\ndata: {seq_len: 256}\n"),
             "r.yaml:2:17: data.seq_len: expected at most model.max_seq_len (128), got 256");
-  EXPECT_EQ(error_of("optim: {kind: sgd}\ndist: {shard_optimizer: true}\n"),
-            "r.yaml:2:25: dist.shard_optimizer: expected false with optim.kind sgd (ZeRO-1 shards adamw and "
-            "decoupled_adamw), got true");
   EXPECT_EQ(error_of("schedule: {kind: wsd, decay_steps: 2000}\ntrain: {steps: 1000}\n"),
             "r.yaml:1:36: schedule.decay_steps: expected at most train.steps (1000), got 2000");
 }

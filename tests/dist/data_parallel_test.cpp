@@ -8,7 +8,6 @@
 
 #include "layers/decoder.h"
 #include "optim/clip.h"
-#include "optim/sharded_adamw.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"
 #include "support/world.h"
@@ -77,17 +76,16 @@ struct Replica {
   Variant v;
   std::unique_ptr<Decoder> model;
   DataParallel dp;
-  std::unique_ptr<AdamW> adamw;
-  std::unique_ptr<ShardedAdamW> sharded;
+  std::unique_ptr<AdamW> optimizer;  // with ZeRO-1, over this rank's slices
 
   explicit Replica(Variant variant)
       : v(variant),
         model(make_model(7 + uint64_t(comm.rank()) * 100, variant.recompute)),
         dp(comm, model->named_parameters(), DataParallelOptions{variant.bucket_mb, variant.zero}) {
     dp.broadcast_parameters();
-    auto groups = make_param_groups(model->named_parameters(), 0.1, kNoDecay);
-    if (v.zero) sharded = std::make_unique<ShardedAdamW>(groups, dp.owned_slices());
-    else adamw = std::make_unique<AdamW>(groups);
+    EXPECT_EQ(dp.owned_slices().has_value(), v.zero);
+    optimizer = std::make_unique<AdamW>(make_param_groups(model->named_parameters(), 0.1, kNoDecay), AdamWOptions{},
+                                        dp.owned_slices());
   }
 
   void backward(int step) {
@@ -106,12 +104,8 @@ struct Replica {
   void step(int s) {
     backward(s);
     dp.clip_gradients(kClip);
-    if (v.zero) {
-      sharded->step(kLr, dp.shard_gradients());
-      dp.all_gather_parameters();
-    } else {
-      adamw->step(kLr);
-    }
+    optimizer->step(kLr);
+    dp.sync_parameters();
   }
 };
 
@@ -166,20 +160,17 @@ TEST(DataParallel, AveragedGradientsEqualFullBatchGradients) {
   }
 }
 
-TEST(DataParallel, ZeroOneShardGradientsAreSlicesOfFullBatchGradients) {
+TEST(DataParallel, ZeroOneOwnedGradientsAreSlicesOfFullBatchGradients) {
   for (double bucket_mb : {25.0, 0.001}) {
     Replica replica(Variant{true, 2, bucket_mb, false});
     Reference ref;
     replica.backward(0);
     ref.backward(0, kPerRank * replica.comm.size());
-    const std::vector<Tensor> shards = replica.dp.shard_gradients();
-    const std::vector<ParamSlice>& slices = replica.dp.owned_slices();
-    ASSERT_EQ(shards.size(), slices.size());
-    for (size_t i = 0; i < slices.size(); ++i) {
-      const Tensor full = ref.model->parameter(slices[i].name).grad();
-      const Tensor expected = full.reshape({full.numel()}).narrow(0, slices[i].begin, slices[i].length);
-      EXPECT_TRUE(all_close(shards[i], expected, 1e-7, 1e-5)) << slices[i].name << " from " << slices[i].begin;
-    }
+    auto owned = [](const Tensor& grad, const ParamSlice& s) { return grad.reshape({grad.numel()}).narrow(0, s.begin, s.length); };
+    ASSERT_TRUE(replica.dp.owned_slices().has_value());
+    for (const ParamSlice& s : *replica.dp.owned_slices())
+      EXPECT_TRUE(all_close(owned(replica.model->parameter(s.name).grad(), s), owned(ref.model->parameter(s.name).grad(), s),
+                            1e-7, 1e-5)) << s.name << " from " << s.begin;
   }
 }
 
@@ -210,7 +201,7 @@ TEST(DataParallel, ZeroOneGatheredStateIsTheFullAdamWState) {
     replica.step(s);
     ref.step(s, kPerRank * replica.comm.size());
   }
-  const OptimizerState gathered = replica.sharded->gather_state(replica.comm);
+  const OptimizerState gathered = replica.optimizer->gather_state(replica.comm);
   const OptimizerState expected = ref.optimizer.state();
   ASSERT_EQ(gathered.size(), expected.size());
   for (const auto& [name, states] : expected) {
@@ -226,18 +217,16 @@ TEST(DataParallel, ZeroOneGatheredStateIsTheFullAdamWState) {
   // element) continues exactly as the reference does.
   std::vector<ParamSlice> everything;
   for (const auto& [name, p] : replica.model->named_parameters()) everything.push_back({name, 0, p.numel()});
-  ShardedAdamW whole(make_param_groups(replica.model->named_parameters(), 0.1, kNoDecay), everything);
-  whole.load_state(gathered, replica.sharded->step_count());
+  AdamW whole(make_param_groups(replica.model->named_parameters(), 0.1, kNoDecay), AdamWOptions{}, everything);
+  whole.load_state(gathered, replica.optimizer->step_count());
   EXPECT_EQ(whole.step_count(), 3);
   Reference again;  // a fresh reference run to step 3, then one more step each way
   for (int s = 0; s < 3; ++s) again.step(s, kPerRank * replica.comm.size());
   again.backward(3, kPerRank * replica.comm.size());
   ref.backward(3, kPerRank * replica.comm.size());
-  std::vector<Tensor> grads;
-  for (const auto& [name, p] : ref.model->named_parameters()) grads.push_back(p.grad());
-  ShardedAdamW resumed(make_param_groups(ref.model->named_parameters(), 0.1, kNoDecay), everything);
+  AdamW resumed(make_param_groups(ref.model->named_parameters(), 0.1, kNoDecay), AdamWOptions{}, everything);
   resumed.load_state(gathered, 3);
-  resumed.step(kLr, grads);
+  resumed.step(kLr);
   again.optimizer.step(kLr);
   expect_same_parameters(*ref.model, *again.model, 1e-5);
 }
@@ -273,7 +262,7 @@ TEST(DataParallel, OwnedSlicesOfAllRanksCoverTheModel) {
   auto model = make_model(3);
   DataParallel dp(comm, model->named_parameters(), DataParallelOptions{0.001, true});
   double mine = 0;
-  for (const ParamSlice& s : dp.owned_slices()) mine += double(s.length);
+  for (const ParamSlice& s : *dp.owned_slices()) mine += double(s.length);
   EXPECT_EQ(comm.all_reduce_value(mine), double(model->num_parameters(true)));
 }
 
@@ -295,12 +284,14 @@ TEST(DataParallel, FrozenParametersAreBroadcastButNotCommunicated) {
   EXPECT_TRUE(model->parameter("embed_tokens.weight").grad().defined());
 }
 
-TEST(DataParallel, RejectsBadOptionsAndMisuse) {
+TEST(DataParallel, RejectsBadOptionsAndOwnsNothingWithoutSharding) {
   Communicator& comm = world();
   auto model = make_model(3);
   expect_error<ConfigError>([&] { DataParallel(comm, model->named_parameters(), DataParallelOptions{0.0, false}); },
                             "expected dist.bucket_mb > 0");
   DataParallel dp(comm, model->named_parameters());
-  expect_error<Error>([&] { dp.owned_slices(); }, "needs shard_optimizer");
-  expect_error<Error>([&] { dp.all_gather_parameters(); }, "needs shard_optimizer");
+  EXPECT_FALSE(dp.owned_slices().has_value());  // every rank updates everything
+  const Tensor before = model->parameter("norm.weight").data().clone();
+  dp.sync_parameters();  // and so has nothing to gather
+  EXPECT_TRUE(all_close(model->parameter("norm.weight").data(), before, 0, 0));
 }

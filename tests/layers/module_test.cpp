@@ -1,8 +1,10 @@
 // Module: dotted names in registration order, buffers, modes, freeze/unfreeze patterns,
-// to(device, dtype) keeping Variable identity, and the duplicate-name errors.
+// to(device, dtype) keeping Variable identity, the duplicate-name errors, and the
+// after_step hooks.
 #include <gtest/gtest.h>
 
 #include "autograd/ops/elementwise.h"
+#include "core/dist/single_rank_communicator.h"
 #include "layers/linear.h"
 #include "layers/module_list.h"
 #include "layers/rms_norm.h"
@@ -134,4 +136,26 @@ TEST(Module, ToConvertsInPlaceKeepingIdentity) {
   EXPECT_TRUE(w.requires_grad());
   net.zero_grad();
   EXPECT_FALSE(w.grad().defined());
+}
+
+namespace {
+// Records the order in which after_step reaches modules.
+struct Recorder : Module {
+  Recorder(std::string name, std::vector<std::string>* log) : name_(std::move(name)), log_(log) {}
+  void after_step(const StepEnd& step) override { log_->push_back(name_ + "@" + std::to_string(step.step)); }
+  std::string name_;
+  std::vector<std::string>* log_;
+};
+}  // namespace
+
+TEST(Module, AfterStepReachesEveryOverridingModuleParentsFirst) {
+  std::vector<std::string> log;
+  Recorder root("root", &log);
+  auto list = root.register_module("layers", std::make_shared<ModuleList<Module>>());  // no hook: skipped
+  auto first = list->append(std::make_shared<Recorder>("first", &log));
+  first->register_module("inner", std::make_shared<Recorder>("inner", &log));
+  list->append(std::make_shared<Recorder>("second", &log));
+  SingleRankCommunicator comm;
+  root.run_after_step(StepEnd{7, comm});
+  EXPECT_EQ(log, (std::vector<std::string>{"root@7", "first@7", "inner@7", "second@7"}));
 }
