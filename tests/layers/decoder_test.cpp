@@ -17,12 +17,6 @@ using namespace linea::testing;
 
 namespace {
 
-Tensor random_ids(const Shape& shape, uint64_t seed, int64_t vocab = 37) {
-  std::vector<double> u = random_tensor(shape, seed, 0.0, double(vocab)).to_vector();
-  for (double& v : u) v = std::floor(v);
-  return Tensor::from_vector(u, shape, DType::i64);
-}
-
 // Copies every parameter of `from` into the same-named parameter of `to`.
 void copy_parameters(const Module& from, const Module& to) {
   for (auto& [name, v] : from.named_parameters()) to.parameter(name).set_data(v.data().clone());

@@ -23,6 +23,13 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed, double lo = -1.0,
   return t.to(device, dtype);
 }
 
+// Token ids uniform in [0, vocab), i64 on the CPU; seeded.
+inline Tensor random_ids(const Shape& shape, uint64_t seed, int64_t vocab = 37) {
+  std::vector<double> u = random_tensor(shape, seed, 0.0, double(vocab)).to_vector();
+  for (double& v : u) v = std::floor(v);
+  return Tensor::from_vector(u, shape, DType::i64);
+}
+
 // The same values as `random_tensor(shape)` but stored transposed in its last two dims,
 // so kernels see a non-contiguous input.
 inline Tensor random_strided(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0) {
