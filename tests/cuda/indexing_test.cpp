@@ -25,7 +25,7 @@ const Device kCpu = Device::cpu();
 double tol_for(DType t) { return t == DType::f64 ? 1e-12 : t == DType::f32 ? 1e-5 : 1.0 / 128; }
 
 // Random integer indices in [0, n) of the given dtype.
-Tensor random_ids(const Shape& shape, int64_t n, uint64_t seed, DType t = DType::i64) {
+Tensor random_index_tensor(const Shape& shape, int64_t n, uint64_t seed, DType t = DType::i64) {
   std::vector<double> u = random_tensor(shape, seed, 0.0, double(n)).to_vector();
   for (double& v : u) v = std::floor(v);
   return Tensor::from_vector(u, shape, t);
@@ -37,7 +37,7 @@ TEST(CudaParity, EmbeddingForwardBackward) {
   for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
     for (DType it : {DType::i32, DType::i64}) {
       Tensor w = random_tensor({50, 67}, 1).to(dt);
-      Tensor ids = random_ids({7, 33}, 50, 2, it);
+      Tensor ids = random_index_tensor({7, 33}, 50, 2, it);
       Tensor dy = random_tensor({7, 33, 67}, 3).to(dt);
       Tensor y = kernels::embedding_fwd(w, ids);
       Tensor dw = kernels::embedding_bwd(ids, dy, 50);
@@ -67,7 +67,7 @@ TEST(CudaParity, GatherIndexSelectScatterAdd) {
   LINEA_REQUIRE_GPU();
   for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
     Tensor x = random_strided({9, 31, 13}, 4).to(dt);
-    Tensor index = random_ids({9, 40, 11}, 31, 5);
+    Tensor index = random_index_tensor({9, 40, 11}, 31, 5);
     Tensor y = kernels::gather(x, 1, index);
     EXPECT_EQ(kernels::gather(x.to(kGpu), 1, index.to(kGpu)).to(kCpu).to_vector(), y.to_vector());
     Tensor dy = random_tensor(index.shape(), 6).to(dt);
@@ -75,7 +75,7 @@ TEST(CudaParity, GatherIndexSelectScatterAdd) {
     Tensor dxg = kernels::gather_bwd(x.shape(), 1, index.to(kGpu), dy.to(kGpu));
     EXPECT_TRUE(all_close(dxg.to(kCpu), dx, tol_for(dt), tol_for(dt))) << dtype_name(dt);
 
-    Tensor sel = random_ids({45}, 13, 7, DType::i32);
+    Tensor sel = random_index_tensor({45}, 13, 7, DType::i32);
     Tensor s = kernels::index_select(x, 2, sel);
     EXPECT_EQ(kernels::index_select(x.to(kGpu), 2, sel.to(kGpu)).to(kCpu).to_vector(), s.to_vector());
     Tensor ds = random_tensor(s.shape(), 8).to(dt);
@@ -92,7 +92,7 @@ TEST(CudaParity, GatherIndexSelectScatterAdd) {
 
 TEST(CudaParity, WhereAndMaskedFill) {
   LINEA_REQUIRE_GPU();
-  Tensor cond = random_ids({17, 1, 29}, 2, 10, DType::i32).to(DType::u8);
+  Tensor cond = random_index_tensor({17, 1, 29}, 2, 10, DType::i32).to(DType::u8);
   for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
     Tensor a = random_strided({17, 5, 29}, 11).to(dt);
     Tensor b = random_tensor({29}, 12).to(dt);
@@ -166,7 +166,7 @@ TEST(CudaParity, GatherScatterOnDeviceViewsF64) {
   // x and the index transposed on the GPU, so the kernels walk strided plans on both.
   for (DType dt : {DType::f64, DType::f16}) {
     const Tensor xg = strided_on(kGpu, {9, 31, 13}, 20, dt), x = xg.to(kCpu);
-    const Tensor ig = random_ids({9, 11, 40}, 31, 21).to(kGpu).transpose(1, 2), index = ig.to(kCpu);
+    const Tensor ig = random_index_tensor({9, 11, 40}, 31, 21).to(kGpu).transpose(1, 2), index = ig.to(kCpu);
     EXPECT_EQ(kernels::gather(xg, 1, ig).to(kCpu).to_vector(), kernels::gather(x, 1, index).to_vector())
         << dtype_name(dt);
     const Tensor dyg = strided_on(kGpu, {9, 40, 11}, 22, dt), dy = dyg.to(kCpu);
