@@ -5,19 +5,22 @@
 # 1. Prints both runs' lines, then decode tokens/s per context and linea's ratio over PyTorch.
 # Contexts past the model's max_seq_len run RoPE on positions never trained: the speed is
 # what is measured here, not the text.
-# Usage: scripts/bench_generate.sh [CHECKPOINT] [NEW_TOKENS] [CONTEXTS]
+# Usage: scripts/bench_generate.sh [CHECKPOINT] [NEW_TOKENS] [CONTEXTS] [SHARDS]
+# (SHARDS: where the prompts come from, default the checkpoint recipe's data.valid)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 checkpoint="${1:-runs/quickstart}"
 new_tokens="${2:-64}"
 contexts="${3:-128,1024,4096}"
+data_args=()
+[[ -n "${4:-}" ]] && data_args=(--data "$4")
 threads="${LINEA_BENCH_THREADS:-$(nproc)}"
 [[ -x build/train/linea ]] || scripts/setup.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 OMP_NUM_THREADS="$threads" build/train/linea bench generate "$checkpoint" --contexts "$contexts" \
-  --new-tokens "$new_tokens" --save "$tmp/tokens.h5" | tee "$tmp/lines"
+  --new-tokens "$new_tokens" "${data_args[@]}" --save "$tmp/tokens.h5" | tee "$tmp/lines"
 ckpt_file="$checkpoint"
 [[ -d "$checkpoint" ]] && ckpt_file="$checkpoint/$(cat "$checkpoint/latest")"
 if /usr/bin/python3 -c "import torch, yaml, h5py" 2>/dev/null; then

@@ -20,6 +20,7 @@ struct BenchCommand {
   std::string checkpoint;              // generate
   std::vector<int64_t> contexts = {128, 1024, 4096};  // generate: prompt lengths
   int64_t new_tokens = 64;             // generate: greedy tokens per context
+  std::string data;                    // generate: shards the prompts come from ("": the recipe's data.valid)
 };
 
 int run_bench(const BenchCommand& cmd);

@@ -28,8 +28,9 @@ int run_bench_generate(const BenchCommand& cmd) {
   m.max_seq_len = std::max(m.max_seq_len, longest + cmd.new_tokens);
   Decoder model(m, device);
   load_checkpoint(checkpoint, model, nullptr, nullptr);
-  TokenShards shards(cfg.data.valid);
-  LINEA_CHECK_T(DataError, shards.total_tokens() >= longest, "bench generate: ", cfg.data.valid, " holds ",
+  const std::string data = cmd.data.empty() ? cfg.data.valid : cmd.data;
+  TokenShards shards(data);
+  LINEA_CHECK_T(DataError, shards.total_tokens() >= longest, "bench generate: ", data, " holds ",
                 shards.total_tokens(), " tokens, fewer than the context ", longest);
   std::unique_ptr<H5File> save;
   if (!cmd.save_batch.empty()) save = std::make_unique<H5File>(H5File::create(cmd.save_batch));

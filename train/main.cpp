@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(kPositive);
   bench_generate->add_option("--new-tokens", bench.new_tokens, "greedy tokens generated per context")->check(kPositive);
+  bench_generate->add_option("--data", bench.data, "token shards the prompts come from (default: the checkpoint's data.valid)");
   bench_generate->add_option("--save", bench.save_batch, "write the prompts and generated tokens (HDF5) for the PyTorch loop");
   bench_generate->add_option("--device", bench.device, "cpu, cuda or cuda:N (default: the recipe's)");
 

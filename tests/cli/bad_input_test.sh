@@ -21,7 +21,7 @@ expect_user_error "Usage:"
 expect_user_error "error: linea: unknown command 'frobnicate', expected one of train" frobnicate
 expect_user_error "error: linea: " train --no-such-flag x.yaml
 expect_user_error "error: linea: " eval
-expect_user_error "error: linea: bench: unknown suite 'gpu', expected one of core, decoder, encoder" bench gpu
+expect_user_error "error: linea: bench: unknown suite 'gpu', expected one of core, decoder, encoder, generate" bench gpu
 expect_user_error "error: linea: The following argument was not expected: --fast" bench encoder x.yaml --fast
 expect_user_error "error: unknown device 'tpu', expected cpu, cuda or cuda:N" bench core --device tpu
 expect_user_error "error: linea: The following argument was not expected: --fast" bench core --fast
@@ -29,6 +29,8 @@ expect_user_error "error: linea: --seq-len: expected an integer > 0, got 0" eval
 expect_user_error "error: linea: --stride: expected an integer > 0, got 0" eval x.h5 --stride 0
 expect_user_error "error: linea: --batch: expected an integer > 0, got -1" eval x.h5 --batch -1
 expect_user_error "error: linea: --steps: expected an integer > 0, got 0" bench decoder x.yaml --steps 0
+expect_user_error "error: linea: --max-new-tokens: expected an integer > 0, got 0" generate x.h5 --prompt hi --max-new-tokens 0
+expect_user_error "error: linea: --contexts: expected an integer > 0, got 0" bench generate x.h5 --contexts 128,0
 # --context-lengths is read before the checkpoint (x.h5 does not exist): one line each.
 expect_one_line_error() {  # expect_one_line_error "message" args...
   expect_user_error "$@"
@@ -61,11 +63,11 @@ expect_help() {  # expect_help "usage fragment" args...
     echo "ok: linea $*"
   fi
 }
-for cmd in train eval prepare info config plot bench version help; do
+for cmd in train eval generate prepare info config plot bench version help; do
   expect_help "Usage: linea $cmd" "$cmd" --help
   expect_help "Usage: linea $cmd" help "$cmd"
 done
-for suite in core decoder encoder; do expect_help "Usage: linea bench $suite" bench "$suite" --help; done
+for suite in core decoder encoder generate; do expect_help "Usage: linea bench $suite" bench "$suite" --help; done
 expect_help "linea 0." --version
 expect_help "linea 0." version
 if "$linea" train --help | grep -q "{false}"; then
