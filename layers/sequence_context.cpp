@@ -1,6 +1,8 @@
 // PositionTables: cached RoPE tables and ALiBi slopes.
 #include "layers/sequence_context.h"
 
+#include <algorithm>
+
 namespace linea {
 
 kernels::RopeTables PositionTables::rope(const AttentionConfig& a, int64_t head_dim, int64_t T, Device device) {
@@ -21,7 +23,10 @@ kernels::RopeTables PositionTables::rope(const AttentionConfig& a, int64_t head_
                                 same(it->scaling)))
     ++it;
   if (it == rope_.end() || it->tables.cos.size(0) < T) {
-    kernels::RopeTables fresh = kernels::rope_tables(T, head_dim, a.rope_theta, scaling ? &*scaling : nullptr, device);
+    // Decoding asks for one position more at every step: grow geometrically, so a table is
+    // not recomputed per token (each row depends only on its position).
+    const int64_t rows = it == rope_.end() ? T : std::max(T, 2 * it->tables.cos.size(0));
+    kernels::RopeTables fresh = kernels::rope_tables(rows, head_dim, a.rope_theta, scaling ? &*scaling : nullptr, device);
     if (it == rope_.end()) {
       rope_.push_back({device, a.rope_theta, scaling, head_dim, fresh});
       it = rope_.end() - 1;

@@ -25,7 +25,7 @@ class MixerState {
 // of a model (a model with a layout may use several rope_theta values).
 class PositionTables {
  public:
-  // cos/sin [T, head_dim/2] of positions [0, T), grown to the longest T asked for.
+  // cos/sin [T, head_dim/2] of positions [0, T); the cached table at least doubles when it grows.
   kernels::RopeTables rope(const AttentionConfig& a, int64_t head_dim, int64_t T, Device device);
   // f32 [heads] slopes on `device`.
   Tensor alibi_slopes(int64_t heads, Device device);
