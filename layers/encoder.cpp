@@ -1,5 +1,5 @@
-// Encoder: construction, initialization, the unpadded / padded row layout, forward, MLM loss
-// and the FLOPs count.
+// Encoder: construction, initialization, forward over unpadded or padded rows, MLM loss and
+// the FLOPs count.
 #include "layers/encoder.h"
 
 #include "autograd/checkpoint.h"
@@ -8,7 +8,6 @@
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/gather.h"
 #include "autograd/ops/matmul.h"
-#include "layers/unpad.h"
 
 namespace linea {
 namespace {
@@ -69,74 +68,35 @@ void Encoder::init_parameters(Generator& gen, int64_t pad_id) {
   embeddings_->word_embeddings().weight().data().select(0, pad_id).zero_();
 }
 
-std::pair<SequenceContext, std::vector<int64_t>> Encoder::layout(const EncoderBatch& batch, Tensor* ids, Tensor* types) {
-  const Tensor& in = batch.input_ids;
-  LINEA_CHECK_T(ShapeError, in.dim() == 2 && batch.attention_mask.shape() == in.shape(), "Encoder: input_ids ",
-                in.desc(), " and attention_mask ", batch.attention_mask.desc(), " must both be [B, T]");
-  LINEA_CHECK_T(ShapeError, !batch.token_type_ids.defined() || batch.token_type_ids.shape() == in.shape(),
-                "Encoder: token_type_ids ", batch.token_type_ids.desc(), " must match input_ids ", in.desc());
-  const int64_t B = in.size(0), T = in.size(1);
+Variable Encoder::forward(const EncoderRows& r, const std::vector<int64_t>& positions) {
+  const int64_t B = r.batch, T = r.seq_len;
   LINEA_CHECK_T(ShapeError, T <= m_.max_seq_len, "Encoder: sequence length ", T, " exceeds max_seq_len ",
                 m_.max_seq_len);
-  const Device device = embeddings_->word_embeddings().weight().device();
-  const Unpadded u = unpad_metadata(batch.attention_mask);
-  const std::vector<double> real = u.indices.to_vector();  // flat positions of real tokens, row-major
-  const std::vector<double> cu = u.cu_seqlens.to_vector();
-  std::vector<int64_t> row_of(size_t(B * T), -1);
-  SequenceContext l;
-  l.positions = &positions_;
-  // Ids and types are read on the host (the row layout is decided there anyway) and the
-  // rows the layers see are uploaded once.
-  const std::vector<double> all_ids = in.to_vector();
-  const std::vector<double> all_types =
-      batch.token_type_ids.defined() ? batch.token_type_ids.to_vector() : std::vector<double>(all_ids.size(), 0.0);
-  auto upload_rows = [&](const std::vector<int64_t>& flat) {
-    std::vector<int64_t> i, t;
-    for (int64_t p : flat) {
-      i.push_back(int64_t(all_ids[size_t(p)]));
-      t.push_back(int64_t(all_types[size_t(p)]));
-    }
-    *ids = i64_tensor(i, device);
-    *types = i64_tensor(t, device);
-  };
-  if (m_.unpad) {
-    std::vector<int64_t> cu_seqlens(cu.begin(), cu.end()), rows(real.begin(), real.end());
-    for (size_t r = 0; r < rows.size(); ++r) row_of[size_t(rows[r])] = int64_t(r);
-    l.B = 1;
-    l.T = u.total_tokens;
-    l.segments = kernels::AttentionSegments::packed(cu_seqlens);
-    upload_rows(rows);
-  } else {
-    std::vector<int64_t> lengths;
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t len = int64_t(cu[size_t(b + 1)] - cu[size_t(b)]);
-      for (int64_t r = int64_t(cu[size_t(b)]); r < int64_t(cu[size_t(b + 1)]); ++r)
-        LINEA_CHECK_T(DataError, int64_t(real[size_t(r)]) == b * T + (r - int64_t(cu[size_t(b)])),
-                      "Encoder: attention_mask row ", b, " has padding before a real token; the padded path "
-                      "expects each row's real tokens first (the unpadded path takes any mask)");
-      for (int64_t t = 0; t < len; ++t) row_of[size_t(b * T + t)] = b * T + t;
-      lengths.push_back(len);
-    }
-    l.B = B;
-    l.T = T;
-    l.segments = kernels::AttentionSegments::padded(lengths, T);
-    std::vector<int64_t> every(size_t(B * T));
-    for (int64_t p = 0; p < B * T; ++p) every[size_t(p)] = p;
-    upload_rows(every);
-  }
-  return {l, row_of};
-}
-
-Variable Encoder::forward(const EncoderBatch& batch, const std::vector<int64_t>& positions) {
-  Tensor ids, types;
-  auto [l, row_of] = layout(batch, &ids, &types);
+  LINEA_CHECK_T(ShapeError, int64_t(r.row_of.size()) == B * T && int64_t(r.lengths.size()) == B &&
+                    r.ids.dim() == 1 && r.types.shape() == r.ids.shape(),
+                "Encoder: rows of a [", B, ", ", T, "] batch need row_of [B*T], lengths [B] and ids / types [R]");
   std::vector<int64_t> rows;
   for (int64_t p : positions) {
-    LINEA_CHECK_T(DataError, p >= 0 && p < int64_t(row_of.size()) && row_of[size_t(p)] >= 0, "Encoder: position ", p,
-                  " is not a real token of the [", batch.input_ids.size(0), ", ", batch.input_ids.size(1),
-                  "] batch (padding or out of range)");
-    rows.push_back(row_of[size_t(p)]);
+    LINEA_CHECK_T(DataError, p >= 0 && p < B * T && r.row_of[size_t(p)] >= 0, "Encoder: position ", p,
+                  " is not a real token of the [", B, ", ", T, "] batch (padding or out of range)");
+    rows.push_back(r.row_of[size_t(p)]);
   }
+  SequenceContext l;
+  l.positions = &positions_;
+  if (r.packed) {
+    std::vector<int64_t> cu_seqlens{0};
+    for (int64_t len : r.lengths) cu_seqlens.push_back(cu_seqlens.back() + len);
+    l.B = 1;
+    l.T = cu_seqlens.back();
+    l.segments = kernels::AttentionSegments::packed(cu_seqlens);
+  } else {
+    l.B = B;
+    l.T = T;
+    l.segments = kernels::AttentionSegments::padded(r.lengths, T);
+  }
+  LINEA_CHECK_T(ShapeError, r.ids.size(0) == l.B * l.T, "Encoder: ", r.ids.size(0), " row ids for ", l.B * l.T, " rows");
+  const Device device = embeddings_->word_embeddings().weight().device();
+  const Tensor ids = r.ids.to(device), types = r.types.to(device);
   const Tensor subset = i64_tensor(rows, ids.device());
   Variable x = embeddings_->forward(ids, types);
   for (size_t i = 0; i < layers_->size(); ++i) {
@@ -155,11 +115,11 @@ Variable Encoder::forward(const EncoderBatch& batch, const std::vector<int64_t>&
   return x;
 }
 
-Encoder::MlmOutput Encoder::mlm(const EncoderBatch& batch, const Tensor& labels, int64_t ignore_index) {
+Encoder::MlmOutput Encoder::mlm(const EncoderRows& rows, const Tensor& labels, int64_t ignore_index) {
   LINEA_CHECK_T(ConfigError, mlm_head_ != nullptr, "Encoder::mlm: this encoder was built without its MLM head "
                 "(mlm_head = false)");
-  LINEA_CHECK_T(ShapeError, labels.shape() == batch.input_ids.shape(), "Encoder::mlm: labels ", labels.desc(),
-                " must match input_ids ", batch.input_ids.desc());
+  LINEA_CHECK_T(ShapeError, labels.shape() == (Shape{rows.batch, rows.seq_len}), "Encoder::mlm: labels ",
+                labels.desc(), " must be [", rows.batch, ", ", rows.seq_len, "], the padded batch's shape");
   const std::vector<double> lab = labels.to_vector();
   std::vector<int64_t> positions, targets;
   for (size_t p = 0; p < lab.size(); ++p) {
@@ -169,7 +129,7 @@ Encoder::MlmOutput Encoder::mlm(const EncoderBatch& batch, const Tensor& labels,
     positions.push_back(int64_t(p));
     targets.push_back(int64_t(lab[p]));
   }
-  Variable hidden = forward(batch, positions);
+  Variable hidden = forward(rows, positions);
   Variable logits = mlm_head_->forward(hidden, embeddings_->word_embeddings().weight());
   MlmOutput out;
   out.targets = i64_tensor(targets, hidden.device());

@@ -1,5 +1,5 @@
 // Encoder: the MosaicBERT model (embeddings without positions, post-LN encoder layers with
-// ALiBi and GeGLU, the MLM head tied to the word embeddings) on unpadded or padded batches.
+// ALiBi and GeGLU, the MLM head tied to the word embeddings) on unpadded or padded rows.
 // Parameter names follow BERT's modules: embeddings.word_embeddings, layers.N.attention.Wqkv,
 // layers.N.mlp.gated_layers, mlm_head.dense, ...
 #pragma once
@@ -15,11 +15,16 @@
 
 namespace linea {
 
-// One batch of B sequences padded to T (tensors on any device; they are read on the host).
-struct EncoderBatch {
-  Tensor input_ids;       // [B, T] i32/i64
-  Tensor attention_mask;  // [B, T] u8/i32/i64, nonzero = real token; real tokens first in each row
-  Tensor token_type_ids;  // [B, T] i32/i64 (sentence A = 0, B = 1), or undefined for all 0
+// The rows an encoder computes on, made from a padded batch by data/ (data/unpad.h,
+// encoder_rows), which reads the mask on the host: the real tokens packed (unpadded; one
+// attention segment per sequence, MosaicBERT's cu_seqlens) or every position of the padded
+// batch (one segment of real tokens per row).
+struct EncoderRows {
+  Tensor ids, types;                // [R] i64 on any device (moved to the encoder's)
+  int64_t batch = 0, seq_len = 0;   // B and T of the padded batch
+  bool packed = true;               // R = the real tokens; false: R = B * T
+  std::vector<int64_t> lengths;     // real tokens of each sequence (first in its padded row)
+  std::vector<int64_t> row_of;      // flat position b * T + t -> row, -1 for padding
 };
 
 // x = LayerNorm(word_embeddings[ids] + token_type_embeddings[types]), then dropout.
@@ -65,7 +70,7 @@ class Encoder : public Module {
   // Final hidden states [P, hidden] of the tokens at the given flat positions b * T + t
   // (each a real token; DataError otherwise), in that order. Only the last layer is
   // restricted to those rows; every layer's attention reads all real tokens.
-  Variable forward(const EncoderBatch& batch, const std::vector<int64_t>& positions);
+  Variable forward(const EncoderRows& rows, const std::vector<int64_t>& positions);
 
   struct MlmOutput {
     Variable loss;   // mean cross-entropy over the masked tokens (0 when there are none)
@@ -73,7 +78,7 @@ class Encoder : public Module {
     Tensor targets;  // [M] i64, their original ids
   };
   // labels [B, T]: the original id at masked positions, ignore_index elsewhere.
-  MlmOutput mlm(const EncoderBatch& batch, const Tensor& labels, int64_t ignore_index = -100);
+  MlmOutput mlm(const EncoderRows& rows, const Tensor& labels, int64_t ignore_index = -100);
 
   // Training FLOPs per real token for sequences of seq_len real tokens whose MLM head runs
   // on `head_fraction` of the tokens: 6 x (matmul weights per token) + 12 L C seq_len for
@@ -83,10 +88,6 @@ class Encoder : public Module {
   const EncoderEmbeddings& embeddings() const { return *embeddings_; }
 
  private:
-  // How the rows the layers see form sequences (unpadded: the real tokens packed; padded:
-  // every row), and the row of each flat position (-1 for padding).
-  std::pair<SequenceContext, std::vector<int64_t>> layout(const EncoderBatch& batch, Tensor* ids, Tensor* types);
-
   ModelConfig m_;
   bool recompute_ = false;
   Child<EncoderEmbeddings> embeddings_;

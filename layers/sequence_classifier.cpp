@@ -40,13 +40,11 @@ void EncoderClassifier::init_parameters(Generator& gen, int64_t pad_id) {
   head_->init_parameters(gen, encoder_->config().init_std);
 }
 
-Variable EncoderClassifier::forward(const EncoderBatch& batch) {
-  LINEA_CHECK_T(ShapeError, batch.input_ids.dim() == 2, "EncoderClassifier: input_ids must be [B, T], got ",
-                batch.input_ids.desc());
-  const int64_t B = batch.input_ids.size(0), T = batch.input_ids.size(1);
+Variable EncoderClassifier::forward(const EncoderRows& rows) {
+  const int64_t B = rows.batch, T = rows.seq_len;
   std::vector<int64_t> cls(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) cls[size_t(b)] = b * T;
-  return head_->forward(encoder_->forward(batch, cls));
+  return head_->forward(encoder_->forward(rows, cls));
 }
 
 }  // namespace linea

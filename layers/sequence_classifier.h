@@ -38,7 +38,7 @@ class EncoderClassifier : public Module {
                     DType dtype = DType::f32);
   void init_parameters(Generator& gen, int64_t pad_id);
   // [B, num_labels] logits (or [B, 1] scores) for a batch whose rows start with [CLS].
-  Variable forward(const EncoderBatch& batch);
+  Variable forward(const EncoderRows& rows);
 
   Encoder& encoder() { return *encoder_; }
   SequenceClassifier& head() { return *head_; }

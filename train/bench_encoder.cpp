@@ -12,6 +12,7 @@
 #include "core/allocator.h"
 #include "core/io/hdf5_file.h"
 #include "core/rng.h"
+#include "data/unpad.h"
 #include "layers/encoder.h"
 #include "optim/optimizer.h"
 #include "train/gemm_timing.h"
@@ -119,7 +120,8 @@ int run_bench_encoder(const BenchCommand& cmd) {
   auto step = [&](Path& p) {
     const auto t0 = std::chrono::steady_clock::now();
     p.optimizer->zero_grad();
-    Variable loss = p.model->mlm(batch, m.labels).loss;
+    // The host-side unpadding is part of a step, as in training.
+    Variable loss = p.model->mlm(encoder_rows(batch, p.model->config().unpad), m.labels).loss;
     loss.backward();
     p.optimizer->step(1e-4);
     loss.data().item();  // waits for the device

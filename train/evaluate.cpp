@@ -6,6 +6,7 @@
 
 #include "autograd/variable.h"
 #include "core/kernels/reduce.h"
+#include "data/unpad.h"
 
 namespace linea {
 
@@ -127,7 +128,8 @@ EvalResult evaluate_mlm(Encoder& model, const MlmDataset& data, int64_t max_batc
   r.partial = shard.world > 1;
   for_each_eval_batch(data.num_examples(), max_batches, micro_batch, shard, [&](const std::vector<int64_t>& idx) {
     MlmBatch batch = data.get_batch(idx, 0);
-    Encoder::MlmOutput out = model.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
+    const EncoderRows rows = encoder_rows({batch.input_ids, batch.attention_mask, Tensor()}, model.config().unpad);
+    Encoder::MlmOutput out = model.mlm(rows, batch.labels);
     const int64_t m = out.targets.numel();
     if (m == 0) return;
     Tensor argmax;

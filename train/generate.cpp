@@ -174,6 +174,9 @@ int run_generate(const GenerateCommand& cmd) {
     return tok->decode(ids);
   };
   const bool stream = cmd.stream && prompts.size() == 1;
+  if (cmd.stream && !stream)
+    std::fprintf(stderr, "linea: warning: generate: --stream prints a single prompt as it goes; the %zu prompts of "
+                 "this batch are printed when done\n", prompts.size());
   std::vector<int32_t> streamed;
   std::string printed;
   auto emit = [&] {  // the part of the text not printed yet (whole characters only)

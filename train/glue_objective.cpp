@@ -11,6 +11,7 @@
 #include "autograd/ops/reduce.h"
 #include "data/sha256.h"
 #include "data/text_tokenizer.h"
+#include "data/unpad.h"
 #include "train/glue_metrics.h"
 
 namespace linea {
@@ -112,11 +113,15 @@ void GlueObjective::init_parameters(Generator& gen) {
     std::fprintf(stderr, "linea:   unexpected, not in this model: %s\n", joined(r.unexpected, 32).c_str());
 }
 
+EncoderRows GlueObjective::rows_of(const GlueBatch& batch) const {
+  return encoder_rows({batch.input_ids, batch.attention_mask, batch.token_type_ids}, config_.model.unpad);
+}
+
 TrainingObjective::MicroBatchLoss GlueObjective::train_loss(const std::vector<int64_t>& indices, int64_t) {
   GlueBatch batch = train_->get_batch(indices);
   int64_t tokens = 0;
   for (double m : batch.attention_mask.to_vector()) tokens += m != 0;
-  Variable out = model_.forward(EncoderBatch{batch.input_ids, batch.attention_mask, batch.token_type_ids});
+  Variable out = model_.forward(rows_of(batch));
   if (task_.regression) {
     // MSE as torch's MSELoss on the [B, 1] scores (BertForSequenceClassification, num_labels 1).
     const int64_t B = batch.targets.numel();
@@ -141,7 +146,7 @@ EvalResult GlueObjective::evaluate(int64_t max_batches, int64_t micro_batch, Eva
       std::vector<int64_t> idx;
       for (int64_t i = start; i < std::min(n, start + micro_batch); ++i) idx.push_back(i);
       GlueBatch batch = data->get_batch(idx);
-      Variable out = model_.forward(EncoderBatch{batch.input_ids, batch.attention_mask, batch.token_type_ids});
+      Variable out = model_.forward(rows_of(batch));
       const std::vector<double> logits = out.data().to(DType::f32).to(Device::cpu()).to_vector();
       const int64_t L = task_.num_labels(), B = int64_t(idx.size());
       double loss = 0;

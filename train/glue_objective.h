@@ -45,6 +45,8 @@ class GlueObjective : public TrainingObjective {
   const GlueTask& task() const { return task_; }
   EncoderClassifier& classifier() { return model_; }
   const GlueDataset& train_data() const { return *train_; }
+  // The rows the classifier's encoder computes on (unpadded as model.unpad says).
+  EncoderRows rows_of(const GlueBatch& batch) const;
   // What init_parameters loaded from task.init_from (nullopt without one).
   const std::optional<WeightsLoadReport>& init_report() const { return init_report_; }
 

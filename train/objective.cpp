@@ -7,6 +7,7 @@
 #include "data/causal_dataset.h"
 #include "data/mlm_dataset.h"
 #include "data/sha256.h"
+#include "data/unpad.h"
 #include "data/wordpiece_tokenizer.h"
 #include "layers/decoder.h"
 #include "layers/encoder.h"
@@ -146,7 +147,8 @@ class MaskedLmObjective : public TrainingObjective {
     MlmBatch batch = train_.get_batch(indices, epoch);
     int64_t tokens = 0;
     for (double m : batch.attention_mask.to_vector()) tokens += m != 0;
-    Encoder::MlmOutput out = model_.mlm(EncoderBatch{batch.input_ids, batch.attention_mask, Tensor()}, batch.labels);
+    const EncoderRows rows = encoder_rows({batch.input_ids, batch.attention_mask, Tensor()}, model_.config().unpad);
+    Encoder::MlmOutput out = model_.mlm(rows, batch.labels);
     return {out.loss, tokens, {}, {}};
   }
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {

@@ -161,6 +161,8 @@ class Trainer {
     // AdamW: two fp32 moments, plus an fp32 master copy of bf16 weights; SGD: one buffer.
     const double per_param = cfg_.optim.kind == OptimKind::sgd ? 4.0 : 8.0 + (dtype_ == DType::bf16 ? 4.0 : 0.0);
     const double optim_bytes = per_param * double(params) / double(comm_.size() > 1 && cfg_.dist.shard_optimizer ? comm_.size() : 1);
+    std::printf("\n# layout\n");
+    for (const std::string& line : layout_summary(cfg_.model)) std::printf("%s\n", line.c_str());
     std::printf("\n# dry run\nparameters       %ld (%.2fM)\n", long(params), double(params) / 1e6);
     std::printf("flops per token  %.4g (training: forward + backward)\n", objective_->flops_per_token());
     std::printf("tokens per step  %ld (batch %ld x seq_len %ld)\n", long(cfg_.train.batch_size * cfg_.data.seq_len),

@@ -174,9 +174,9 @@ expect_user_error "data.tokenizer: " train tiny.yaml --run-dir bad --set data.to
 expect_user_error "come from tok2/other.model (sha256 " eval run --data valid_other
 [[ ! -e bad ]] || fail "refused runs left a run directory bad/"
 
-# --dry-run: the resolved recipe, parameters, FLOPs per token and peak memory; no run directory.
+# --dry-run: the resolved recipe, its layout, parameters, FLOPs per token and peak memory; no run directory.
 out=$("$linea" train tiny.yaml --run-dir dry --dry-run 2>/dev/null) || fail "dry run"
-[[ "$out" == *"seq_len: 32"* && "$out" == *"parameters       "* && "$out" == *"flops per token"* && "$out" == *"peak memory      ~"* && ! -e dry ]] \
+[[ "$out" == *"seq_len: 32"* && "$out" == *"parameters       "* && "$out" == *"flops per token"* && "$out" == *"peak memory      ~"* && "$out" == *"layers 0-1: softmax rope | swiglu 64"* && ! -e dry ]] \
   && echo "ok: dry run" || fail "dry run printed: $out"
 
 # Resuming without the recipe uses the run's config.yaml; a longer run warns of the LR jump,

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autograd/functional.h"
+#include "data/unpad.h"
 #include "layers/encoder.h"
 #include "layers/geglu.h"
 #include "support/module_gradcheck.h"
@@ -40,6 +41,11 @@ Fixture fixture() {
   f.batch.token_type_ids = Tensor::from_vector(types, {3, 7}, DType::i64);
   f.labels = Tensor::from_vector(labels, {3, 7}, DType::i64);
   return f;
+}
+
+// The rows of `batch` as `model` computes on them (unpadded or padded, as its config says).
+EncoderRows rows_for(const Encoder& model, const EncoderBatch& batch) {
+  return encoder_rows(batch, model.config().unpad);
 }
 
 std::unique_ptr<Encoder> make(bool unpad, DType dtype = DType::f64) {
@@ -135,7 +141,8 @@ TEST(Encoder, InitZeroesThePadRowAndBiases) {
 TEST(Encoder, UnpaddedEqualsPaddedLossAndGradients) {
   Fixture f = fixture();
   auto unpadded = make(true), padded = make(false);
-  Encoder::MlmOutput a = unpadded->mlm(f.batch, f.labels), b = padded->mlm(f.batch, f.labels);
+  Encoder::MlmOutput a = unpadded->mlm(rows_for(*unpadded, f.batch), f.labels);
+  Encoder::MlmOutput b = padded->mlm(rows_for(*padded, f.batch), f.labels);
   EXPECT_NEAR(a.loss.data().item(), b.loss.data().item(), 1e-13);
   EXPECT_TRUE(all_close(a.logits, b.logits, 1e-12, 1e-12));
   EXPECT_EQ(a.targets.to_vector(), b.targets.to_vector());
@@ -151,12 +158,13 @@ TEST(Encoder, LastLayerSubsetEqualsSelectingFromAllRows) {
   auto model = make(true);
   std::vector<int64_t> all;
   for (int64_t p : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15}) all.push_back(p);
-  Tensor full = model->forward(f.batch, all).data();
-  Tensor some = model->forward(f.batch, {15, 4, 8}).data();
+  Tensor full = model->forward(rows_for(*model, f.batch), all).data();
+  Tensor some = model->forward(rows_for(*model, f.batch), {15, 4, 8}).data();
   EXPECT_TRUE(all_close(some.select(0, 0), full.select(0, 12), 1e-13, 1e-13));
   EXPECT_TRUE(all_close(some.select(0, 1), full.select(0, 4), 1e-13, 1e-13));
   EXPECT_TRUE(all_close(some.select(0, 2), full.select(0, 8), 1e-13, 1e-13));
-  expect_error<DataError>([&] { model->forward(f.batch, {5, 20}); }, "position 20 is not a real token");
+  expect_error<DataError>([&] { model->forward(rows_for(*model, f.batch), {5, 20}); },
+                          "position 20 is not a real token");
 }
 
 TEST(Encoder, SequencesDoNotSeeEachOther) {
@@ -165,7 +173,8 @@ TEST(Encoder, SequencesDoNotSeeEachOther) {
     Fixture f = fixture(), g = fixture();
     g.batch.input_ids.set({2, 1}, 33);
     auto model = make(unpad);
-    Tensor a = model->forward(f.batch, {0, 5, 7, 14, 15}).data(), b = model->forward(g.batch, {0, 5, 7, 14, 15}).data();
+    Tensor a = model->forward(rows_for(*model, f.batch), {0, 5, 7, 14, 15}).data();
+    Tensor b = model->forward(rows_for(*model, g.batch), {0, 5, 7, 14, 15}).data();
     EXPECT_TRUE(all_close(a.narrow(0, 0, 3), b.narrow(0, 0, 3), 0, 0)) << unpad;
     EXPECT_FALSE(all_close(a.narrow(0, 3, 2), b.narrow(0, 3, 2), 1e-6, 0)) << unpad;
   }
@@ -178,7 +187,8 @@ TEST(Encoder, GradcheckMlmLossWrtParameters) {
                                        "layers.0.attention.Wqkv.weight",    "layers.1.attention.out_proj.bias",
                                        "layers.0.mlp.gated_layers.weight",  "layers.1.mlp_norm.weight",
                                        "mlm_head.dense.weight",             "mlm_head.decoder_bias"};
-  GradcheckResult r = module_gradcheck(*model, names, [&] { return model->mlm(f.batch, f.labels).loss; });
+  GradcheckResult r =
+      module_gradcheck(*model, names, [&] { return model->mlm(rows_for(*model, f.batch), f.labels).loss; });
   EXPECT_TRUE(r.ok) << r.message;
 }
 
@@ -188,10 +198,12 @@ TEST(Encoder, BadBatchesAreErrors) {
   EncoderBatch holes = f.batch;
   holes.attention_mask = f.batch.attention_mask.clone();
   holes.attention_mask.set({0, 2}, 0);
-  expect_error<DataError>([&] { model->forward(holes, {0}); }, "attention_mask row 0 has padding before a real token");
+  expect_error<DataError>([&] { model->forward(rows_for(*model, holes), {0}); },
+                          "attention_mask row 0 has padding before a real token");
   Tensor bad = f.labels.clone();
   bad.set({0, 0}, 41);
-  expect_error<DataError>([&] { model->mlm(f.batch, bad); }, "label 41 at position 0 is outside the vocabulary of 41");
+  expect_error<DataError>([&] { model->mlm(rows_for(*model, f.batch), bad); },
+                          "label 41 at position 0 is outside the vocabulary of 41");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "autograd/ops/cross_entropy.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
+#include "data/unpad.h"
 #include "layers/sequence_classifier.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
@@ -100,15 +101,15 @@ TEST(EncoderClassifier, LogitsComeFromTheClsTokenOnly) {
   EncoderBatch batch;
   batch.input_ids = Tensor::from_vector({1, 5, 9, 13, 2, 1, 7, 0}, {2, 4}, DType::i64);
   batch.attention_mask = Tensor::from_vector({1, 1, 1, 1, 1, 1, 1, 0}, {2, 4}, DType::u8);
-  Tensor logits = model.forward(batch).data();
+  Tensor logits = model.forward(encoder_rows(batch, true)).data();
   ASSERT_EQ(logits.shape(), (Shape{2, 3}));
-  Tensor expect = model.head().forward(model.encoder().forward(batch, {0, 4})).data();
+  Tensor expect = model.head().forward(model.encoder().forward(encoder_rows(batch, true), {0, 4})).data();
   EXPECT_TRUE(all_close(logits, expect, 0, 0));
   // Changing a non-[CLS] token changes the [CLS] state through attention.
   batch.input_ids = Tensor::from_vector({1, 5, 9, 14, 2, 1, 7, 0}, {2, 4}, DType::i64);
-  Tensor changed = model.forward(batch).data();
+  Tensor changed = model.forward(encoder_rows(batch, true)).data();
   EXPECT_FALSE(all_close(logits.narrow(0, 0, 1), changed.narrow(0, 0, 1), 1e-7, 0));
   EXPECT_TRUE(all_close(logits.narrow(0, 1, 1), changed.narrow(0, 1, 1), 1e-6, 0));
-  expect_error<ConfigError>([&] { model.encoder().mlm(batch, Tensor::zeros({2, 4}, DType::i64)); },
+  expect_error<ConfigError>([&] { model.encoder().mlm(encoder_rows(batch, true), Tensor::zeros({2, 4}, DType::i64)); },
                             "without its MLM head");
 }

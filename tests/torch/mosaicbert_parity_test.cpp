@@ -21,6 +21,7 @@
 #include "configs/config.h"
 #include "core/io/hdf5_file.h"
 #include "core/rng.h"
+#include "data/unpad.h"
 #include "layers/encoder.h"
 #include "support/temp_dir.h"
 #include "train/checkpoint.h"
@@ -126,7 +127,7 @@ void check_against_torch(bool unpad) {
     f.write_tensor("/token_type_ids", m.token_type_ids);
     f.write_tensor("/labels", m.labels);
   }
-  Encoder::MlmOutput out = model.mlm(EncoderBatch{m.input_ids, m.attention_mask, m.token_type_ids}, m.labels);
+  Encoder::MlmOutput out = model.mlm(encoder_rows({m.input_ids, m.attention_mask, m.token_type_ids}, model.config().unpad), m.labels);
   out.loss.backward();
 
   const std::string cmd = "/usr/bin/python3 " LINEA_SOURCE_DIR "/scripts/torch_reference/mosaicbert.py " + ckpt + " " +

@@ -127,7 +127,7 @@ TEST(GlueObjective, ClassificationLossIsCrossEntropyOfClsLogits) {
   const std::vector<int64_t> idx = {0, 1, 4};
   TrainingObjective::MicroBatchLoss l = obj.train_loss(idx, 0);
   GlueBatch b = obj.train_data().get_batch(idx);
-  Variable logits = obj.classifier().forward(EncoderBatch{b.input_ids, b.attention_mask, b.token_type_ids});
+  Variable logits = obj.classifier().forward(obj.rows_of(b));
   EXPECT_NEAR(l.loss.data().item(), cross_entropy(logits, b.labels).data().item(), 1e-6);
   EXPECT_EQ(l.tokens, 6 + 6 + 5);  // [CLS] + 4 / 4 / 3 words + [SEP]
   l.loss.backward();
@@ -197,7 +197,7 @@ TEST(GlueObjective, RegressionLossIsMseOfOneScore) {
   TrainingObjective::MicroBatchLoss l = obj.train_loss(idx, 0);
   GlueBatch b = obj.train_data().get_batch(idx);
   const std::vector<double> y =
-      obj.classifier().forward(EncoderBatch{b.input_ids, b.attention_mask, b.token_type_ids}).data().to_vector();
+      obj.classifier().forward(obj.rows_of(b)).data().to_vector();
   ASSERT_EQ(y.size(), 3u);
   const double mse = ((y[0] - 5.0) * (y[0] - 5.0) + (y[1] - 0.5) * (y[1] - 0.5) + (y[2] - 2.25) * (y[2] - 2.25)) / 3;
   EXPECT_NEAR(l.loss.data().item(), mse, 1e-5);

@@ -1,6 +1,6 @@
 // Unpadding metadata on a hand-made mask (indices, cu_seqlens, max_seqlen) and the
 // unpad_rows / pad_rows round trip, on the CPU and (where present) CUDA.
-#include "layers/unpad.h"
+#include "data/unpad.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
-// Unpadding: host-side scan of the attention mask, row moves with the gather kernels.
-#include "layers/unpad.h"
+// Unpadding: host-side scan of the attention mask into encoder rows and metadata, row moves
+// with the gather kernels.
+#include "data/unpad.h"
 
 #include <algorithm>
 #include <vector>
@@ -37,6 +38,52 @@ Unpadded unpad_metadata(const Tensor& attention_mask) {
   u.indices = indices_host.narrow(0, 0, total).clone().to(attention_mask.device());
   u.cu_seqlens = cu_host.to(attention_mask.device());
   return u;
+}
+
+EncoderRows encoder_rows(const EncoderBatch& batch, bool unpad) {
+  const Tensor& in = batch.input_ids;
+  LINEA_CHECK_T(ShapeError, in.dim() == 2 && batch.attention_mask.shape() == in.shape(), "Encoder: input_ids ",
+                in.desc(), " and attention_mask ", batch.attention_mask.desc(), " must both be [B, T]");
+  LINEA_CHECK_T(ShapeError, !batch.token_type_ids.defined() || batch.token_type_ids.shape() == in.shape(),
+                "Encoder: token_type_ids ", batch.token_type_ids.desc(), " must match input_ids ", in.desc());
+  const int64_t B = in.size(0), T = in.size(1);
+  const Unpadded u = unpad_metadata(batch.attention_mask);
+  const std::vector<double> real = u.indices.to_vector();  // flat positions of real tokens, row-major
+  const std::vector<double> cu = u.cu_seqlens.to_vector();
+  const std::vector<double> all_ids = in.to_vector();
+  const std::vector<double> all_types =
+      batch.token_type_ids.defined() ? batch.token_type_ids.to_vector() : std::vector<double>(all_ids.size(), 0.0);
+  EncoderRows r;
+  r.batch = B;
+  r.seq_len = T;
+  r.packed = unpad;
+  r.row_of.assign(size_t(B * T), -1);
+  std::vector<int64_t> flat;  // the flat position of each row
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t first = int64_t(cu[size_t(b)]), len = int64_t(cu[size_t(b + 1)]) - first;
+    r.lengths.push_back(len);
+    if (unpad) continue;
+    for (int64_t i = first; i < first + len; ++i)
+      LINEA_CHECK_T(DataError, int64_t(real[size_t(i)]) == b * T + (i - first), "Encoder: attention_mask row ", b,
+                    " has padding before a real token; the padded path expects each row's real tokens first (the "
+                    "unpadded path takes any mask)");
+  }
+  if (unpad) {
+    for (double p : real) flat.push_back(int64_t(p));
+    for (size_t i = 0; i < flat.size(); ++i) r.row_of[size_t(flat[i])] = int64_t(i);
+  } else {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < r.lengths[size_t(b)]; ++t) r.row_of[size_t(b * T + t)] = b * T + t;
+    for (int64_t p = 0; p < B * T; ++p) flat.push_back(p);
+  }
+  std::vector<double> ids, types;
+  for (int64_t p : flat) {
+    ids.push_back(all_ids[size_t(p)]);
+    types.push_back(all_types[size_t(p)]);
+  }
+  r.ids = Tensor::from_vector(ids, {int64_t(ids.size())}, DType::i64);
+  r.types = Tensor::from_vector(types, {int64_t(types.size())}, DType::i64);
+  return r;
 }
 
 Tensor unpad_rows(const Tensor& x, const Unpadded& u) {
