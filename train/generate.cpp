@@ -141,7 +141,7 @@ int run_generate(const GenerateCommand& cmd) {
   for (const std::string& t : texts) LINEA_CHECK_T(ConfigError, !t.empty(), "generate: --prompt is empty, expected text");
   const std::string checkpoint = resolve_checkpoint(cmd.checkpoint);
   const Config cfg = parse_config(read_checkpoint_config(checkpoint), checkpoint);
-  LINEA_CHECK_T(ConfigError, cfg.model.kind == ModelKind::decoder, "generate: ", checkpoint, " holds a ",
+  LINEA_CHECK_T(ConfigError, cfg.model.kind == ModelKind::decoder, "generate: ", checkpoint, " holds model.kind ",
                 to_string(cfg.model.kind), ", expected a decoder (causal language model)");
   const Device device = cmd.device.empty() ? cfg.train.device : device_from_name(cmd.device);
   Decoder model(cfg.model, device);
