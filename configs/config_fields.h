@@ -28,6 +28,7 @@ void visit_attention(V& v, T& c) {
           "softmax, causal: sliding window, query i attends to the keys i - window < j <= i; 0: all earlier keys");
   v.optional_section("rope_scaling", c.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
                      [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
+  v.field("feature_map", c.feature_map, "lightning: activation on q and k (silu as TNL's checkpoints; none)");
 }
 
 // A channel mixer's options.

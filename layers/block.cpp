@@ -8,7 +8,7 @@
 
 namespace linea {
 
-Block::Block(const LayerSpec& spec, const ModelConfig& m, HfLayout layout, Device device, DType dtype)
+Block::Block(const LayerSpec& spec, const ModelConfig& m, int64_t layer, HfLayout layout, Device device, DType dtype)
     : spec_(spec), pre_norm_(m.norm.position == NormPosition::pre), dropout_(m.dropout) {
   const bool llama = layout == HfLayout::llama;
   auto norm = [&] { return make_norm(m.norm, m.hidden, device, dtype); };
@@ -16,11 +16,11 @@ Block::Block(const LayerSpec& spec, const ModelConfig& m, HfLayout layout, Devic
   const double ffn_dropout = pre_norm_ ? 0.0 : m.dropout;
   if (pre_norm_) {
     mixer_norm_ = register_module(llama ? "input_layernorm" : "attention_norm", norm());
-    mixer_ = register_module(llama ? "self_attn" : "attention", make_token_mixer(spec.attention, m, layout, device, dtype));
+    mixer_ = register_module(llama ? "self_attn" : "attention", make_token_mixer(spec.attention, m, layer, layout, device, dtype));
     ffn_norm_ = register_module(llama ? "post_attention_layernorm" : "mlp_norm", norm());
     ffn_ = register_module("mlp", make_channel_mixer(spec.ffn, m, layout, ffn_dropout, device, dtype));
   } else {
-    mixer_ = register_module(llama ? "self_attn" : "attention", make_token_mixer(spec.attention, m, layout, device, dtype));
+    mixer_ = register_module(llama ? "self_attn" : "attention", make_token_mixer(spec.attention, m, layer, layout, device, dtype));
     mixer_norm_ = register_module(llama ? "input_layernorm" : "attention_norm", norm());
     ffn_ = register_module("mlp", make_channel_mixer(spec.ffn, m, layout, ffn_dropout, device, dtype));
     ffn_norm_ = register_module(llama ? "post_attention_layernorm" : "mlp_norm", norm());

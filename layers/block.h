@@ -12,7 +12,8 @@ namespace linea {
 
 class Block : public Module {
  public:
-  Block(const LayerSpec& spec, const ModelConfig& m, HfLayout layout, Device device, DType dtype);
+  // `layer`: the block's 0-based index in the model.
+  Block(const LayerSpec& spec, const ModelConfig& m, int64_t layer, HfLayout layout, Device device, DType dtype);
   // x [B*T, hidden] -> [B*T, hidden], or [S, hidden] for ctx.output_rows (the mixer's
   // keys and values still come from every row). Dropout masks come from default_generator()
   // (which checkpoint() replays).

@@ -15,8 +15,9 @@ Decoder::Decoder(const ModelConfig& m, Device device, DType dtype) : m_(m) {
   LINEA_CHECK_T(ConfigError, m.dropout >= 0 && m.dropout < 1, "Decoder: dropout ", m.dropout, " outside [0, 1)");
   embed_tokens_ = register_module("embed_tokens", std::make_shared<Embedding>(m.vocab_size, m.hidden, device, dtype));
   layers_ = register_module("layers", std::make_shared<ModuleList<Block>>());
-  for (const LayerSpec& spec : layer_specs(m))
-    layers_->append(std::make_shared<Block>(spec, m, HfLayout::llama, device, dtype));
+  const std::vector<LayerSpec> specs = layer_specs(m);
+  for (size_t i = 0; i < specs.size(); ++i)
+    layers_->append(std::make_shared<Block>(specs[i], m, int64_t(i), HfLayout::llama, device, dtype));
   if (m.norm.position == NormPosition::pre) norm_ = register_module("norm", make_norm(m.norm, m.hidden, device, dtype));
   if (!m.tie_embeddings)
     lm_head_ = register_module("lm_head", std::make_shared<Linear>(m.hidden, m.vocab_size, false, device, dtype));

@@ -47,7 +47,9 @@ Encoder::Encoder(const ModelConfig& m, Device device, DType dtype, bool mlm_head
                 "Encoder: needs an encoder model section with vocab_size, hidden and layers > 0");
   embeddings_ = register_module("embeddings", std::make_shared<EncoderEmbeddings>(m, device, dtype));
   layers_ = register_module("layers", std::make_shared<ModuleList<Block>>());
-  for (const LayerSpec& spec : layer_specs(m)) layers_->append(std::make_shared<Block>(spec, m, HfLayout::bert, device, dtype));
+  const std::vector<LayerSpec> specs = layer_specs(m);
+  for (size_t i = 0; i < specs.size(); ++i)
+    layers_->append(std::make_shared<Block>(specs[i], m, int64_t(i), HfLayout::bert, device, dtype));
   if (mlm_head) mlm_head_ = register_module("mlm_head", std::make_shared<MlmHead>(m, device, dtype));
 }
 

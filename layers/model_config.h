@@ -47,6 +47,7 @@ struct AttentionConfig {
   double rope_theta = 10000.0;
   std::optional<RopeScalingConfig> rope_scaling;  // YAML: a map, or null / absent for none
   int64_t window = 0;  // causal sliding window: query i sees keys i - window < j <= i; 0: none
+  Activation feature_map = Activation::silu;  // lightning: φ on q and k (TNL's checkpoints: silu)
 };
 
 // What one layer is made of.

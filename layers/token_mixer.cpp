@@ -3,13 +3,15 @@
 
 #include "layers/geglu.h"
 #include "layers/glu.h"
+#include "layers/lightning_attention.h"
 #include "layers/softmax_attention.h"
 
 namespace linea {
 
-std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const ModelConfig& m, HfLayout layout,
-                                             Device device, DType dtype) {
+std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const ModelConfig& m, int64_t layer,
+                                             HfLayout layout, Device device, DType dtype) {
   if (a.kind == AttentionKind::softmax) return std::make_shared<SoftmaxAttention>(a, m, layout, device, dtype);
+  if (a.kind == AttentionKind::lightning) return std::make_shared<LightningAttention>(a, m, layer, device, dtype);
   // Validation refuses the kinds not implemented yet with the recipe's file and line.
   throw ConfigError(str_cat("make_token_mixer: attention kind ", int(a.kind), " is not implemented yet"));
 }

@@ -40,8 +40,9 @@ class ChannelMixer : public Module {
 
 // `dropout`: the probability a kind applies inside itself (BERT's GeGLU drops its gated
 // product); blocks drop what leaves the mixers.
-std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const ModelConfig& m, HfLayout layout,
-                                             Device device, DType dtype);
+// `layer`: the mixer's 0-based layer index (lightning's decay depends on it).
+std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const ModelConfig& m, int64_t layer,
+                                             HfLayout layout, Device device, DType dtype);
 std::shared_ptr<ChannelMixer> make_channel_mixer(const FfnConfig& f, const ModelConfig& m, HfLayout layout,
                                                  double dropout, Device device, DType dtype);
 

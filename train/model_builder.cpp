@@ -10,7 +10,17 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   auto require = [&](bool ok, const std::string& key, const std::string& got, const std::string& expected) {
     LINEA_CHECK_T(ConfigError, ok, prefix, ".", key, ": ", got, " is not implemented", expected);
   };
-  require(a.kind == AttentionKind::softmax, "attention.kind", to_string(a.kind), " yet, expected softmax");
+  const bool lightning = a.kind == AttentionKind::lightning && m.kind == ModelKind::decoder;
+  require(a.kind == AttentionKind::softmax || lightning, "attention.kind", to_string(a.kind),
+          str_cat(m.kind == ModelKind::decoder ? "" : " by the encoder", " yet, expected softmax",
+                  m.kind == ModelKind::decoder ? " or lightning" : ""));
+  if (lightning) {
+    require(a.positions == PositionKind::none, "attention.positions", to_string(a.positions),
+            " with lightning attention (its decay orders the tokens; LRPE is not implemented yet), expected none");
+    require(a.window == 0, "attention.window", std::to_string(a.window), " with lightning attention, expected 0");
+  }
+  require(a.feature_map == Activation::silu || a.feature_map == Activation::none, "attention.feature_map",
+          to_string(a.feature_map), ", expected silu (TNL's checkpoints) or none");
   require(f.kind != FfnKind::mlp && f.kind != FfnKind::moe, "ffn.kind", to_string(f.kind),
           " yet, expected swiglu, geglu, sglu or glu");
   require(a.positions != PositionKind::rope || m.head_dim() % 2 == 0, "attention.positions", "rope",
@@ -35,9 +45,11 @@ void check_objective_fits_model(const Config& c) {
 void check_buildable(const Config& c) {
   const ModelConfig& m = c.model;
   check_layer_spec(m, m.attention, m.ffn, "model");
-  for (size_t i = 0; i < m.layer_pattern.size(); ++i)
-    LINEA_CHECK_T(ConfigError, m.layer_pattern[i] == AttentionKind::softmax, "model.layer_pattern[", i, "]: ",
-                  to_string(m.layer_pattern[i]), " is not implemented yet, expected softmax");
+  for (size_t i = 0; i < m.layer_pattern.size(); ++i) {
+    AttentionConfig a = m.attention;
+    a.kind = m.layer_pattern[i];
+    check_layer_spec(m, a, m.ffn, str_cat("model.layer_pattern[", i, "] with model"));
+  }
   for (size_t g = 0; g < m.layout.size(); ++g) {
     const std::string at = str_cat("model.layout[", g, "]");
     check_layer_spec(m, m.layout[g].attention, m.layout[g].ffn, at);

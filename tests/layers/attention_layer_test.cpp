@@ -118,7 +118,7 @@ TEST(AttentionLayer, RejectsBadHeadCounts) {
 
 TEST(BlockTest, PreNormResidualWiring) {
   const ModelConfig m = attention_config(16, 4, 2);
-  Block block(LayerSpec{m.attention, m.ffn}, m, HfLayout::llama, Device::cpu(), DType::f32);
+  Block block(LayerSpec{m.attention, m.ffn}, m, 0, HfLayout::llama, Device::cpu(), DType::f32);
   std::vector<std::string> names;
   for (auto& entry : block.named_parameters()) names.push_back(entry.first);
   EXPECT_EQ(names, (std::vector<std::string>{
@@ -144,7 +144,7 @@ TEST(BlockTest, PostNormNormalizesEachResidualSum) {
   ModelConfig m = attention_config(16, 4, 2);
   m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};
   m.ffn = {FfnKind::sglu, 24, Activation::silu};
-  Block block(LayerSpec{m.attention, m.ffn}, m, HfLayout::llama, Device::cpu(), DType::f32);
+  Block block(LayerSpec{m.attention, m.ffn}, m, 0, HfLayout::llama, Device::cpu(), DType::f32);
   // simple_rmsnorm has no weight; the post-norm block registers each norm after its mixer.
   std::vector<std::string> names;
   for (auto& entry : block.named_parameters()) names.push_back(entry.first);

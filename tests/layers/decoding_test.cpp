@@ -41,6 +41,21 @@ const Variant kVariants[] = {
        rest.pattern[0].attention.window = 2;
        m.layout = {first, rest};
      }},
+    {"lightning", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::lightning;
+       m.attention.positions = PositionKind::none;
+       m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::pre};
+       m.ffn.kind = FfnKind::sglu;
+     }},
+    {"lightning_softmax_hybrid", [](ModelConfig& m) {
+       m.layers = 3;
+       AttentionConfig lightning = m.attention;
+       lightning.kind = AttentionKind::lightning;
+       lightning.positions = PositionKind::none;
+       lightning.feature_map = Activation::none;
+       m.layout = {LayerGroup{0, m.attention, m.ffn, {}}};
+       m.layout[0].pattern = {LayerSpec{lightning, m.ffn}, LayerSpec{lightning, m.ffn}, LayerSpec{m.attention, m.ffn}};
+     }},
     {"post_norm_simple_rms", [](ModelConfig& m) {
        m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};
        m.ffn.kind = FfnKind::sglu;

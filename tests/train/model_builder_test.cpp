@@ -60,7 +60,7 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
                             "model.layout[1].pattern[0].ffn.kind: moe is not implemented yet, expected swiglu, geglu, sglu or glu");
   c = Config();
   c.model.layer_pattern = {AttentionKind::softmax, AttentionKind::mla};
-  expect_error<ConfigError>([&] { check_buildable(c); }, "model.layer_pattern[1]: mla is not implemented yet");
+  expect_error<ConfigError>([&] { check_buildable(c); }, "model.layer_pattern[1] with model.attention.kind: mla is not implemented yet");
   Config e;
   e.model = mosaicbert();
   e.data.objective = Objective::mlm;

@@ -1,0 +1,91 @@
+// LightningAttention: projections, feature map, the lightning op, output norm and gate.
+#include "layers/lightning_attention.h"
+
+#include <algorithm>
+
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/gather.h"
+#include "autograd/ops/lightning_attention.h"
+#include "autograd/ops/rms_norm.h"
+#include "autograd/ops/views.h"
+#include "layers/glu.h"
+
+namespace linea {
+namespace {
+
+constexpr int64_t kBlock = 64;
+
+// The running state of each sequence, [B, H, Dh, Dh] in the model's dtype (f32 at least).
+class LightningState : public MixerState {
+ public:
+  explicit LightningState(int64_t batch) : lengths(size_t(batch), 0) {}
+  int64_t length(int64_t b) const override { return lengths.at(size_t(b)); }
+  Tensor state;  // undefined before the prefill
+  std::vector<int64_t> lengths;
+};
+
+}  // namespace
+
+std::vector<float> tnl_decay(int64_t heads, int64_t layer, int64_t layers) {
+  const std::vector<float> slopes = kernels::alibi_slopes(heads);
+  const double depth = layers > 1 ? double(layer) / double(layers - 1) : 0.0;
+  std::vector<float> s;
+  for (float slope : slopes) s.push_back(float(double(slope) * (1.0 - depth + 1e-5)));
+  return s;
+}
+
+LightningAttention::LightningAttention(const AttentionConfig& a, const ModelConfig& m, int64_t layer, Device device,
+                                       DType dtype)
+    : opt_(a), heads_(m.heads), head_dim_(m.head_dim()), norm_eps_(m.norm.eps), decay_(tnl_decay(m.heads, layer, m.layers)) {
+  LINEA_CHECK_T(ConfigError, heads_ > 0 && m.hidden % heads_ == 0, "LightningAttention: heads (", heads_,
+                ") must divide hidden (", m.hidden, ")");
+  LINEA_CHECK_T(ConfigError, m.kind == ModelKind::decoder && a.window == 0 && a.positions == PositionKind::none,
+                "LightningAttention: causal (decoder) only, without a window, with positions none (the decay "
+                "orders tokens)");
+  const int64_t C = m.hidden;
+  qkvu_proj_ = register_module("qkvu_proj", std::make_shared<Linear>(C, 4 * C, false, device, dtype));
+  out_proj_ = register_module("out_proj", std::make_shared<Linear>(C, C, false, device, dtype));
+}
+
+Variable LightningAttention::forward(const Variable& x, const SequenceContext& ctx) const {
+  const int64_t B = ctx.B, T = ctx.T, C = heads_ * head_dim_;
+  LINEA_CHECK(x.dim() == 2 && x.size(0) == B * T, "LightningAttention: expected x [", B * T, ", hidden], got ",
+              x.data().desc());
+  // [B*T, 4C] -> [B, T, 4, heads, Dh]; q, k, v each -> [B, heads, T, Dh]; u stays [B*T, C].
+  Variable qkvu = reshape(qkvu_proj_->forward(x), {B, T, 4, heads_, head_dim_});
+  auto heads_first = [&](int64_t i) { return contiguous(permute(select(qkvu, 2, i), {0, 2, 1, 3})); };
+  Variable q = activate(opt_.feature_map, heads_first(0)), k = activate(opt_.feature_map, heads_first(1));
+  Variable v = heads_first(2);
+  Variable u = reshape(select(qkvu, 2, 3), {B * T, C});
+  kernels::LightningOptions options;
+  options.decay = Tensor::from_vector(std::vector<double>(decay_.begin(), decay_.end()), {heads_}, DType::f32);
+  options.segments = ctx.segments;
+  options.block = kBlock;
+  auto* state = static_cast<LightningState*>(ctx.state);
+  LINEA_CHECK(!state || int64_t(state->lengths.size()) == B, "LightningAttention: a decoding state for ",
+              state ? state->lengths.size() : 0, " sequences got ", B);
+  // A prefill starts from zeros; a step (or a later chunk) from the state so far.
+  const Variable initial = state && state->state.defined() ? Variable(state->state) : Variable();
+  const LightningOutput a = lightning_attention(q, k, v, options, initial);
+  if (state) {
+    state->state = a.final_state.data();
+    for (int64_t b = 0; b < B; ++b)
+      state->lengths[size_t(b)] += ctx.segments.empty() ? T : ctx.segments.length[size_t(b)];
+  }
+  Variable o = reshape(contiguous(transpose(a.out, 1, 2)), {B * T, C});
+  o = rms_norm(o, Variable(), norm_eps_) * u;
+  if (ctx.output_rows.defined()) o = index_select(o, 0, ctx.output_rows);
+  return out_proj_->forward(o);
+}
+
+std::unique_ptr<MixerState> LightningAttention::new_state(int64_t batch) const {
+  return std::make_unique<LightningState>(batch);
+}
+
+double LightningAttention::flops_per_token(int64_t seq_len) const {
+  const double C = double(heads_ * head_dim_), D = double(head_dim_);
+  const double within = double(std::min<int64_t>(seq_len, kBlock));
+  return 6 * (4 * C * C + C * C) + 3 * double(heads_) * (within * 2 * D + 4 * D * D);
+}
+
+}  // namespace linea
