@@ -8,6 +8,7 @@
 #include "data/prepare.h"
 #include "support/kjv_text.h"
 #include "support/temp_dir.h"
+#include "train/trainer.h"
 
 namespace linea::testing {
 
@@ -47,5 +48,15 @@ struct TinyRun {
     prepare_shards(o);
   }
 };
+
+// `linea train` on `recipe` into `run_dir` (resuming from `resume` when set), without progress lines.
+inline TrainCommand command(const std::string& recipe, const std::string& run_dir, const std::string& resume = "") {
+  TrainCommand c;
+  c.recipe = recipe;
+  c.run_dir = run_dir;
+  c.resume = resume;
+  c.no_progress = true;
+  return c;
+}
 
 }  // namespace linea::testing

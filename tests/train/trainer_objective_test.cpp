@@ -23,15 +23,6 @@ const char* kTrain6 =
     "train: {steps: 6, batch_size: 8, micro_batch_size: 4, log_every: 1, eval_every: 0, ckpt_every: 3,\n"
     "        keep_checkpoints: 2, threads: 1}\n";
 
-TrainCommand command(const std::string& recipe, const std::string& run_dir, const std::string& resume = "") {
-  TrainCommand c;
-  c.recipe = recipe;
-  c.run_dir = run_dir;
-  c.resume = resume;
-  c.no_progress = true;
-  return c;
-}
-
 std::unique_ptr<TrainingObjective> toy(const Config&, Device, DType) { return std::make_unique<ToyObjective>(); }
 
 std::vector<nlohmann::json> train_rows(const std::string& run_dir) {

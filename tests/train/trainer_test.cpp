@@ -28,15 +28,6 @@ const char* kTrain10 =
     "train: {steps: 10, batch_size: 8, micro_batch_size: 4, log_every: 1, eval_every: 5, eval_batches: 2,\n"
     "        ckpt_every: 5, keep_checkpoints: 5, threads: 2}\n";
 
-TrainCommand command(const std::string& recipe, const std::string& run_dir, const std::string& resume = "") {
-  TrainCommand c;
-  c.recipe = recipe;
-  c.run_dir = run_dir;
-  c.resume = resume;
-  c.no_progress = true;
-  return c;
-}
-
 // Every dataset under /model and /optim, as exact values.
 std::map<std::string, std::vector<double>> weights_and_state(const std::string& checkpoint) {
   H5File f = H5File::open_read(checkpoint);
