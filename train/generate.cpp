@@ -154,10 +154,12 @@ int run_generate(const GenerateCommand& cmd) {
   o.sampling = cmd.sampling;
   o.seed = cmd.seed;
   o.eos_id = tok->eos_id();
-  // Global softmax layers never saw positions past max_seq_len; windowed layers are bounded.
-  bool windowed = true;
-  for (const LayerSpec& s : layer_specs(cfg.model)) windowed = windowed && s.attention.window > 0;
-  o.max_length = windowed ? 0 : cfg.model.max_seq_len;
+  // Global softmax layers never saw positions past max_seq_len; windowed softmax and
+  // recurrent (lightning) layers keep a bounded state and go on.
+  bool bounded = true;
+  for (const LayerSpec& s : layer_specs(cfg.model))
+    bounded = bounded && (s.attention.window > 0 || s.attention.kind == AttentionKind::lightning);
+  o.max_length = bounded ? 0 : cfg.model.max_seq_len;
   // Training documents follow the previous document's eos: a prompt starts a document.
   std::vector<std::vector<int32_t>> prompts;
   for (const std::string& t : texts) {
