@@ -20,6 +20,8 @@ inline Variable gelu(const Variable& x, bool tanh_approx = false) {
 inline Variable silu(const Variable& x) { return unary(UnaryOp::silu, x); }
 inline Variable softplus(const Variable& x) { return unary(UnaryOp::softplus, x); }
 inline Variable logsigmoid(const Variable& x) { return unary(UnaryOp::logsigmoid, x); }
+inline Variable cos(const Variable& x) { return unary(UnaryOp::cos, x); }
+inline Variable sin(const Variable& x) { return unary(UnaryOp::sin, x); }
 inline Variable elu(const Variable& x, double alpha = 1.0) { return unary(UnaryOp::elu, x, alpha); }
 inline Variable pow(const Variable& x, double exponent) { return unary(UnaryOp::pow, x, exponent); }
 inline Variable clamp(const Variable& x, double lo, double hi) { return unary(UnaryOp::clamp, x, lo, hi); }

@@ -8,7 +8,8 @@ namespace linea {
 const char* unary_op_name(UnaryOp op) {
   static const char* names[] = {"neg",      "exp",      "log",     "sqrt",       "rsqrt", "tanh",
                                 "sigmoid",  "relu",     "gelu_tanh", "gelu_erf", "silu",  "softplus",
-                                "logsigmoid", "elu",    "pow",     "clamp",      "affine"};
+                                "logsigmoid", "cos",    "sin",     "elu",        "pow",   "clamp",
+                                "affine"};
   return names[int(op)];
 }
 const char* binary_op_name(BinaryOp op) {

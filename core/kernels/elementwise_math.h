@@ -12,6 +12,7 @@ namespace linea {
 
 enum class UnaryOp : uint8_t {
   neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu_tanh, gelu_erf, silu, softplus, logsigmoid,
+  cos, sin,  // positions: sinusoidal tables and LRPE's learnable angles
   elu,     // alpha = a
   pow,     // x ** a
   clamp,   // min(max(x, a), b); gradient passes where a <= x <= b
@@ -48,6 +49,8 @@ LINEA_HD A unary_fwd(A x, A a, A b) {
   else if constexpr (Op == UnaryOp::silu) return x * sigmoid(x);
   else if constexpr (Op == UnaryOp::softplus) return softplus(x);
   else if constexpr (Op == UnaryOp::logsigmoid) return -softplus(-x);
+  else if constexpr (Op == UnaryOp::cos) return std::cos(x);
+  else if constexpr (Op == UnaryOp::sin) return std::sin(x);
   else if constexpr (Op == UnaryOp::elu) return x > A(0) ? x : a * (math::exp<A>(x) - A(1));
   else if constexpr (Op == UnaryOp::pow) return std::pow(x, a);
   else if constexpr (Op == UnaryOp::clamp) return x < a ? a : (x > b ? b : x);
@@ -79,6 +82,8 @@ LINEA_HD A unary_bwd(A x, A y, A dy, A a, A b) {
     return dy * s * (A(1) + x * (A(1) - s));
   } else if constexpr (Op == UnaryOp::softplus) return dy * sigmoid(x);
   else if constexpr (Op == UnaryOp::logsigmoid) return dy * sigmoid(-x);
+  else if constexpr (Op == UnaryOp::cos) return -dy * std::sin(x);
+  else if constexpr (Op == UnaryOp::sin) return dy * std::cos(x);
   else if constexpr (Op == UnaryOp::elu) return x > A(0) ? dy : dy * (y + a);
   else if constexpr (Op == UnaryOp::pow) return dy * a * std::pow(x, a - A(1));
   else if constexpr (Op == UnaryOp::clamp) return (x < a || x > b) ? A(0) : dy;
@@ -113,7 +118,7 @@ decltype(auto) dispatch_unary_op(UnaryOp op, Fn&& fn) {
     LINEA_UNARY_CASE(neg) LINEA_UNARY_CASE(exp) LINEA_UNARY_CASE(log) LINEA_UNARY_CASE(sqrt)
     LINEA_UNARY_CASE(rsqrt) LINEA_UNARY_CASE(tanh) LINEA_UNARY_CASE(sigmoid) LINEA_UNARY_CASE(relu)
     LINEA_UNARY_CASE(gelu_tanh) LINEA_UNARY_CASE(gelu_erf) LINEA_UNARY_CASE(silu) LINEA_UNARY_CASE(softplus)
-    LINEA_UNARY_CASE(logsigmoid) LINEA_UNARY_CASE(elu) LINEA_UNARY_CASE(pow) LINEA_UNARY_CASE(clamp)
+    LINEA_UNARY_CASE(logsigmoid) LINEA_UNARY_CASE(cos) LINEA_UNARY_CASE(sin) LINEA_UNARY_CASE(elu) LINEA_UNARY_CASE(pow) LINEA_UNARY_CASE(clamp)
     LINEA_UNARY_CASE(affine)
   }
 #undef LINEA_UNARY_CASE

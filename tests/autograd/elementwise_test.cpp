@@ -32,7 +32,8 @@ INSTANTIATE_TEST_SUITE_P(
                       UnaryCase{UnaryOp::sigmoid, -4, 4, 0, 0}, UnaryCase{UnaryOp::relu, 0.1, 2, 0, 0},
                       UnaryCase{UnaryOp::gelu_tanh, -3, 3, 0, 0}, UnaryCase{UnaryOp::gelu_erf, -3, 3, 0, 0},
                       UnaryCase{UnaryOp::silu, -4, 4, 0, 0}, UnaryCase{UnaryOp::softplus, -20, 20, 0, 0},
-                      UnaryCase{UnaryOp::logsigmoid, -20, 20, 0, 0}, UnaryCase{UnaryOp::elu, -2, 2, 0.7, 0},
+                      UnaryCase{UnaryOp::logsigmoid, -20, 20, 0, 0}, UnaryCase{UnaryOp::cos, -4, 4, 0, 0},
+                      UnaryCase{UnaryOp::sin, -4, 4, 0, 0}, UnaryCase{UnaryOp::elu, -2, 2, 0.7, 0},
                       UnaryCase{UnaryOp::pow, 0.5, 2, 2.5, 0}, UnaryCase{UnaryOp::clamp, -0.45, 0.45, -0.5, 0.5},
                       UnaryCase{UnaryOp::affine, -2, 2, -1.5, 0.25}),
     [](const ::testing::TestParamInfo<UnaryCase>& info) { return std::string(unary_op_name(info.param.op)); });
