@@ -76,6 +76,7 @@ void visit_model(V& v, T& c) {
                        [](auto& p, auto& spec) { visit_layer_spec(p, spec); });
       });
   v.field("tie_embeddings", c.tie_embeddings, "output projection shares the token embedding");
+  v.field("scale_embeddings", c.scale_embeddings, "decoder: token embeddings times sqrt(hidden) (TransNormerLLM, Gemma)");
   v.field("dropout", c.dropout, "dropout probability, in [0, 1)");
   v.field("init_std", c.init_std, "standard deviation of the normal init, > 0");
   v.field("max_seq_len", c.max_seq_len, "longest sequence the model accepts; data.seq_len must fit");

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/checkpoint.h"
+#include "autograd/ops/elementwise.h"
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/views.h"
 
@@ -53,6 +54,7 @@ Variable Decoder::run(const Tensor& ids, SequenceContext ctx, DecodingState* sta
   ctx.T = ids.size(1);
   ctx.positions = &positions_;
   Variable x = reshape(embed_tokens_->forward(ids), {ctx.B * ctx.T, m_.hidden});
+  if (m_.scale_embeddings) x = scale(x, std::sqrt(double(m_.hidden)));
   for (size_t i = 0; i < layers_->size(); ++i) {
     const Block& block = (*layers_)[i];
     if (state) ctx.state = state->layers[i].get();

@@ -82,6 +82,7 @@ struct ModelConfig {
   std::vector<AttentionKind> layer_pattern;
   std::vector<LayerGroup> layout;  // empty: every layer is {attention, ffn}
   bool tie_embeddings = true;
+  bool scale_embeddings = false;  // decoder: token embeddings times sqrt(hidden) (TransNormerLLM, Gemma)
   double dropout = 0.0;    // in [0, 1)
   double init_std = 0.02;  // std of the normal init
   int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit

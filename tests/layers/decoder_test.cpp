@@ -215,6 +215,23 @@ TEST(Decoder, FlopsPerTokenFormula) {
   EXPECT_EQ(tied.flops_per_token(), 6 * n + 12 * 2 * 16 * 16);  // max_seq_len
 }
 
+// scale_embeddings multiplies the token embeddings by sqrt(hidden): the same as embeddings
+// stored that much larger (an untied head, so the output projection is unchanged).
+TEST(Decoder, ScaledEmbeddingsEqualLargerEmbeddings) {
+  ModelConfig m = tiny_decoder_config(false);
+  Decoder plain(m);
+  Generator gen(9);
+  plain.init_parameters(gen);
+  m.scale_embeddings = true;
+  Decoder scaled(m);
+  copy_parameters(plain, scaled);
+  const Tensor ids = random_ids({2, 5}, 31);
+  EXPECT_FALSE(all_close(scaled.forward(ids).data(), plain.forward(ids).data(), 1e-3, 0));
+  Tensor w = scaled.parameter("embed_tokens.weight").data();
+  w.copy_(kernels::unary_fwd(UnaryOp::affine, w, 1.0 / 4.0));  // hidden 16
+  EXPECT_TRUE(all_close(scaled.forward(ids).data(), plain.forward(ids).data(), 1e-6, 1e-6));
+}
+
 TEST(Decoder, InvalidOptionsThrow) {
   ModelConfig opt = tiny_decoder_config();
   opt.kv_heads = 3;
