@@ -2,7 +2,9 @@
 #include "layers/lightning_attention.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "autograd/ops/concat.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/gather.h"
 #include "autograd/ops/lightning_attention.h"
@@ -39,12 +41,36 @@ LightningAttention::LightningAttention(const AttentionConfig& a, const ModelConf
     : opt_(a), heads_(m.heads), head_dim_(m.head_dim()), norm_eps_(m.norm.eps), decay_(tnl_decay(m.heads, layer, m.layers)) {
   LINEA_CHECK_T(ConfigError, heads_ > 0 && m.hidden % heads_ == 0, "LightningAttention: heads (", heads_,
                 ") must divide hidden (", m.hidden, ")");
-  LINEA_CHECK_T(ConfigError, m.kind == ModelKind::decoder && a.window == 0 && a.positions == PositionKind::none,
-                "LightningAttention: causal (decoder) only, without a window, with positions none (the decay "
-                "orders tokens)");
+  LINEA_CHECK_T(ConfigError,
+                m.kind == ModelKind::decoder && a.window == 0 &&
+                    (a.positions == PositionKind::none || a.positions == PositionKind::lrpe),
+                "LightningAttention: causal (decoder) only, without a window, with positions none or lrpe");
   const int64_t C = m.hidden;
   qkvu_proj_ = register_module("qkvu_proj", std::make_shared<Linear>(C, 4 * C, false, device, dtype));
   out_proj_ = register_module("out_proj", std::make_shared<Linear>(C, C, false, device, dtype));
+  if (a.positions == PositionKind::lrpe) {
+    // One geometric sequence over the whole width, as the released code: 10000^(-2 i / C).
+    std::vector<double> theta(static_cast<size_t>(C));
+    for (int64_t i = 0; i < C; ++i) theta[size_t(i)] = std::pow(10000.0, -2.0 * double(i) / double(C));
+    lrpe_theta_ = register_parameter("lrpe_theta", Variable(Tensor::from_vector(theta, {heads_, head_dim_}, dtype).to(device)));
+  }
+}
+
+std::pair<Variable, Variable> LightningAttention::lrpe_angles(const SequenceContext& ctx, Device device,
+                                                              DType dtype) const {
+  // Each row's position in its sequence, after the tokens a decoding state has already seen.
+  const auto* state = static_cast<const LightningState*>(ctx.state);
+  std::vector<double> positions(size_t(ctx.B * ctx.T), 0.0);
+  const int64_t sequences = ctx.segments.empty() ? ctx.B : int64_t(ctx.segments.start.size());
+  for (int64_t s = 0; s < sequences; ++s) {
+    const int64_t start = ctx.segments.empty() ? s * ctx.T : ctx.segments.start[size_t(s)];
+    const int64_t length = ctx.segments.empty() ? ctx.T : ctx.segments.length[size_t(s)];
+    const int64_t seen = state && state->state.defined() ? state->lengths.at(size_t(s)) : 0;
+    for (int64_t i = 0; i < length; ++i) positions[size_t(start + i)] = double(seen + i);
+  }
+  const Variable p(Tensor::from_vector(positions, {ctx.B, 1, ctx.T, 1}, dtype, device));
+  const Variable angles = p * reshape(lrpe_theta_, {1, heads_, 1, head_dim_});
+  return {cos(angles), sin(angles)};
 }
 
 Variable LightningAttention::forward(const Variable& x, const SequenceContext& ctx) const {
@@ -56,6 +82,11 @@ Variable LightningAttention::forward(const Variable& x, const SequenceContext& c
   auto heads_first = [&](int64_t i) { return contiguous(permute(select(qkvu, 2, i), {0, 2, 1, 3})); };
   Variable q = activate(opt_.feature_map, heads_first(0)), k = activate(opt_.feature_map, heads_first(1));
   Variable v = heads_first(2);
+  if (lrpe_theta_.defined()) {
+    const auto [c, s] = lrpe_angles(ctx, x.device(), x.dtype());
+    q = concat({q * c, q * s}, 3);
+    k = concat({k * c, k * s}, 3);
+  }
   Variable u = reshape(select(qkvu, 2, 3), {B * T, C});
   kernels::LightningOptions options;
   options.decay = Tensor::from_vector(std::vector<double>(decay_.begin(), decay_.end()), {heads_}, DType::f32);
@@ -83,9 +114,9 @@ std::unique_ptr<MixerState> LightningAttention::new_state(int64_t batch) const {
 }
 
 double LightningAttention::flops_per_token(int64_t seq_len) const {
-  const double C = double(heads_ * head_dim_), D = double(head_dim_);
+  const double C = double(heads_ * head_dim_), Dv = double(head_dim_), Dk = lrpe_theta_.defined() ? 2 * Dv : Dv;
   const double within = double(std::min<int64_t>(seq_len, kBlock));
-  return 6 * (4 * C * C + C * C) + 3 * double(heads_) * (within * 2 * D + 4 * D * D);
+  return 6 * (4 * C * C + C * C) + 3 * double(heads_) * (within * (Dk + Dv) + 4 * Dk * Dv);
 }
 
 }  // namespace linea

@@ -1,8 +1,10 @@
 // LightningAttention: TransNormerLLM's gated linear attention as a token mixer
 // (specs/transnormer.md §2.2, variant tnl): [q, k, v, u] = x W_qkvu, q = φ(q), k = φ(k),
 // o = lightning attention of q, k, v with the layer's per-head decay, then
-// o = SimpleRMSNorm(o) ⊙ u (the output gate) and out = o W_o. No positions beyond the decay
-// (LRPE is not implemented yet). Decoding keeps the [B, H, Dh, Dh] state: the prefill hands it
+// o = SimpleRMSNorm(o) ⊙ u (the output gate) and out = o W_o. With positions: lrpe, q and k
+// first go through LRPE (§2.4): x_p -> [x_p ⊙ cos(p θ), x_p ⊙ sin(p θ)] with learnable θ [H, Dh]
+// starting at 10000^(-2 (h Dh + c) / (H Dh)), so scores see cos(θ (t - s)) and the state is
+// [2 Dh, Dh]. Decoding keeps the [B, H, Dk, Dh] state: the prefill hands it
 // over from the parallel form and each step updates it in O(1) (S <- λ S + kᵀ v, o = q S),
 // through the same kernel.
 #pragma once
@@ -29,11 +31,15 @@ class LightningAttention : public TokenMixer {
   const std::vector<float>& decay() const { return decay_; }
 
  private:
+  // cos and sin of LRPE's angles p θ at each row's position, [B, H, T, Dh] each.
+  std::pair<Variable, Variable> lrpe_angles(const SequenceContext& ctx, Device device, DType dtype) const;
+
   AttentionConfig opt_;
   int64_t heads_, head_dim_;
   double norm_eps_;
   std::vector<float> decay_;
   Child<Linear> qkvu_proj_, out_proj_;
+  Variable lrpe_theta_;  // [H, Dh], only with positions: lrpe
 };
 
 }  // namespace linea

@@ -17,7 +17,8 @@ enum class Activation : uint8_t { none, silu, gelu, gelu_tanh, relu, sigmoid };
 enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
 enum class NormPosition : uint8_t { pre, post };
 enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
-enum class PositionKind : uint8_t { rope, alibi, none };
+// lrpe: TransNormerLLM's learnable relative positions (lightning only).
+enum class PositionKind : uint8_t { rope, alibi, none, lrpe };
 
 // The channel mixer of a layer.
 struct FfnConfig {

@@ -15,14 +15,16 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
           str_cat(m.kind == ModelKind::decoder ? "" : " by the encoder", " yet, expected softmax",
                   m.kind == ModelKind::decoder ? " or lightning" : ""));
   if (lightning) {
-    require(a.positions == PositionKind::none, "attention.positions", to_string(a.positions),
-            " with lightning attention (its decay orders the tokens; LRPE is not implemented yet), expected none");
+    require(a.positions == PositionKind::none || a.positions == PositionKind::lrpe, "attention.positions",
+            to_string(a.positions), " with lightning attention, expected none (the decay alone) or lrpe");
     require(a.window == 0, "attention.window", std::to_string(a.window), " with lightning attention, expected 0");
   }
   require(a.feature_map == Activation::silu || a.feature_map == Activation::none, "attention.feature_map",
           to_string(a.feature_map), ", expected silu (TNL's checkpoints) or none");
   require(f.kind != FfnKind::mlp && f.kind != FfnKind::moe, "ffn.kind", to_string(f.kind),
           " yet, expected swiglu, geglu, sglu or glu");
+  require(a.kind == AttentionKind::lightning || a.positions != PositionKind::lrpe, "attention.positions", "lrpe",
+          " with softmax attention, expected rope, alibi or none");
   require(a.positions != PositionKind::rope || m.head_dim() % 2 == 0, "attention.positions", "rope",
           str_cat(" for an odd head_dim (hidden / heads = ", m.head_dim(), "), expected alibi or none"));
   if (m.kind != ModelKind::encoder) return;

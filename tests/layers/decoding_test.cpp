@@ -47,6 +47,14 @@ const Variant kVariants[] = {
        m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::pre};
        m.ffn.kind = FfnKind::sglu;
      }},
+    {"lightning_lrpe_first_layer", [](ModelConfig& m) {
+       AttentionConfig lightning = m.attention;
+       lightning.kind = AttentionKind::lightning;
+       lightning.positions = PositionKind::none;
+       AttentionConfig with_lrpe = lightning;
+       with_lrpe.positions = PositionKind::lrpe;
+       m.layout = {LayerGroup{1, with_lrpe, m.ffn, {}}, LayerGroup{0, lightning, m.ffn, {}}};
+     }},
     {"lightning_softmax_hybrid", [](ModelConfig& m) {
        m.layers = 3;
        AttentionConfig lightning = m.attention;

@@ -74,6 +74,29 @@ TEST(LightningLayer, NamesAndGradcheck) {
   EXPECT_TRUE(r.ok) << r.message;
 }
 
+// LRPE on the first layer (as every released TNL config): θ is a learnable [H, Dh] parameter
+// starting at 10000^(-2 i / hidden), and the loss gradchecks through it.
+TEST(LightningLayer, LrpeThetaIsLearnedAndGradchecks) {
+  ModelConfig m = tiny_tnl();
+  m.init_std = 0.3;
+  AttentionConfig with_lrpe = m.attention;
+  with_lrpe.positions = PositionKind::lrpe;
+  m.layout = {LayerGroup{1, with_lrpe, m.ffn, {}}, LayerGroup{0, m.attention, m.ffn, {}}};
+  Decoder model(m);
+  const Tensor theta = model.parameter("layers.0.self_attn.lrpe_theta").data();
+  ASSERT_EQ(theta.shape(), (Shape{4, 4}));
+  EXPECT_NEAR(theta.at({0, 0}), 1.0, 1e-7);
+  EXPECT_NEAR(theta.at({1, 2}), std::pow(10000.0, -2.0 * 6 / 16), 1e-7);
+  EXPECT_THROW(model.parameter("layers.1.self_attn.lrpe_theta"), InternalError);  // layer 0 only
+  Generator gen(61);
+  model.init_parameters(gen);
+  model.to(Device::cpu(), DType::f64);
+  const Tensor ids = random_ids({2, 6}, 62), targets = random_ids({2, 6}, 63);
+  GradcheckResult r = module_gradcheck(model, {"layers.0.self_attn.lrpe_theta", "layers.0.self_attn.qkvu_proj.weight"},
+                                       [&] { return model.loss(ids, targets); });
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
 TEST(LightningLayer, RefusesWhatItDoesNotImplement) {
   ModelConfig m = tiny_tnl();
   m.attention.positions = PositionKind::rope;
