@@ -38,7 +38,9 @@ std::vector<float> tnl_decay(int64_t heads, int64_t layer, int64_t layers) {
 
 LightningAttention::LightningAttention(const AttentionConfig& a, const ModelConfig& m, int64_t layer, Device device,
                                        DType dtype)
-    : opt_(a), heads_(m.heads), head_dim_(m.head_dim()), norm_eps_(m.norm.eps), decay_(tnl_decay(m.heads, layer, m.layers)) {
+    : opt_(a), heads_(m.heads), head_dim_(m.head_dim()), norm_eps_(m.norm.eps) {
+  const std::vector<float> s = tnl_decay(m.heads, layer, m.layers);
+  decay_ = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {m.heads}, DType::f32);
   LINEA_CHECK_T(ConfigError, heads_ > 0 && m.hidden % heads_ == 0, "LightningAttention: heads (", heads_,
                 ") must divide hidden (", m.hidden, ")");
   LINEA_CHECK_T(ConfigError,
@@ -89,7 +91,7 @@ Variable LightningAttention::forward(const Variable& x, const SequenceContext& c
   }
   Variable u = reshape(select(qkvu, 2, 3), {B * T, C});
   kernels::LightningOptions options;
-  options.decay = Tensor::from_vector(std::vector<double>(decay_.begin(), decay_.end()), {heads_}, DType::f32);
+  options.decay = decay_;
   options.segments = ctx.segments;
   options.block = kBlock;
   auto* state = static_cast<LightningState*>(ctx.state);

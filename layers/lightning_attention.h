@@ -28,7 +28,6 @@ class LightningAttention : public TokenMixer {
   // inter-block product and state update), forward and backward.
   double flops_per_token(int64_t seq_len) const override;
   const Linear& output_projection() const override { return *out_proj_; }
-  const std::vector<float>& decay() const { return decay_; }
 
  private:
   // cos and sin of LRPE's angles p θ at each row's position, [B, H, T, Dh] each.
@@ -37,7 +36,7 @@ class LightningAttention : public TokenMixer {
   AttentionConfig opt_;
   int64_t heads_, head_dim_;
   double norm_eps_;
-  std::vector<float> decay_;
+  Tensor decay_;  // s_h, f32 [H] on the CPU (the kernel reads it there)
   Child<Linear> qkvu_proj_, out_proj_;
   Variable lrpe_theta_;  // [H, Dh], only with positions: lrpe
 };

@@ -172,7 +172,7 @@ Variable SoftmaxAttention::step(const Variable& x, const SequenceContext& ctx) c
   }
   int64_t newest = 0;
   for (int64_t l : cache.lengths) newest = std::max(newest, l);
-  cache.reserve(newest + 1, kv_heads_, D, x.device(), cache.k.defined() ? cache.k.dtype() : x.dtype());
+  cache.reserve(newest + 1, kv_heads_, D, x.device(), cache.k.dtype());  // the prefill allocated it
   kernels::RopeTables rope_t;
   if (opt_.positions == PositionKind::rope) rope_t = ctx.positions->rope(opt_, D, newest + 1, x.device());
   const Tensor slopes = opt_.positions == PositionKind::alibi ? ctx.positions->alibi_slopes(heads_, Device::cpu()) : Tensor();

@@ -1,5 +1,5 @@
-// The recipe's model section built as is, and the objective that must go with it (the
-// features not implemented yet are refused by validation: tests/configs/model_layout_test.cpp).
+// The recipe's model section built as is, the objective that must go with it, and
+// check_buildable naming the key of every kind or option no layer implements yet.
 #include <gtest/gtest.h>
 
 #include "configs/config.h"
@@ -61,10 +61,28 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   c = Config();
   c.model.layer_pattern = {AttentionKind::softmax, AttentionKind::mla};
   expect_error<ConfigError>([&] { check_buildable(c); }, "model.layer_pattern[1] with model.attention.kind: mla is not implemented yet");
+  // Lightning's options: its positions, its feature map; LRPE is lightning's alone.
+  c = Config();
+  c.model.attention.kind = AttentionKind::lightning;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.positions: rope is not implemented with lightning attention, expected "
+                            "none (the decay alone) or lrpe");
+  c.model.attention.positions = PositionKind::lrpe;
+  check_buildable(c);
+  c.model.attention.feature_map = Activation::gelu;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.feature_map: gelu is not implemented, expected silu (TNL's checkpoints) or none");
+  c = Config();
+  c.model.attention.positions = PositionKind::lrpe;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.positions: lrpe is not implemented with softmax attention");
   Config e;
   e.model = mosaicbert();
   e.data.objective = Objective::mlm;
   check_buildable(e);
+  e.model.scale_embeddings = true;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "model.scale_embeddings: true is not implemented by the encoder");
+  e.model.scale_embeddings = false;
   e.model.attention.window = 8;
   expect_error<ConfigError>([&] { check_buildable(e); }, "model.attention.window: 8 is not implemented by the encoder");
   e.model = mosaicbert();
