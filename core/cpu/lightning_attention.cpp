@@ -88,6 +88,40 @@ void forward_plane(const S* q, const S* k, const S* v, S* out, const Tensor& ini
   if (final_state) Rows<S>(final_state + (s * d.H + h) * d.Dk * d.Dv, d.Dk, d.Dv) = state;
 }
 
+// Non-causal, no decay: every row reads the whole sequence's state S_0 + Kᵀ V.
+template <class S>
+void forward_bidirectional_plane(const S* q, const S* k, const S* v, S* out, const Tensor& initial_state,
+                                 S* final_state, const LightningDims& d, int64_t s, int64_t h) {
+  const Plane p = plane(d, s, h);
+  ConstRows<S> Q(q + p.offset_rows * d.Dk, p.length, d.Dk), K(k + p.offset_rows * d.Dk, p.length, d.Dk);
+  ConstRows<S> V(v + p.offset_rows * d.Dv, p.length, d.Dv);
+  Mat<S> state = initial<S>(initial_state, d, s, h);
+  state.noalias() += K.transpose() * V;
+  Rows<S>(out + p.offset_rows * d.Dv, p.length, d.Dv).noalias() = Q * state;
+  if (final_state) Rows<S>(final_state + (s * d.H + h) * d.Dk * d.Dv, d.Dk, d.Dv) = state;
+}
+
+// Its gradient: dS = dS_final + Qᵀ dO reaches every key and value and the initial state.
+template <class S>
+void backward_bidirectional_plane(const S* q, const S* k, const S* v, const S* dout, const Tensor& initial_state,
+                                  const Tensor& dfinal_state, S* dq, S* dk, S* dv, S* dinitial,
+                                  const LightningDims& d, int64_t s, int64_t h) {
+  const Plane p = plane(d, s, h);
+  const int64_t r = p.offset_rows, n = p.length;
+  ConstRows<S> Q(q + r * d.Dk, n, d.Dk), K(k + r * d.Dk, n, d.Dk), V(v + r * d.Dv, n, d.Dv);
+  ConstRows<S> dO(dout + r * d.Dv, n, d.Dv);
+  Mat<S> state = initial<S>(initial_state, d, s, h);
+  state.noalias() += K.transpose() * V;
+  Mat<S> dstate = dfinal_state.defined()
+                      ? Mat<S>(ConstRows<S>(dfinal_state.data<S>() + (s * d.H + h) * d.Dk * d.Dv, d.Dk, d.Dv))
+                      : Mat<S>::Zero(d.Dk, d.Dv);
+  dstate.noalias() += Q.transpose() * dO;
+  Rows<S>(dq + r * d.Dk, n, d.Dk).noalias() = dO * state.transpose();
+  Rows<S>(dk + r * d.Dk, n, d.Dk).noalias() = V * dstate.transpose();
+  Rows<S>(dv + r * d.Dv, n, d.Dv).noalias() = K * dstate;
+  if (dinitial) Rows<S>(dinitial + (s * d.H + h) * d.Dk * d.Dv, d.Dk, d.Dv) = dstate;
+}
+
 template <class S>
 void backward_plane(const S* q, const S* k, const S* v, const S* dout, const Tensor& initial_state,
                     const Tensor& dfinal_state, S* dq, S* dk, S* dv, S* dinitial, const LightningDims& d, int64_t s,
@@ -142,8 +176,9 @@ void forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& ou
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t s = 0; s < d.segments; ++s)
     for (int64_t h = 0; h < d.H; ++h)
-      forward_plane<S>(q.data<S>(), k.data<S>(), v.data<S>(), out.data<S>(), initial_state,
-                       data_or_null<S>(final_state), d, s, h);
+      (d.causal ? forward_plane<S> : forward_bidirectional_plane<S>)(q.data<S>(), k.data<S>(), v.data<S>(),
+                                                                      out.data<S>(), initial_state,
+                                                                      data_or_null<S>(final_state), d, s, h);
 }
 
 template <class S>
@@ -153,8 +188,9 @@ void backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& d
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t s = 0; s < d.segments; ++s)
     for (int64_t h = 0; h < d.H; ++h)
-      backward_plane<S>(q.data<S>(), k.data<S>(), v.data<S>(), dout.data<S>(), initial_state, dfinal_state,
-                        dq.data<S>(), dk.data<S>(), dv.data<S>(), data_or_null<S>(dinitial_state), d, s, h);
+      (d.causal ? backward_plane<S> : backward_bidirectional_plane<S>)(
+          q.data<S>(), k.data<S>(), v.data<S>(), dout.data<S>(), initial_state, dfinal_state, dq.data<S>(),
+          dk.data<S>(), dv.data<S>(), data_or_null<S>(dinitial_state), d, s, h);
 }
 
 }  // namespace

@@ -54,6 +54,8 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
       LINEA_CHECK(c.decay.data<float>()[h] >= 0, op, ": decay s must be >= 0 (λ = exp(-s) <= 1), head ", h, " has ",
                   c.decay.data<float>()[h]);
   }
+  LINEA_CHECK(opt.causal || !opt.decay.defined(), op,
+              ": non-causal lightning attention has no decay (λ^(i-j) needs i >= j); pass an undefined decay");
   if (initial_state.defined()) {
     LINEA_CHECK(initial_state.shape() == (Shape{N, H, Dk, Dv}) && initial_state.dtype() == q.dtype() &&
                     initial_state.device() == q.device(),
@@ -61,7 +63,7 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
                 q.desc(), "'s dtype and device");
   }
   c.dims = LightningDims{B, H, T, Dk, Dv, opt.block, c.decay.defined() ? c.decay.data<float>() : nullptr,
-                         c.segments.start.data(), c.segments.length.data(), N, covered == B * T};
+                         c.segments.start.data(), c.segments.length.data(), N, covered == B * T, opt.causal};
 }
 
 Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }

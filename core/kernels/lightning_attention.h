@@ -7,6 +7,9 @@
 // cu_seqlens or padded); sequences never see each other, padding rows get out = 0 and zero
 // gradients. CPU: f32 and f64 (state and sums in the input's type, f32 at least).
 //
+// Non-causal (causal = false, no decay): O = Q (S_0 + Kᵀ V) over each whole sequence, TransNormer's
+// bidirectional NormAttention; its final state is S_0 + Kᵀ V.
+//
 // State convention (specs/transnormer.md §3.3, "inclusive"): after tokens 0..n-1 of a sequence
 // S_n = λ^n S_0 + Σ_j λ^(n-1-j) k_jᵀ v_j, and token i reads o_i = q_i (λ^(i+1) S_0 + Σ_{j<=i}
 // λ^(i-j) k_jᵀ v_j). This is the decode recurrence's state: S <- λ S + k_tᵀ v_t, o_t = q_t S.
@@ -24,6 +27,7 @@ struct LightningOptions {
   Tensor decay;
   AttentionSegments segments;
   int64_t block = 64;  // rows per block; any T (the last block may be partial)
+  bool causal = true;  // false: every row of a sequence sees all of it (requires no decay)
 };
 
 // out [B, H, T, Dv] in q's dtype. initial_state: [N, H, Dk, Dv] (N = sequences: segments, or
@@ -57,6 +61,7 @@ struct LightningDims {
   const int64_t* seg_length;
   int64_t segments;
   bool covers_all;  // no padding rows to zero
+  bool causal;
 };
 
 }  // namespace linea
