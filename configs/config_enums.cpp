@@ -12,12 +12,13 @@ namespace linea {
 
 LINEA_CONFIG_ENUM(ModelKind, "decoder", "encoder")
 LINEA_CONFIG_ENUM(FfnKind, "swiglu", "geglu", "sglu", "glu", "mlp", "moe")
-LINEA_CONFIG_ENUM(Activation, "none", "silu", "gelu", "gelu_tanh", "relu", "sigmoid")
+LINEA_CONFIG_ENUM(Activation, "none", "silu", "gelu", "gelu_tanh", "relu", "sigmoid", "elu", "elu_plus_one")
 LINEA_CONFIG_ENUM(NormKind, "rmsnorm", "layernorm", "simple_rmsnorm")
 LINEA_CONFIG_ENUM(NormPosition, "pre", "post")
 LINEA_CONFIG_ENUM(AttentionKind, "softmax", "mla", "norm_linear", "diag_block", "lightning", "kda",
                   "hedgehog_window")
 LINEA_CONFIG_ENUM(PositionKind, "rope", "alibi", "none", "lrpe")
+LINEA_CONFIG_ENUM(BlockScores, "softmax", "relu")
 LINEA_CONFIG_ENUM(Objective, "causal", "mlm", "classification")
 LINEA_CONFIG_ENUM(OptimKind, "adamw", "decoupled_adamw", "sgd")
 LINEA_CONFIG_ENUM(ScheduleKind, "constant", "linear", "cosine", "wsd", "plateau")

@@ -13,6 +13,7 @@ using EnumNames = std::vector<std::string>;
 const EnumNames& enum_names(ModelKind);
 const EnumNames& enum_names(FfnKind);
 const EnumNames& enum_names(Activation);
+const EnumNames& enum_names(BlockScores);
 const EnumNames& enum_names(NormKind);
 const EnumNames& enum_names(NormPosition);
 const EnumNames& enum_names(AttentionKind);

@@ -28,7 +28,11 @@ void visit_attention(V& v, T& c) {
           "softmax, causal: sliding window, query i attends to the keys i - window < j <= i; 0: all earlier keys");
   v.optional_section("rope_scaling", c.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
                      [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
-  v.field("feature_map", c.feature_map, "lightning: activation on q and k (silu as TNL's checkpoints; none)");
+  v.field("feature_map", c.feature_map,
+          "lightning, norm_linear: kernel φ on q and k (lightning: silu as TNL's checkpoints, or none; norm_linear: "
+          "elu (TransNormer T1) or elu_plus_one (T2))");
+  v.field("block", c.block, "diag_block: rows per block; attention stays inside each block (TransNormer v1: 64)");
+  v.field("scores", c.scores, "diag_block: softmax of q k^T / sqrt(d) (T2) or relu of them, then SimpleRMSNorm (T1)");
 }
 
 // A channel mixer's options.

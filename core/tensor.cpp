@@ -114,6 +114,12 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
   return host.to(device, dtype);
 }
 
+Tensor Tensor::from_indices(const std::vector<int64_t>& values, Device device) {
+  Tensor host = empty({int64_t(values.size())}, DType::i64, Device::cpu());
+  if (!values.empty()) std::memcpy(host.data_ptr(), values.data(), values.size() * sizeof(int64_t));
+  return host.to(device);
+}
+
 Tensor Tensor::arange(int64_t n, DType dtype, Device device) {
   std::vector<double> v(n);
   for (int64_t i = 0; i < n; ++i) v[i] = double(i);

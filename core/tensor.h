@@ -50,6 +50,8 @@ class Tensor {
   // Values given as doubles are converted (and rounded) to `dtype`.
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype = DType::f32,
                             Device device = Device::cpu());
+  // Indices exactly (doubles lose integers above 2^53): an i64 [values.size()] tensor.
+  static Tensor from_indices(const std::vector<int64_t>& values, Device device = Device::cpu());
   static Tensor arange(int64_t n, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor scalar(double value, DType dtype = DType::f32, Device device = Device::cpu()) {
     return full({}, value, dtype, device);

@@ -10,15 +10,6 @@
 #include "autograd/ops/matmul.h"
 
 namespace linea {
-namespace {
-
-Tensor i64_tensor(const std::vector<int64_t>& values, Device device) {
-  Tensor t = Tensor::empty({int64_t(values.size())}, DType::i64);
-  std::copy(values.begin(), values.end(), t.data<int64_t>());
-  return t.to(device);
-}
-
-}  // namespace
 
 EncoderEmbeddings::EncoderEmbeddings(const ModelConfig& m, Device device, DType dtype) : dropout_(m.dropout) {
   word_embeddings_ = register_module("word_embeddings", std::make_shared<Embedding>(m.vocab_size, m.hidden, device, dtype));
@@ -99,7 +90,7 @@ Variable Encoder::forward(const EncoderRows& r, const std::vector<int64_t>& posi
   LINEA_CHECK_T(ShapeError, r.ids.size(0) == l.B * l.T, "Encoder: ", r.ids.size(0), " row ids for ", l.B * l.T, " rows");
   const Device device = embeddings_->word_embeddings().weight().device();
   const Tensor ids = r.ids.to(device), types = r.types.to(device);
-  const Tensor subset = i64_tensor(rows, ids.device());
+  const Tensor subset = Tensor::from_indices(rows, ids.device());
   Variable x = embeddings_->forward(ids, types);
   for (size_t i = 0; i < layers_->size(); ++i) {
     const Block& block = (*layers_)[i];
@@ -134,7 +125,7 @@ Encoder::MlmOutput Encoder::mlm(const EncoderRows& rows, const Tensor& labels, i
   Variable hidden = forward(rows, positions);
   Variable logits = mlm_head_->forward(hidden, embeddings_->word_embeddings().weight());
   MlmOutput out;
-  out.targets = i64_tensor(targets, hidden.device());
+  out.targets = Tensor::from_indices(targets, hidden.device());
   out.loss = cross_entropy(logits, out.targets, ignore_index);
   out.logits = logits.data();
   return out;

@@ -15,6 +15,8 @@ Variable activate(Activation act, const Variable& x) {
     case Activation::gelu_tanh: return gelu(x, true);
     case Activation::relu: return relu(x);
     case Activation::sigmoid: return sigmoid(x);
+    case Activation::elu: return elu(x);
+    case Activation::elu_plus_one: return add_scalar(elu(x), 1.0);
   }
   LINEA_ASSERT(false, "activate: unknown activation ", int(act));
   return x;

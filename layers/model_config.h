@@ -13,7 +13,11 @@ namespace linea {
 enum class ModelKind : uint8_t { decoder, encoder };
 enum class FfnKind : uint8_t { swiglu, geglu, sglu, glu, mlp, moe };
 // The activation of the gated branch of ffn.kind glu (none: TransNormerLLM's SGLU).
-enum class Activation : uint8_t { none, silu, gelu, gelu_tanh, relu, sigmoid };
+// elu_plus_one: 1 + elu(x), TransNormer T2's kernel feature map.
+enum class Activation : uint8_t { none, silu, gelu, gelu_tanh, relu, sigmoid, elu, elu_plus_one };
+// diag_block's scores inside a block: softmax of q kᵀ / sqrt(d) (TransNormer T2) or relu of
+// them followed by SimpleRMSNorm over the width (T1, ReLA-style).
+enum class BlockScores : uint8_t { softmax, relu };
 enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
 enum class NormPosition : uint8_t { pre, post };
 enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
@@ -48,7 +52,9 @@ struct AttentionConfig {
   double rope_theta = 10000.0;
   std::optional<RopeScalingConfig> rope_scaling;  // YAML: a map, or null / absent for none
   int64_t window = 0;  // causal sliding window: query i sees keys i - window < j <= i; 0: none
-  Activation feature_map = Activation::silu;  // lightning: φ on q and k (TNL's checkpoints: silu)
+  Activation feature_map = Activation::silu;  // lightning, norm_linear: φ on q and k (TNL's checkpoints: silu)
+  int64_t block = 64;  // diag_block: rows per block (TransNormer v1: 64)
+  BlockScores scores = BlockScores::softmax;  // diag_block: softmax (T2) or relu (T1)
 };
 
 // What one layer is made of.

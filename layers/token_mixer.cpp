@@ -1,9 +1,10 @@
 // The factories: one place that maps each mixer kind's options to its class.
 #include "layers/token_mixer.h"
 
+#include "layers/diag_block_attention.h"
 #include "layers/geglu.h"
 #include "layers/glu.h"
-#include "layers/lightning_attention.h"
+#include "layers/linear_attention.h"
 #include "layers/softmax_attention.h"
 
 namespace linea {
@@ -11,7 +12,9 @@ namespace linea {
 std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const ModelConfig& m, int64_t layer,
                                              HfLayout layout, Device device, DType dtype) {
   if (a.kind == AttentionKind::softmax) return std::make_shared<SoftmaxAttention>(a, m, layout, device, dtype);
-  if (a.kind == AttentionKind::lightning) return std::make_shared<LightningAttention>(a, m, layer, device, dtype);
+  if (a.kind == AttentionKind::lightning || a.kind == AttentionKind::norm_linear)
+    return std::make_shared<LinearAttention>(a, m, layer, device, dtype);
+  if (a.kind == AttentionKind::diag_block) return std::make_shared<DiagBlockAttention>(a, m, device, dtype);
   // check_buildable (train/model_builder.h) refuses these first, naming the recipe key.
   throw ConfigError(str_cat("make_token_mixer: attention kind ", int(a.kind), " is not implemented yet"));
 }

@@ -4,6 +4,7 @@
 #include "train/bench_core.h"
 #include "train/bench_decoder.h"
 #include "train/bench_encoder.h"
+#include "train/bench_attention.h"
 #include "train/bench_generate.h"
 
 namespace linea {
@@ -13,7 +14,8 @@ int run_bench(const BenchCommand& cmd) {
   if (cmd.suite == "decoder") return run_bench_decoder(cmd);
   if (cmd.suite == "encoder") return run_bench_encoder(cmd);
   if (cmd.suite == "generate") return run_bench_generate(cmd);
-  throw ConfigError(str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder, encoder or generate"));
+  if (cmd.suite == "attention") return run_bench_attention(cmd);
+  throw ConfigError(str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder, encoder, generate or attention"));
 }
 
 }  // namespace linea

@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
                        "the raw curve stays faint behind");
 
   linea::BenchCommand bench;
-  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput benchmarks: core kernels, a recipe's decoder or encoder");
+  CLI::App* bench_cmd = app.add_subcommand("bench", "throughput benchmarks: core kernels, a recipe's decoder or encoder, generation, attention");
   bench_cmd->require_subcommand(1);
   CLI::App* bench_core = bench_cmd->add_subcommand("core", "GEMM GFLOP/s and memory-bound kernels' GB/s");
   bench_core->add_option("--device", bench.device, "cpu, cuda or cuda:N (default: cpu, and cuda:0 when present)");
@@ -193,6 +193,16 @@ int main(int argc, char** argv) {
   bench_generate->add_option("--data", bench.data, "token shards the prompts come from (default: the checkpoint's data.valid)");
   bench_generate->add_option("--save", bench.save_batch, "write the prompts and generated tokens (HDF5) for the PyTorch loop");
   bench_generate->add_option("--device", bench.device, "cpu, cuda or cuda:N (default: the recipe's)");
+
+  CLI::App* bench_attention = bench_cmd->add_subcommand(
+      "attention", "forward + backward time and memory of lightning vs softmax attention alone, by sequence length");
+  bench_attention->add_option("--lengths", bench.contexts, "sequence lengths, e.g. 512,1024,2048")
+      ->delimiter(',')
+      ->check(kPositive);
+  bench_attention->add_option("--batch", bench.batch, "sequences")->check(kPositive);
+  bench_attention->add_option("--heads", bench.heads, "heads")->check(kPositive);
+  bench_attention->add_option("--head-dim", bench.head_dim, "head dimension of q, k and v")->check(kPositive);
+  bench_attention->add_option("--device", bench.device, "cpu, cuda or cuda:N (default: cpu)");
 
   std::string config_recipe;
   std::vector<std::string> config_overrides;

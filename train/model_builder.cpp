@@ -10,21 +10,34 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   auto require = [&](bool ok, const std::string& key, const std::string& got, const std::string& expected) {
     LINEA_CHECK_T(ConfigError, ok, prefix, ".", key, ": ", got, " is not implemented", expected);
   };
-  const bool lightning = a.kind == AttentionKind::lightning && m.kind == ModelKind::decoder;
-  require(a.kind == AttentionKind::softmax || lightning, "attention.kind", to_string(a.kind),
-          str_cat(m.kind == ModelKind::decoder ? "" : " by the encoder", " yet, expected softmax",
-                  m.kind == ModelKind::decoder ? " or lightning" : ""));
-  if (lightning) {
-    require(a.positions == PositionKind::none || a.positions == PositionKind::lrpe, "attention.positions",
-            to_string(a.positions), " with lightning attention, expected none (the decay alone) or lrpe");
-    require(a.window == 0, "attention.window", std::to_string(a.window), " with lightning attention, expected 0");
+  const bool decoder = m.kind == ModelKind::decoder;
+  const bool lightning = a.kind == AttentionKind::lightning && decoder;
+  const bool linear = lightning || a.kind == AttentionKind::norm_linear;
+  const bool diag = a.kind == AttentionKind::diag_block;
+  require(a.kind == AttentionKind::softmax || linear || diag, "attention.kind", to_string(a.kind),
+          str_cat(decoder ? "" : " by the encoder", " yet, expected softmax, norm_linear, diag_block",
+                  decoder ? " or lightning" : ""));
+  if (linear || diag) {
+    require(a.window == 0, "attention.window", std::to_string(a.window),
+            str_cat(" with ", to_string(a.kind), " attention, expected 0"));
+    require(a.positions == PositionKind::none || (linear && a.positions == PositionKind::lrpe), "attention.positions",
+            to_string(a.positions),
+            str_cat(" with ", to_string(a.kind), " attention, expected none", linear ? " or lrpe" : ""));
   }
-  require(a.feature_map == Activation::silu || a.feature_map == Activation::none, "attention.feature_map",
-          to_string(a.feature_map), ", expected silu (TNL's checkpoints) or none");
+  if (lightning)
+    require(a.feature_map == Activation::silu || a.feature_map == Activation::none, "attention.feature_map",
+            to_string(a.feature_map), ", expected silu (TNL's checkpoints) or none");
+  if (a.kind == AttentionKind::norm_linear)
+    require(a.feature_map == Activation::elu || a.feature_map == Activation::elu_plus_one ||
+                a.feature_map == Activation::relu || a.feature_map == Activation::silu ||
+                a.feature_map == Activation::none,
+            "attention.feature_map", to_string(a.feature_map),
+            " with norm_linear, expected elu (TransNormer T1), elu_plus_one (T2), relu, silu or none");
+  if (diag) require(a.block > 0, "attention.block", std::to_string(a.block), " with diag_block, expected > 0");
   require(f.kind != FfnKind::mlp && f.kind != FfnKind::moe, "ffn.kind", to_string(f.kind),
           " yet, expected swiglu, geglu, sglu or glu");
-  require(a.kind == AttentionKind::lightning || a.positions != PositionKind::lrpe, "attention.positions", "lrpe",
-          " with softmax attention, expected rope, alibi or none");
+  require(linear || a.positions != PositionKind::lrpe, "attention.positions", "lrpe",
+          str_cat(" with ", to_string(a.kind), " attention, expected ", diag ? "none" : "rope, alibi or none"));
   require(a.positions != PositionKind::rope || m.head_dim() % 2 == 0, "attention.positions", "rope",
           str_cat(" for an odd head_dim (hidden / heads = ", m.head_dim(), "), expected alibi or none"));
   if (m.kind != ModelKind::encoder) return;

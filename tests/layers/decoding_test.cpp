@@ -1,7 +1,8 @@
 // Decoding with caches: a prefill of prompts of different lengths followed by one token at a
 // time gives the logits of one full forward at every position, for every token mixer kind
 // (global softmax with RoPE, ALiBi or no positions; sliding windows below and above the
-// length; grouped-query heads; a mixed layout; a post-norm model). f32 throughout: the step
+// length; grouped-query heads; a mixed layout; lightning, norm_linear and diag_block; a
+// post-norm model). f32 throughout: the step
 // path scores keys with matmul + softmax, the full forward with the fused kernel, so they
 // agree to rounding (|diff| <= 2e-5 + 2e-5 |logit|, logits of order 1), not bit for bit.
 #include <gtest/gtest.h>
@@ -63,6 +64,33 @@ const Variant kVariants[] = {
        lightning.feature_map = Activation::none;
        m.layout = {LayerGroup{0, m.attention, m.ffn, {}}};
        m.layout[0].pattern = {LayerSpec{lightning, m.ffn}, LayerSpec{lightning, m.ffn}, LayerSpec{m.attention, m.ffn}};
+     }},
+    {"norm_linear_elu", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::norm_linear;
+       m.attention.positions = PositionKind::none;
+       m.attention.feature_map = Activation::elu;
+     }},
+    {"norm_linear_lrpe", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::norm_linear;
+       m.attention.positions = PositionKind::lrpe;
+       m.attention.feature_map = Activation::elu_plus_one;
+     }},
+    // Blocks of 4: prompts of 5, 1 and 9 tokens and the steps after them cross block borders.
+    {"diag_block_softmax", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::diag_block;
+       m.attention.positions = PositionKind::none;
+       m.attention.block = 4;
+     }},
+    {"transnormer_v1_layout", [](ModelConfig& m) {
+       AttentionConfig diag = m.attention;
+       diag.kind = AttentionKind::diag_block;
+       diag.positions = PositionKind::none;
+       diag.block = 4;
+       diag.scores = BlockScores::relu;
+       AttentionConfig norm = diag;
+       norm.kind = AttentionKind::norm_linear;
+       norm.feature_map = Activation::elu;
+       m.layout = {LayerGroup{1, diag, m.ffn, {}}, LayerGroup{1, norm, m.ffn, {}}};
      }},
     {"post_norm_simple_rms", [](ModelConfig& m) {
        m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};

@@ -1,4 +1,4 @@
-// LightningAttention as a token mixer: the released code's decay schedule (spec §2.3's worked
+// LinearAttention (kind lightning) as a token mixer: the released code's decay schedule (spec §2.3's worked
 // values, the one-layer rule), parameter names, a gradcheck of a decoder built of it, and
 // packed documents kept apart. Decoding against the full forward is in decoding_test.cpp.
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "layers/decoder.h"
-#include "layers/lightning_attention.h"
+#include "layers/linear_attention.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"

@@ -61,12 +61,12 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   c = Config();
   c.model.layer_pattern = {AttentionKind::softmax, AttentionKind::mla};
   expect_error<ConfigError>([&] { check_buildable(c); }, "model.layer_pattern[1] with model.attention.kind: mla is not implemented yet");
-  // Lightning's options: its positions, its feature map; LRPE is lightning's alone.
+  // The TransNormer kinds' options: positions, feature maps, block; LRPE is the linear kinds' alone.
   c = Config();
   c.model.attention.kind = AttentionKind::lightning;
   expect_error<ConfigError>([&] { check_buildable(c); },
                             "model.attention.positions: rope is not implemented with lightning attention, expected "
-                            "none (the decay alone) or lrpe");
+                            "none or lrpe");
   c.model.attention.positions = PositionKind::lrpe;
   check_buildable(c);
   c.model.attention.feature_map = Activation::gelu;
@@ -76,6 +76,20 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   c.model.attention.positions = PositionKind::lrpe;
   expect_error<ConfigError>([&] { check_buildable(c); },
                             "model.attention.positions: lrpe is not implemented with softmax attention");
+  c.model.attention.kind = AttentionKind::diag_block;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.positions: lrpe is not implemented with diag_block attention, expected none");
+  c.model.attention.positions = PositionKind::none;
+  c.model.attention.block = 0;
+  expect_error<ConfigError>([&] { check_buildable(c); }, "model.attention.block: 0 is not implemented with diag_block, expected > 0");
+  c = Config();
+  c.model.attention.kind = AttentionKind::norm_linear;
+  c.model.attention.positions = PositionKind::none;
+  c.model.attention.feature_map = Activation::gelu;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.feature_map: gelu is not implemented with norm_linear, expected elu");
+  c.model.attention.feature_map = Activation::elu_plus_one;
+  check_buildable(c);
   Config e;
   e.model = mosaicbert();
   e.data.objective = Objective::mlm;
@@ -88,6 +102,18 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   e.model = mosaicbert();
   e.model.attention.positions = PositionKind::rope;
   expect_error<ConfigError>([&] { check_buildable(e); }, "model.attention.positions: rope is not implemented by the encoder");
+  // TransNormer v1's kinds are bidirectional in an encoder; lightning's decay is causal.
+  for (AttentionKind kind : {AttentionKind::norm_linear, AttentionKind::diag_block, AttentionKind::lightning}) {
+    e.model = mosaicbert();
+    e.model.attention.kind = kind;
+    e.model.attention.positions = PositionKind::none;
+    e.model.attention.feature_map = Activation::elu;
+    if (kind == AttentionKind::lightning)
+      expect_error<ConfigError>([&] { check_buildable(e); },
+                                "model.attention.kind: lightning is not implemented by the encoder yet");
+    else
+      check_buildable(e);
+  }
   e.model = mosaicbert();
   e.model.kv_heads = 2;
   expect_error<ConfigError>([&] { check_buildable(e); }, "model.kv_heads: 2 differs from model.heads");

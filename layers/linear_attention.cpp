@@ -1,5 +1,5 @@
-// LightningAttention: projections, feature map, the lightning op, output norm and gate.
-#include "layers/lightning_attention.h"
+// LinearAttention: projections, feature map, the lightning op, output norm and gate.
+#include "layers/linear_attention.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,20 +36,31 @@ std::vector<float> tnl_decay(int64_t heads, int64_t layer, int64_t layers) {
   return s;
 }
 
-LightningAttention::LightningAttention(const AttentionConfig& a, const ModelConfig& m, int64_t layer, Device device,
-                                       DType dtype)
-    : opt_(a), heads_(m.heads), head_dim_(m.head_dim()), norm_eps_(m.norm.eps) {
-  const std::vector<float> s = tnl_decay(m.heads, layer, m.layers);
-  decay_ = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {m.heads}, DType::f32);
-  LINEA_CHECK_T(ConfigError, heads_ > 0 && m.hidden % heads_ == 0, "LightningAttention: heads (", heads_,
+LinearAttention::LinearAttention(const AttentionConfig& a, const ModelConfig& m, int64_t layer, Device device,
+                                 DType dtype)
+    : opt_(a),
+      heads_(m.heads),
+      head_dim_(m.head_dim()),
+      norm_eps_(m.norm.eps),
+      causal_(m.kind == ModelKind::decoder),
+      gated_(a.kind == AttentionKind::lightning) {
+  LINEA_CHECK_T(ConfigError, a.kind == AttentionKind::lightning || a.kind == AttentionKind::norm_linear,
+                "LinearAttention: kind ", int(a.kind), ", expected lightning or norm_linear");
+  LINEA_CHECK_T(ConfigError, heads_ > 0 && m.hidden % heads_ == 0, "LinearAttention: heads (", heads_,
                 ") must divide hidden (", m.hidden, ")");
   LINEA_CHECK_T(ConfigError,
-                m.kind == ModelKind::decoder && a.window == 0 &&
+                (causal_ || !gated_) && a.window == 0 &&
                     (a.positions == PositionKind::none || a.positions == PositionKind::lrpe),
-                "LightningAttention: causal (decoder) only, without a window, with positions none or lrpe");
+                "LinearAttention: lightning is causal (decoder) only; no window; positions none or lrpe");
+  if (gated_) {
+    const std::vector<float> s = tnl_decay(m.heads, layer, m.layers);
+    decay_ = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {m.heads}, DType::f32);
+  }
+  // TNL's projections have no biases, v1's all have them.
   const int64_t C = m.hidden;
-  qkvu_proj_ = register_module("qkvu_proj", std::make_shared<Linear>(C, 4 * C, false, device, dtype));
-  out_proj_ = register_module("out_proj", std::make_shared<Linear>(C, C, false, device, dtype));
+  in_proj_ = register_module(gated_ ? "qkvu_proj" : "qkv_proj",
+                             std::make_shared<Linear>(C, (gated_ ? 4 : 3) * C, !gated_, device, dtype));
+  out_proj_ = register_module("out_proj", std::make_shared<Linear>(C, C, !gated_, device, dtype));
   if (a.positions == PositionKind::lrpe) {
     // One geometric sequence over the whole width, as the released code: 10000^(-2 i / C).
     std::vector<double> theta(static_cast<size_t>(C));
@@ -58,7 +69,7 @@ LightningAttention::LightningAttention(const AttentionConfig& a, const ModelConf
   }
 }
 
-std::pair<Variable, Variable> LightningAttention::lrpe_angles(const SequenceContext& ctx, Device device,
+std::pair<Variable, Variable> LinearAttention::lrpe_angles(const SequenceContext& ctx, Device device,
                                                               DType dtype) const {
   // Each row's position in its sequence, after the tokens a decoding state has already seen.
   const auto* state = static_cast<const LightningState*>(ctx.state);
@@ -75,12 +86,13 @@ std::pair<Variable, Variable> LightningAttention::lrpe_angles(const SequenceCont
   return {cos(angles), sin(angles)};
 }
 
-Variable LightningAttention::forward(const Variable& x, const SequenceContext& ctx) const {
+Variable LinearAttention::forward(const Variable& x, const SequenceContext& ctx) const {
   const int64_t B = ctx.B, T = ctx.T, C = heads_ * head_dim_;
-  LINEA_CHECK(x.dim() == 2 && x.size(0) == B * T, "LightningAttention: expected x [", B * T, ", hidden], got ",
+  LINEA_CHECK(x.dim() == 2 && x.size(0) == B * T, "LinearAttention: expected x [", B * T, ", hidden], got ",
               x.data().desc());
-  // [B*T, 4C] -> [B, T, 4, heads, Dh]; q, k, v each -> [B, heads, T, Dh]; u stays [B*T, C].
-  Variable qkvu = reshape(qkvu_proj_->forward(x), {B, T, 4, heads_, head_dim_});
+  // [B*T, 4C] -> [B, T, 4, heads, Dh] (3 without the gate); q, k, v each -> [B, heads, T, Dh];
+  // u stays [B*T, C].
+  Variable qkvu = reshape(in_proj_->forward(x), {B, T, gated_ ? 4 : 3, heads_, head_dim_});
   auto heads_first = [&](int64_t i) { return contiguous(permute(select(qkvu, 2, i), {0, 2, 1, 3})); };
   Variable q = activate(opt_.feature_map, heads_first(0)), k = activate(opt_.feature_map, heads_first(1));
   Variable v = heads_first(2);
@@ -89,13 +101,14 @@ Variable LightningAttention::forward(const Variable& x, const SequenceContext& c
     q = concat({q * c, q * s}, 3);
     k = concat({k * c, k * s}, 3);
   }
-  Variable u = reshape(select(qkvu, 2, 3), {B * T, C});
   kernels::LightningOptions options;
   options.decay = decay_;
   options.segments = ctx.segments;
   options.block = kBlock;
+  options.causal = causal_;
   auto* state = static_cast<LightningState*>(ctx.state);
-  LINEA_CHECK(!state || int64_t(state->lengths.size()) == B, "LightningAttention: a decoding state for ",
+  LINEA_CHECK(!state || causal_, "LinearAttention: bidirectional attention has no decoding state");
+  LINEA_CHECK(!state || int64_t(state->lengths.size()) == B, "LinearAttention: a decoding state for ",
               state ? state->lengths.size() : 0, " sequences got ", B);
   // A prefill starts from zeros; a step (or a later chunk) from the state so far.
   const Variable initial = state && state->state.defined() ? Variable(state->state) : Variable();
@@ -106,19 +119,20 @@ Variable LightningAttention::forward(const Variable& x, const SequenceContext& c
       state->lengths[size_t(b)] += ctx.segments.empty() ? T : ctx.segments.length[size_t(b)];
   }
   Variable o = reshape(contiguous(transpose(a.out, 1, 2)), {B * T, C});
-  o = rms_norm(o, Variable(), norm_eps_) * u;
+  o = rms_norm(o, Variable(), norm_eps_);
+  if (gated_) o = o * reshape(select(qkvu, 2, 3), {B * T, C});
   if (ctx.output_rows.defined()) o = index_select(o, 0, ctx.output_rows);
   return out_proj_->forward(o);
 }
 
-std::unique_ptr<MixerState> LightningAttention::new_state(int64_t batch) const {
+std::unique_ptr<MixerState> LinearAttention::new_state(int64_t batch) const {
   return std::make_unique<LightningState>(batch);
 }
 
-double LightningAttention::flops_per_token(int64_t seq_len) const {
+double LinearAttention::flops_per_token(int64_t seq_len) const {
   const double C = double(heads_ * head_dim_), Dv = double(head_dim_), Dk = lrpe_theta_.defined() ? 2 * Dv : Dv;
-  const double within = double(std::min<int64_t>(seq_len, kBlock));
-  return 6 * (4 * C * C + C * C) + 3 * double(heads_) * (within * (Dk + Dv) + 4 * Dk * Dv);
+  const double within = causal_ ? double(std::min<int64_t>(seq_len, kBlock)) : 0.0;
+  return 6 * ((gated_ ? 4 : 3) * C * C + C * C) + 3 * double(heads_) * (within * (Dk + Dv) + 4 * Dk * Dv);
 }
 
 }  // namespace linea
