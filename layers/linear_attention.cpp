@@ -28,11 +28,11 @@ class LightningState : public MixerState {
 
 }  // namespace
 
-std::vector<float> tnl_decay(int64_t heads, int64_t layer, int64_t layers) {
-  const std::vector<float> slopes = kernels::alibi_slopes(heads);
+std::vector<double> tnl_decay(int64_t heads, int64_t layer, int64_t layers) {
+  const std::vector<float> slopes = kernels::alibi_slopes(heads);  // powers of two: exact in f32
   const double depth = layers > 1 ? double(layer) / double(layers - 1) : 0.0;
-  std::vector<float> s;
-  for (float slope : slopes) s.push_back(float(double(slope) * (1.0 - depth + 1e-5)));
+  std::vector<double> s;
+  for (float slope : slopes) s.push_back(double(slope) * (1.0 - depth + 1e-5));
   return s;
 }
 
@@ -53,8 +53,7 @@ LinearAttention::LinearAttention(const AttentionConfig& a, const ModelConfig& m,
                     (a.positions == PositionKind::none || a.positions == PositionKind::lrpe),
                 "LinearAttention: lightning is causal (decoder) only; no window; positions none or lrpe");
   if (gated_) {
-    const std::vector<float> s = tnl_decay(m.heads, layer, m.layers);
-    decay_ = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {m.heads}, DType::f32);
+    decay_ = Tensor::from_vector(tnl_decay(m.heads, layer, m.layers), {m.heads}, DType::f64);
   }
   // TNL's projections have no biases, v1's all have them.
   const int64_t C = m.hidden;

@@ -26,7 +26,7 @@ namespace linea {
 
 // The released code's decay of layer `layer` of `layers` (§2.3): s_h = slope_h (1 - l / (L - 1)
 // + 1e-5) with ALiBi's slopes, and l / (L - 1) taken as 0 for a single layer. λ = exp(-s).
-std::vector<float> tnl_decay(int64_t heads, int64_t layer, int64_t layers);
+std::vector<double> tnl_decay(int64_t heads, int64_t layer, int64_t layers);
 
 class LinearAttention : public TokenMixer {
  public:
@@ -48,7 +48,7 @@ class LinearAttention : public TokenMixer {
   int64_t heads_, head_dim_;
   double norm_eps_;
   bool causal_, gated_;
-  Tensor decay_;  // lightning: s_h, f32 [H] on the CPU (the kernel reads it there); else undefined
+  Tensor decay_;  // lightning: s_h, f64 [H] on the CPU (the kernel reads it there); else undefined
   Child<Linear> in_proj_, out_proj_;  // in_proj: qkvu_proj (lightning) or qkv_proj (norm_linear)
   Variable lrpe_theta_;  // [H, Dh], only with positions: lrpe
 };

@@ -44,9 +44,8 @@ int run_bench_attention(const BenchCommand& cmd) {
   const int64_t B = cmd.batch, H = cmd.heads, D = cmd.head_dim;
   LINEA_CHECK_T(ConfigError, B > 0 && H > 0 && D > 0 && !cmd.contexts.empty(),
                 "bench attention: --batch, --heads, --head-dim must be positive and --lengths non-empty");
-  const std::vector<float> s = tnl_decay(H, 0, 2);
   kernels::LightningOptions lightning;
-  lightning.decay = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {H}, DType::f32);
+  lightning.decay = Tensor::from_vector(tnl_decay(H, 0, 2), {H}, DType::f64);
   std::printf("linea attention: B=%ld H=%ld D=%ld f32 %s, %d threads; forward + backward, peak = allocator high-water "
               "mark incl. inputs and gradients\n",
               long(B), long(H), long(D), device.str().c_str(), omp_get_max_threads());

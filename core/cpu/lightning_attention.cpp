@@ -33,7 +33,7 @@ struct Plane {
 Plane plane(const LightningDims& d, int64_t s, int64_t h) {
   const int64_t start = d.seg_start[s], b = start / d.T, t0 = start % d.T;
   Plane p{(b * d.H + h) * d.T + t0, d.seg_length[s], {}};
-  const double decay = d.decay ? double(d.decay[h]) : 0.0;
+  const double decay = d.decay ? d.decay[h] : 0.0;
   for (int64_t k = 0; k <= d.block + 1; ++k) p.pow.push_back(std::exp(-decay * double(k)));
   return p;
 }

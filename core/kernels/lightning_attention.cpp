@@ -49,10 +49,10 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
   const int64_t N = int64_t(c.segments.start.size());
   if (opt.decay.defined()) {
     LINEA_CHECK(opt.decay.dim() == 1 && opt.decay.size(0) == H, op, ": decay ", opt.decay.desc(), " must be [", H, "]");
-    c.decay = opt.decay.to(Device::cpu(), DType::f32).contiguous();
+    c.decay = opt.decay.to(Device::cpu(), DType::f64).contiguous();
     for (int64_t h = 0; h < H; ++h)
-      LINEA_CHECK(c.decay.data<float>()[h] >= 0, op, ": decay s must be >= 0 (λ = exp(-s) <= 1), head ", h, " has ",
-                  c.decay.data<float>()[h]);
+      LINEA_CHECK(c.decay.data<double>()[h] >= 0, op, ": decay s must be >= 0 (λ = exp(-s) <= 1), head ", h, " has ",
+                  c.decay.data<double>()[h]);
   }
   LINEA_CHECK(opt.causal || !opt.decay.defined(), op,
               ": non-causal lightning attention has no decay (λ^(i-j) needs i >= j); pass an undefined decay");
@@ -62,7 +62,7 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
                 op, ": initial_state ", initial_state.desc(), " must be [", N, ", ", H, ", ", Dk, ", ", Dv, "] in ",
                 q.desc(), "'s dtype and device");
   }
-  c.dims = LightningDims{B, H, T, Dk, Dv, opt.block, c.decay.defined() ? c.decay.data<float>() : nullptr,
+  c.dims = LightningDims{B, H, T, Dk, Dv, opt.block, c.decay.defined() ? c.decay.data<double>() : nullptr,
                          c.segments.start.data(), c.segments.length.data(), N, covered == B * T, opt.causal};
 }
 

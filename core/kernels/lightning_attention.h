@@ -22,7 +22,8 @@
 namespace linea::kernels {
 
 struct LightningOptions {
-  // s_h >= 0 per head, λ_h = exp(-s_h): f32 [H] on any device, or undefined for λ = 1 (no
+  // s_h >= 0 per head, λ_h = exp(-s_h): [H] of any floating dtype and device, read as f64 (an
+  // f64 model gets f64 decays), or undefined for λ = 1 (no
   // decay: TransNormer's causal norm_linear).
   Tensor decay;
   AttentionSegments segments;
@@ -52,11 +53,11 @@ LightningGrads lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor
 namespace linea {
 
 // Sizes shared by the backends, validated. Sequence s covers flat rows [seg_start[s],
-// seg_start[s] + seg_length[s]) of the [B*T] row index; `decay` points at H f32 values
+// seg_start[s] + seg_length[s]) of the [B*T] row index; `decay` points at H f64 values
 // (host memory) or is null.
 struct LightningDims {
   int64_t B, H, T, Dk, Dv, block;
-  const float* decay;
+  const double* decay;
   const int64_t* seg_start;
   const int64_t* seg_length;
   int64_t segments;

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""PyTorch reference of linea's Llama-style decoder.
+"""PyTorch reference of linea's decoders: Llama-style (softmax attention with RoPE, RMSNorm,
+SwiGLU) and TransNormerLLM (lightning attention, SimpleRMSNorm, SGLU; specs/transnormer.md
+§2), or any per-layer mix of them that the config's layout describes.
 
 Builds the model from a linea checkpoint (HDF5: /model/<name> tensors, root attribute
 config_yaml), computes the mean token cross-entropy on a batch and every parameter's
@@ -8,8 +10,9 @@ gradient, and writes them for comparison:
     decoder.py CHECKPOINT.h5 BATCH.h5 OUT.h5
 
 BATCH.h5 holds /inputs and /targets ([B, T] integer). OUT.h5 gets /loss (scalar) and
-/grad/<name> for every parameter. Runs in float64 so it serves as the reference. bench_decoder.py reuses forward_loss in
-float32 for throughput comparisons.
+/grad/<name> for every parameter. Runs in float64 so it serves as the reference; written
+from the math (lightning attention in its naive O(T^2) form), not from linea's code.
+bench_decoder.py reuses forward_loss in float32 for throughput comparisons.
 """
 import math
 import sys
@@ -17,6 +20,7 @@ import sys
 import h5py
 import numpy as np
 import torch
+import torch.nn.functional as F
 import yaml
 
 
@@ -42,46 +46,181 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def simple_rms_norm(x, eps):
+    """SimpleRMSNorm (TransNormerLLM): x / sqrt(mean(x^2) + eps) over the last dim, no gain."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+
+
 def rms_norm(x, w, eps):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+    return simple_rms_norm(x, eps) * w
+
+
+# linea's activation names (model.ffn.activation, model.attention.feature_map).
+ACTIVATIONS = {
+    "none": lambda x: x,
+    "silu": F.silu,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "relu": F.relu,
+    "sigmoid": torch.sigmoid,
+    "elu": F.elu,
+    "elu_plus_one": lambda x: 1 + F.elu(x),
+}
+
+
+def layer_specs(m):
+    """(attention, ffn) config of each layer. Without model.layout: model.attention and
+    model.ffn everywhere, attention kinds cycling through model.layer_pattern if given. With a
+    layout: its groups in order, `layers: 0` taking the remaining layers, and a group's
+    pattern entries cycling over its layers. A dumped config writes every group and pattern
+    entry in full, so nothing is inherited from the enclosing level."""
+    layout = m.get("layout") or []
+    if not layout:
+        kinds = m.get("layer_pattern") or []
+        specs = []
+        for i in range(m["layers"]):
+            attention = dict(m.get("attention", {}))
+            if kinds:
+                attention["kind"] = kinds[i % len(kinds)]
+            specs.append((attention, m.get("ffn", {})))
+        return specs
+    specs = []
+    for group in layout:
+        count = group["layers"] or m["layers"] - len(specs)
+        entries = group.get("pattern") or [group]
+        for i in range(count):
+            entry = entries[i % len(entries)]
+            specs.append((entry["attention"], entry["ffn"]))
+    if len(specs) != m["layers"]:
+        raise ValueError(f"model.layout covers {len(specs)} layers, model.layers is {m['layers']}")
+    return specs
+
+
+def norm(x, p, name, m):
+    """The model's pre-norm: RMSNorm with the gain p[name.weight], or SimpleRMSNorm."""
+    n = m["norm"]
+    if n.get("position", "pre") != "pre":
+        raise NotImplementedError("only pre-norm decoders")
+    kind = n.get("kind", "rmsnorm")
+    if kind == "rmsnorm":
+        return rms_norm(x, p[name + ".weight"], n["eps"])
+    if kind == "simple_rmsnorm":
+        return simple_rms_norm(x, n["eps"])
+    raise NotImplementedError(f"norm kind {kind}")
+
+
+def softmax_attention(h, p, pre, att, m):
+    """Causal softmax attention with RoPE and grouped-query heads (Llama)."""
+    if att.get("positions", "rope") != "rope" or att.get("window", 0) != 0:
+        raise NotImplementedError("softmax attention: only RoPE positions and no window")
+    hidden, heads, kv_heads = m["hidden"], m["heads"], m["kv_heads"]
+    d = hidden // heads
+    B, T, _ = h.shape
+    inv = rope_inv_freq(d, att.get("rope_theta", 10000.0), att.get("rope_scaling"))
+    angles = torch.outer(torch.arange(T, dtype=torch.float64), inv)
+    cos = torch.cat((angles.cos(), angles.cos()), -1).to(h.dtype)
+    sin = torch.cat((angles.sin(), angles.sin()), -1).to(h.dtype)
+    mask = torch.full((T, T), float("-inf"), dtype=h.dtype).triu(1)
+    q = (h @ p[pre + "q_proj.weight"].T).view(B, T, heads, d).transpose(1, 2)
+    k = (h @ p[pre + "k_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
+    v = (h @ p[pre + "v_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    k = k.repeat_interleave(heads // kv_heads, dim=1)
+    v = v.repeat_interleave(heads // kv_heads, dim=1)
+    s = q @ k.transpose(-1, -2) / math.sqrt(d) + mask
+    o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, hidden)
+    return o @ p[pre + "o_proj.weight"].T
+
+
+def alibi_slopes(heads):
+    """ALiBi's head slopes: 2^(-8 (h+1) / H) for H a power of two; otherwise the slopes of P
+    heads, P the largest power of two below H, then every other slope of 2P heads (H - P of them)."""
+    def geometric(n):
+        return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
+
+    p2 = 2 ** int(math.floor(math.log2(heads)))
+    return geometric(p2) + geometric(2 * p2)[0::2][:heads - p2]
+
+
+def tnl_decay_rates(heads, layer, layers):
+    """s_h of layer `layer` of `layers` (λ_h = exp(-s_h)): slope_h (1 - l/(L-1) + 1e-5), with
+    l/(L-1) read as 0 for a single layer."""
+    depth = layer / (layers - 1) if layers > 1 else 0.0
+    return torch.tensor([slope * (1.0 - depth + 1e-5) for slope in alibi_slopes(heads)], dtype=torch.float64)
+
+
+def lrpe(x, theta):
+    """x [B, H, T, d] at 0-based positions p -> [x cos(p θ), x sin(p θ)] [B, H, T, 2d]; θ [H, d]."""
+    angles = torch.arange(x.shape[2], dtype=x.dtype)[None, :, None] * theta[:, None, :]
+    return torch.cat((x * angles.cos(), x * angles.sin()), -1)
+
+
+def lightning_attention(h, p, pre, att, m, layer):
+    """TransNormerLLM's gated linear attention in its naive O(T^2) form: per head
+    o_t = sum_{j<=t} λ^(t-j) (q_t . k_j) v_j, then SimpleRMSNorm over all heads, times the gate
+    u, out_proj. q and k go through the feature map (and LRPE if the layer has it); no 1/sqrt(d)."""
+    hidden, heads = m["hidden"], m["heads"]
+    d = hidden // heads
+    B, T, _ = h.shape
+    qkvu = (h @ p[pre + "qkvu_proj.weight"].T).view(B, T, 4, heads, d)
+    q, k, v = (qkvu[:, :, i].transpose(1, 2) for i in range(3))  # [B, H, T, d]
+    u = qkvu[:, :, 3].reshape(B, T, hidden)
+    phi = ACTIVATIONS[att.get("feature_map", "silu")]
+    q, k = phi(q), phi(k)
+    if att.get("positions") == "lrpe":
+        theta = p[pre + "lrpe_theta"]
+        q, k = lrpe(q, theta), lrpe(k, theta)
+    s = tnl_decay_rates(heads, layer, m["layers"]).to(h.dtype)[:, None, None]
+    distance = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+    # Exponents only for t >= j: λ^(t-j) above the diagonal would overflow, not vanish.
+    decay = torch.where(distance >= 0, torch.exp(-s * distance.clamp(min=0)), torch.zeros((), dtype=h.dtype))
+    o = ((q @ k.transpose(-1, -2)) * decay) @ v
+    o = simple_rms_norm(o.transpose(1, 2).reshape(B, T, hidden), m["norm"]["eps"]) * u
+    return o @ p[pre + "out_proj.weight"].T
+
+
+def token_mixer(h, p, pre, att, m, layer):
+    kind = att.get("kind", "softmax")
+    if kind == "softmax":
+        return softmax_attention(h, p, pre + "self_attn.", att, m)
+    if kind == "lightning":
+        return lightning_attention(h, p, pre + "self_attn.", att, m, layer)
+    raise NotImplementedError(f"attention kind {kind}")
+
+
+# The gate's activation of each GLU-family ffn.kind (glu: model.ffn.activation).
+GLU_ACTIVATIONS = {"swiglu": "silu", "sglu": "none"}
+
+
+def channel_mixer(h, p, pre, ffn):
+    """down(act(gate(x)) * up(x))."""
+    kind = ffn.get("kind", "swiglu")
+    if kind == "glu":
+        act = ffn["activation"]
+    elif kind in GLU_ACTIVATIONS:
+        act = GLU_ACTIVATIONS[kind]
+    else:
+        raise NotImplementedError(f"ffn kind {kind}")
+    g = ACTIVATIONS[act](h @ p[pre + "mlp.gate_proj.weight"].T)
+    u = h @ p[pre + "mlp.up_proj.weight"].T
+    return (g * u) @ p[pre + "mlp.down_proj.weight"].T
 
 
 def forward_loss(p, cfg, inputs, targets):
     m = cfg["model"]
-    hidden, heads, kv_heads = m["hidden"], m["heads"], m["kv_heads"]
-    d = hidden // heads
-    eps = m["norm"]["eps"]
-    att = m["attention"]
     B, T = inputs.shape
-    dtype = p["embed_tokens.weight"].dtype
-    inv = rope_inv_freq(d, att.get("rope_theta", 10000.0), att.get("rope_scaling"))
-    angles = torch.outer(torch.arange(T, dtype=torch.float64), inv)
-    cos = torch.cat((angles.cos(), angles.cos()), -1).to(dtype)
-    sin = torch.cat((angles.sin(), angles.sin()), -1).to(dtype)
-    mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
-
     x = p["embed_tokens.weight"][inputs]
-    for i in range(m["layers"]):
+    if m.get("scale_embeddings", False):
+        x = x * math.sqrt(m["hidden"])
+    for i, (att, ffn) in enumerate(layer_specs(m)):
         pre = f"layers.{i}."
-        h = rms_norm(x, p[pre + "input_layernorm.weight"], eps)
-        q = (h @ p[pre + "self_attn.q_proj.weight"].T).view(B, T, heads, d).transpose(1, 2)
-        k = (h @ p[pre + "self_attn.k_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
-        v = (h @ p[pre + "self_attn.v_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        k = k.repeat_interleave(heads // kv_heads, dim=1)
-        v = v.repeat_interleave(heads // kv_heads, dim=1)
-        s = q @ k.transpose(-1, -2) / math.sqrt(d) + mask
-        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, hidden)
-        x = x + o @ p[pre + "self_attn.o_proj.weight"].T
-        h = rms_norm(x, p[pre + "post_attention_layernorm.weight"], eps)
-        g = h @ p[pre + "mlp.gate_proj.weight"].T
-        u = h @ p[pre + "mlp.up_proj.weight"].T
-        x = x + (torch.nn.functional.silu(g) * u) @ p[pre + "mlp.down_proj.weight"].T
-    x = rms_norm(x, p["norm.weight"], eps)
+        x = x + token_mixer(norm(x, p, pre + "input_layernorm", m), p, pre, att, m, i)
+        x = x + channel_mixer(norm(x, p, pre + "post_attention_layernorm", m), p, pre, ffn)
+    x = norm(x, p, "norm", m)
     head = p["embed_tokens.weight"] if m.get("tie_embeddings", True) else p["lm_head.weight"]
     logits = x @ head.T
-    return torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), targets.reshape(-1), ignore_index=-100)
+    return F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(-1), ignore_index=-100)
 
 
 def load_checkpoint(path, dtype=torch.float64):

@@ -16,7 +16,7 @@ using namespace linea::testing;
 
 namespace {
 
-double lambda(const std::vector<float>& s, size_t h) { return std::exp(-double(s[h])); }
+double lambda(const std::vector<double>& s, size_t h) { return std::exp(-s[h]); }
 
 ModelConfig tiny_tnl() {
   ModelConfig m = tiny_decoder_config();
@@ -32,22 +32,27 @@ ModelConfig tiny_tnl() {
 
 TEST(LightningLayer, DecayFollowsTheReleasedCode) {
   // specs/transnormer.md §2.3: λ for head 0 / the last head.
-  const std::vector<float> h8_l0 = tnl_decay(8, 0, 24);
+  const std::vector<double> h8_l0 = tnl_decay(8, 0, 24);
   EXPECT_NEAR(lambda(h8_l0, 0), 0.6065, 1e-4);
   EXPECT_NEAR(lambda(h8_l0, 7), 0.99610, 1e-5);
-  const std::vector<float> h32_l0 = tnl_decay(32, 0, 30);
+  const std::vector<double> h32_l0 = tnl_decay(32, 0, 30);
   EXPECT_NEAR(lambda(h32_l0, 0), 0.4313, 1e-4);
   EXPECT_NEAR(lambda(h32_l0, 31), 0.99610, 1e-5);
-  const std::vector<float> h16_l8 = tnl_decay(16, 8, 16);
+  const std::vector<double> h16_l8 = tnl_decay(16, 8, 16);
   EXPECT_NEAR(lambda(h16_l8, 0), 0.7189, 1e-4);
   EXPECT_NEAR(lambda(h16_l8, 15), 0.99818, 1e-5);
   // The last layer barely decays; layer 0 decays most; s_h = slope_h (1 - l/(L-1) + 1e-5).
-  for (float s : tnl_decay(8, 23, 24)) EXPECT_GE(std::exp(-double(s)), 0.99999);
+  for (double s : tnl_decay(8, 23, 24)) EXPECT_GE(std::exp(-s), 0.99999);
   for (int64_t layer : {0, 1, 2})
     for (size_t h = 0; h < 8; ++h) {
       const double slope = std::exp2(-8.0 * double(h + 1) / 8.0);
-      EXPECT_NEAR(tnl_decay(8, layer, 3)[h], float(slope * (1.0 - double(layer) / 2.0 + 1e-5)), 1e-7) << layer << h;
+      EXPECT_NEAR(tnl_decay(8, layer, 3)[h], slope * (1.0 - double(layer) / 2.0 + 1e-5), 1e-16) << layer << h;
     }
+  // §7.2's tiny model (4 layers x 4 heads): λ per layer and head, as the spec tabulates them.
+  const double tiny[3][4] = {{0.7788, 0.9394, 0.9845, 0.9961}, {0.8465, 0.9592, 0.9896, 0.9974},
+                             {0.9200, 0.9794, 0.9948, 0.9987}};
+  for (int64_t layer = 0; layer < 3; ++layer)
+    for (size_t h = 0; h < 4; ++h) EXPECT_NEAR(lambda(tnl_decay(4, layer, 4), h), tiny[layer][h], 5e-5) << layer << h;
   // One layer: l / (L - 1) is taken as 0, the layer-0 value of any deeper model.
   EXPECT_EQ(tnl_decay(8, 0, 1), tnl_decay(8, 0, 24));
 }
