@@ -138,6 +138,36 @@ TEST(Encoder, InitZeroesThePadRowAndBiases) {
   EXPECT_NEAR(std::sqrt(sum2 / double(row.size())), 0.3, 0.05);
 }
 
+// TransNormer v1's bidirectional mixers (diag_block, then norm_linear) see only each
+// sequence's real tokens too: packed and padded rows give the same loss and gradients.
+TEST(Encoder, TransNormerV1MixersUnpaddedEqualsPadded) {
+  Fixture f = fixture();
+  auto make_v1 = [](bool unpad) {
+    ModelConfig m = tiny_encoder_config(unpad);
+    AttentionConfig diag = m.attention;
+    diag.kind = AttentionKind::diag_block;
+    diag.positions = PositionKind::none;
+    diag.block = 3;  // row 0's 7 tokens span three blocks
+    AttentionConfig norm = diag;
+    norm.kind = AttentionKind::norm_linear;
+    norm.feature_map = Activation::elu_plus_one;
+    m.layout = {LayerGroup{1, diag, m.ffn, {}}, LayerGroup{1, norm, m.ffn, {}}};
+    auto model = std::make_unique<Encoder>(m);
+    Generator gen(9);
+    model->init_parameters(gen);
+    model->to(Device::cpu(), DType::f64);
+    return model;
+  };
+  auto unpadded = make_v1(true), padded = make_v1(false);
+  Encoder::MlmOutput a = unpadded->mlm(rows_for(*unpadded, f.batch), f.labels);
+  Encoder::MlmOutput b = padded->mlm(rows_for(*padded, f.batch), f.labels);
+  EXPECT_NEAR(a.loss.data().item(), b.loss.data().item(), 1e-13);
+  a.loss.backward();
+  b.loss.backward();
+  for (const std::string& name : {"layers.0.attention.qkv_proj.weight", "layers.1.attention.qkv_proj.bias"})
+    EXPECT_TRUE(all_close(unpadded->parameter(name).grad(), padded->parameter(name).grad(), 1e-12, 1e-12)) << name;
+}
+
 TEST(Encoder, UnpaddedEqualsPaddedLossAndGradients) {
   Fixture f = fixture();
   auto unpadded = make(true), padded = make(false);
