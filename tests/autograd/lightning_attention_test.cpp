@@ -1,7 +1,7 @@
 // Lightning attention against its naive O(T^2) form (specs/transnormer.md §3.1, with an
 // initial state in the inclusive convention): forward, final state and every gradient, for
-// T that are and are not multiples of the block, T < block, T = 1, Dk != Dv, with and
-// without decay; packed sequences that must not see each other; a sequence in chunks (and
+// T that are and are not multiples of the block, T < block, T = 1, Dk != Dv, head dims
+// 8 to 192 (96 and 192 not powers of two), with and without decay; packed sequences that must not see each other; a sequence in chunks (and
 // one token at a time, the decode recurrence) equal to one pass; gradchecks. f64 agrees
 // to 1e-10; f32 to 1e-5 of the output's scale (inputs of size 0.1 as the LA tests use).
 #include <gtest/gtest.h>
@@ -148,6 +148,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{1, 2, 128, 32, 32, 64, true, true},  // T a multiple of the block
                       Case{1, 3, 150, 32, 16, 64, true, true},  // partial last block, Dk = 2 Dv (LRPE)
                       Case{1, 1, 70, 96, 96, 64, true, false},  // a head dim that is not a power of two
+                      Case{1, 1, 100, 64, 64, 64, true, true},  // the head dims of TNL and of the tiny recipe
+                      Case{1, 1, 130, 128, 128, 64, true, false},
+                      Case{1, 1, 65, 192, 192, 64, true, true},
                       Case{2, 2, 23, 8, 12, 4, false, true},    // no decay, small blocks
                       Case{1, 2, 11, 4, 3, 4, true, true}));    // the spec's hand-checked shape
 
