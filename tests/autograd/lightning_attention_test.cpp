@@ -152,7 +152,14 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{1, 1, 130, 128, 128, 64, true, false},
                       Case{1, 1, 65, 192, 192, 64, true, true},
                       Case{2, 2, 23, 8, 12, 4, false, true},    // no decay, small blocks
-                      Case{1, 2, 11, 4, 3, 4, true, true}));    // the spec's hand-checked shape
+                      Case{1, 2, 11, 4, 3, 4, true, true}),     // the spec's hand-checked shape
+    // Readable, stable names (the default prints the struct's bytes, padding included, so
+    // ctest's discovered names would not be reproducible).
+    [](const ::testing::TestParamInfo<Case>& info) {
+      const Case& c = info.param;
+      return str_cat("B", c.B, "_H", c.H, "_T", c.T, "_Dk", c.Dk, "_Dv", c.Dv, "_block", c.block,
+                     c.decay ? "_decay" : "", c.state ? "_state" : "");
+    });
 
 // Two packed sequences on one row equal each computed alone; padding rows stay zero.
 TEST(Lightning, PackedSequencesDoNotSeeEachOther) {
