@@ -17,7 +17,7 @@ LINEA_CONFIG_ENUM(NormKind, "rmsnorm", "layernorm", "simple_rmsnorm")
 LINEA_CONFIG_ENUM(NormPosition, "pre", "post")
 LINEA_CONFIG_ENUM(AttentionKind, "softmax", "mla", "norm_linear", "diag_block", "lightning", "kda",
                   "hedgehog_window")
-LINEA_CONFIG_ENUM(PositionKind, "rope", "alibi", "none", "lrpe")
+LINEA_CONFIG_ENUM(PositionKind, "rope", "alibi", "none", "lrpe", "urpe")
 LINEA_CONFIG_ENUM(BlockScores, "softmax", "relu")
 LINEA_CONFIG_ENUM(Objective, "causal", "mlm", "classification")
 LINEA_CONFIG_ENUM(OptimKind, "adamw", "decoupled_adamw", "sgd")

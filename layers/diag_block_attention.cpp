@@ -99,7 +99,8 @@ BlockTables block_tables(const std::vector<SequenceRows>& seqs, int64_t new_rows
 
 }  // namespace
 
-DiagBlockAttention::DiagBlockAttention(const AttentionConfig& a, const ModelConfig& m, Device device, DType dtype)
+DiagBlockAttention::DiagBlockAttention(const AttentionConfig& a, const ModelConfig& m, int64_t layer, Device device,
+                                       DType dtype)
     : opt_(a),
       causal_(m.kind == ModelKind::decoder),
       heads_(m.heads),
@@ -107,11 +108,13 @@ DiagBlockAttention::DiagBlockAttention(const AttentionConfig& a, const ModelConf
       norm_eps_(m.norm.eps) {
   LINEA_CHECK_T(ConfigError, heads_ > 0 && m.hidden % heads_ == 0, "DiagBlockAttention: heads (", heads_,
                 ") must divide hidden (", m.hidden, ")");
-  LINEA_CHECK_T(ConfigError, a.block > 0 && a.window == 0 && a.positions == PositionKind::none,
-                "DiagBlockAttention: block must be positive, window 0 and positions none, got block ", a.block);
+  LINEA_CHECK_T(ConfigError,
+                a.block > 0 && a.window == 0 && (a.positions == PositionKind::none || a.positions == PositionKind::urpe),
+                "DiagBlockAttention: block must be positive, window 0 and positions none or urpe, got block ", a.block);
   const int64_t C = m.hidden;
   qkv_proj_ = register_module("qkv_proj", std::make_shared<Linear>(C, 3 * C, true, device, dtype));
   out_proj_ = register_module("out_proj", std::make_shared<Linear>(C, C, true, device, dtype));
+  if (a.positions == PositionKind::urpe) urpe_ = register_module("urpe", std::make_shared<Urpe>(head_dim_, layer, device, dtype));
 }
 
 Variable DiagBlockAttention::forward(const Variable& x, const SequenceContext& ctx) const {
@@ -126,15 +129,25 @@ Variable DiagBlockAttention::forward(const Variable& x, const SequenceContext& c
 
   const Variable qkv = reshape(qkv_proj_->forward(x), {B * T, 3, H, Dh});
   const Variable zero(Tensor::zeros({1, H, Dh}, x.dtype(), x.device()));
-  auto keys_from = [&](int64_t i, const Tensor& cache) {
+  auto keys_from = [&](const Variable& rows, const Tensor& cache) {
     std::vector<Variable> parts;
     if (cached) parts.emplace_back(cache);
-    parts.push_back(select(qkv, 1, i));
+    parts.push_back(rows);
     parts.push_back(zero);
     return concat(parts, 0);
   };
-  const Variable q_src = concat({scale(select(qkv, 1, 0), 1.0 / std::sqrt(double(Dh))), zero}, 0);
-  const Variable k_src = keys_from(1, cached ? state->k : Tensor()), v_src = keys_from(2, cached ? state->v : Tensor());
+  // v1's order: q scaled first, then URPE on q and k (the cache keeps rotated keys).
+  Variable q_new = scale(select(qkv, 1, 0), 1.0 / std::sqrt(double(Dh))), k_new = select(qkv, 1, 1);
+  if (urpe_) {
+    std::vector<int64_t> seen;
+    for (const SequenceRows& s : seqs) seen.push_back(s.before);
+    const Variable p(row_positions(ctx, seen, x.dtype(), x.device()).reshape({B * T, 1, 1}));
+    q_new = urpe_->forward(q_new, p);
+    k_new = urpe_->forward(k_new, p);
+  }
+  const Variable q_src = concat({q_new, zero}, 0);
+  const Variable k_src = keys_from(k_new, cached ? state->k : Tensor());
+  const Variable v_src = keys_from(select(qkv, 1, 2), cached ? state->v : Tensor());
   auto gather_blocks = [&](const Variable& src, const std::vector<int64_t>& rows, int64_t per_block) {
     const Variable g = index_select(src, 0, Tensor::from_indices(rows, x.device()));
     return contiguous(permute(reshape(g, {t.blocks, per_block, H, Dh}), {0, 2, 1, 3}));

@@ -8,17 +8,20 @@
 // Projections qkv_proj and out_proj with biases (v1's Linear layers). Keys past a sequence's
 // end never count: for the bidirectional T2 path this is exact block attention over real
 // tokens, which v1's reference only approximates (its zero-padded last block adds e^0 to the
-// softmax's denominator; spec §1.3). Positions: none (v1's URPE is not implemented).
+// softmax's denominator; spec §1.3). Positions: none, or urpe (v1's, layers/urpe.h) on the
+// scaled q and on k.
 // Decoding keeps the current block's keys and values (at most block - 1 rows per sequence):
 // O(block) memory however long the sequence.
 #pragma once
 #include "layers/token_mixer.h"
+#include "layers/urpe.h"
 
 namespace linea {
 
 class DiagBlockAttention : public TokenMixer {
  public:
-  DiagBlockAttention(const AttentionConfig& a, const ModelConfig& m, Device device, DType dtype);
+  // `layer` keys URPE's fixed reflection vector.
+  DiagBlockAttention(const AttentionConfig& a, const ModelConfig& m, int64_t layer, Device device, DType dtype);
   Variable forward(const Variable& x, const SequenceContext& ctx) const override;
   std::unique_ptr<MixerState> new_state(int64_t batch) const override;
   // 6 per projection weight plus 3 x 4 T' d per token for the scores and their product with
@@ -33,6 +36,7 @@ class DiagBlockAttention : public TokenMixer {
   int64_t heads_, head_dim_;
   double norm_eps_;
   Child<Linear> qkv_proj_, out_proj_;
+  Child<Urpe> urpe_;  // only with positions: urpe
 };
 
 }  // namespace linea

@@ -11,6 +11,7 @@
 #include "autograd/ops/rms_norm.h"
 #include "autograd/ops/views.h"
 #include "layers/glu.h"
+#include "layers/urpe.h"
 
 namespace linea {
 namespace {
@@ -50,8 +51,10 @@ LinearAttention::LinearAttention(const AttentionConfig& a, const ModelConfig& m,
                 ") must divide hidden (", m.hidden, ")");
   LINEA_CHECK_T(ConfigError,
                 (causal_ || !gated_) && a.window == 0 &&
-                    (a.positions == PositionKind::none || a.positions == PositionKind::lrpe),
-                "LinearAttention: lightning is causal (decoder) only; no window; positions none or lrpe");
+                    (a.positions == PositionKind::none || a.positions == PositionKind::lrpe ||
+                     (!gated_ && a.positions == PositionKind::urpe)),
+                "LinearAttention: lightning is causal (decoder) only; no window; positions none, lrpe or "
+                "(norm_linear) urpe");
   if (gated_) {
     decay_ = Tensor::from_vector(tnl_decay(m.heads, layer, m.layers), {m.heads}, DType::f64);
   }
@@ -66,24 +69,9 @@ LinearAttention::LinearAttention(const AttentionConfig& a, const ModelConfig& m,
     for (int64_t i = 0; i < C; ++i) theta[size_t(i)] = std::pow(10000.0, -2.0 * double(i) / double(C));
     lrpe_theta_ = register_parameter("lrpe_theta", Variable(Tensor::from_vector(theta, {heads_, head_dim_}, dtype).to(device)));
   }
+  if (a.positions == PositionKind::urpe) urpe_ = register_module("urpe", std::make_shared<Urpe>(head_dim_, layer, device, dtype));
 }
 
-std::pair<Variable, Variable> LinearAttention::lrpe_angles(const SequenceContext& ctx, Device device,
-                                                              DType dtype) const {
-  // Each row's position in its sequence, after the tokens a decoding state has already seen.
-  const auto* state = static_cast<const LightningState*>(ctx.state);
-  std::vector<double> positions(size_t(ctx.B * ctx.T), 0.0);
-  const int64_t sequences = ctx.segments.empty() ? ctx.B : int64_t(ctx.segments.start.size());
-  for (int64_t s = 0; s < sequences; ++s) {
-    const int64_t start = ctx.segments.empty() ? s * ctx.T : ctx.segments.start[size_t(s)];
-    const int64_t length = ctx.segments.empty() ? ctx.T : ctx.segments.length[size_t(s)];
-    const int64_t seen = state && state->state.defined() ? state->lengths.at(size_t(s)) : 0;
-    for (int64_t i = 0; i < length; ++i) positions[size_t(start + i)] = double(seen + i);
-  }
-  const Variable p(Tensor::from_vector(positions, {ctx.B, 1, ctx.T, 1}, dtype, device));
-  const Variable angles = p * reshape(lrpe_theta_, {1, heads_, 1, head_dim_});
-  return {cos(angles), sin(angles)};
-}
 
 Variable LinearAttention::forward(const Variable& x, const SequenceContext& ctx) const {
   const int64_t B = ctx.B, T = ctx.T, C = heads_ * head_dim_;
@@ -95,17 +83,25 @@ Variable LinearAttention::forward(const Variable& x, const SequenceContext& ctx)
   auto heads_first = [&](int64_t i) { return contiguous(permute(select(qkvu, 2, i), {0, 2, 1, 3})); };
   Variable q = activate(opt_.feature_map, heads_first(0)), k = activate(opt_.feature_map, heads_first(1));
   Variable v = heads_first(2);
-  if (lrpe_theta_.defined()) {
-    const auto [c, s] = lrpe_angles(ctx, x.device(), x.dtype());
-    q = concat({q * c, q * s}, 3);
-    k = concat({k * c, k * s}, 3);
+  auto* state = static_cast<LightningState*>(ctx.state);
+  if (lrpe_theta_.defined() || urpe_) {
+    // Positions continue from the tokens a decoding state has already taken.
+    const Variable p(row_positions(ctx, state ? state->lengths : std::vector<int64_t>(), x.dtype(), x.device()));
+    if (urpe_) {
+      q = urpe_->forward(q, p);
+      k = urpe_->forward(k, p);
+    } else {
+      const Variable angles = p * reshape(lrpe_theta_, {1, heads_, 1, head_dim_});
+      const Variable c = cos(angles), s = sin(angles);
+      q = concat({q * c, q * s}, 3);
+      k = concat({k * c, k * s}, 3);
+    }
   }
   kernels::LightningOptions options;
   options.decay = decay_;
   options.segments = ctx.segments;
   options.block = kBlock;
   options.causal = causal_;
-  auto* state = static_cast<LightningState*>(ctx.state);
   LINEA_CHECK(!state || causal_, "LinearAttention: bidirectional attention has no decoding state");
   LINEA_CHECK(!state || int64_t(state->lengths.size()) == B, "LinearAttention: a decoding state for ",
               state ? state->lengths.size() : 0, " sequences got ", B);

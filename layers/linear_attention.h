@@ -10,7 +10,8 @@
 //   φ is elu (T1) or elu_plus_one (T2).
 // With positions: lrpe, q and k first go through LRPE (§2.4): x_p -> [x_p ⊙ cos(p θ), x_p ⊙
 // sin(p θ)] with learnable θ [H, Dh] starting at 10000^(-2 (h Dh + c) / (H Dh)), so scores see
-// cos(θ (t - s)) and the state is [2 Dh, Dh]. Causal kinds decode with the fixed
+// cos(θ (t - s)) and the state is [2 Dh, Dh]; norm_linear may instead take v1's URPE
+// (positions: urpe, layers/urpe.h) on φ(q) and φ(k). Causal kinds decode with the fixed
 // [B, H, Dk, Dh] state: the prefill hands it over from the parallel form and each step updates
 // it in O(1) (S <- λ S + kᵀ v, o = q S), through the same kernel.
 // Deviation from v1 (say so in recipes): its norm puts ε outside the square root,
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "layers/token_mixer.h"
+#include "layers/urpe.h"
 
 namespace linea {
 
@@ -41,9 +43,6 @@ class LinearAttention : public TokenMixer {
   const Linear& output_projection() const override { return *out_proj_; }
 
  private:
-  // cos and sin of LRPE's angles p θ at each row's position, [B, H, T, Dh] each.
-  std::pair<Variable, Variable> lrpe_angles(const SequenceContext& ctx, Device device, DType dtype) const;
-
   AttentionConfig opt_;
   int64_t heads_, head_dim_;
   double norm_eps_;
@@ -51,6 +50,7 @@ class LinearAttention : public TokenMixer {
   Tensor decay_;  // lightning: s_h, f64 [H] on the CPU (the kernel reads it there); else undefined
   Child<Linear> in_proj_, out_proj_;  // in_proj: qkvu_proj (lightning) or qkv_proj (norm_linear)
   Variable lrpe_theta_;  // [H, Dh], only with positions: lrpe
+  Child<Urpe> urpe_;     // only with positions: urpe (norm_linear)
 };
 
 }  // namespace linea

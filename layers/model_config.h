@@ -21,8 +21,9 @@ enum class BlockScores : uint8_t { softmax, relu };
 enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
 enum class NormPosition : uint8_t { pre, post };
 enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
-// lrpe: TransNormerLLM's learnable relative positions (lightning only).
-enum class PositionKind : uint8_t { rope, alibi, none, lrpe };
+// lrpe: TransNormerLLM's learnable relative positions (lightning, norm_linear); urpe: TransNormer
+// v1's unitary relative positions (norm_linear, diag_block).
+enum class PositionKind : uint8_t { rope, alibi, none, lrpe, urpe };
 
 // The channel mixer of a layer.
 struct FfnConfig {

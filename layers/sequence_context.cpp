@@ -46,4 +46,19 @@ Tensor PositionTables::alibi_slopes(int64_t heads, Device device) {
   return t;
 }
 
+Tensor row_positions(const SequenceContext& ctx, const std::vector<int64_t>& seen, DType dtype, Device device) {
+  std::vector<double> positions(size_t(ctx.B * ctx.T), 0.0);
+  const bool packed = !ctx.segments.empty();
+  const int64_t sequences = packed ? int64_t(ctx.segments.start.size()) : ctx.B;
+  LINEA_CHECK(seen.empty() || int64_t(seen.size()) == sequences, "row_positions: ", seen.size(),
+              " sequence lengths for ", sequences, " sequences");
+  for (int64_t s = 0; s < sequences; ++s) {
+    const int64_t start = packed ? ctx.segments.start[size_t(s)] : s * ctx.T;
+    const int64_t length = packed ? ctx.segments.length[size_t(s)] : ctx.T;
+    const int64_t before = seen.empty() ? 0 : seen[size_t(s)];
+    for (int64_t i = 0; i < length; ++i) positions[size_t(start + i)] = double(before + i);
+  }
+  return Tensor::from_vector(positions, {ctx.B, 1, ctx.T, 1}, dtype, device);
+}
+
 }  // namespace linea

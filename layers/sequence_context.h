@@ -58,4 +58,8 @@ struct SequenceContext {
   MixerState* state = nullptr;
 };
 
+// Each row's position in its sequence as a [B, 1, T, 1] tensor: sequence s's rows count from
+// seen[s] (the tokens a decoding state has already taken; empty: from 0). Padding rows get 0.
+Tensor row_positions(const SequenceContext& ctx, const std::vector<int64_t>& seen, DType dtype, Device device);
+
 }  // namespace linea

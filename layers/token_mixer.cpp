@@ -14,7 +14,7 @@ std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const Mod
   if (a.kind == AttentionKind::softmax) return std::make_shared<SoftmaxAttention>(a, m, layout, device, dtype);
   if (a.kind == AttentionKind::lightning || a.kind == AttentionKind::norm_linear)
     return std::make_shared<LinearAttention>(a, m, layer, device, dtype);
-  if (a.kind == AttentionKind::diag_block) return std::make_shared<DiagBlockAttention>(a, m, device, dtype);
+  if (a.kind == AttentionKind::diag_block) return std::make_shared<DiagBlockAttention>(a, m, layer, device, dtype);
   // check_buildable (train/model_builder.h) refuses these first, naming the recipe key.
   throw ConfigError(str_cat("make_token_mixer: attention kind ", int(a.kind), " is not implemented yet"));
 }

@@ -20,9 +20,14 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   if (linear || diag) {
     require(a.window == 0, "attention.window", std::to_string(a.window),
             str_cat(" with ", to_string(a.kind), " attention, expected 0"));
-    require(a.positions == PositionKind::none || (linear && a.positions == PositionKind::lrpe), "attention.positions",
-            to_string(a.positions),
-            str_cat(" with ", to_string(a.kind), " attention, expected none", linear ? " or lrpe" : ""));
+    const bool norm_linear = a.kind == AttentionKind::norm_linear;
+    require(a.positions == PositionKind::none || (linear && a.positions == PositionKind::lrpe) ||
+                ((norm_linear || diag) && a.positions == PositionKind::urpe),
+            "attention.positions", to_string(a.positions),
+            str_cat(" with ", to_string(a.kind), " attention, expected none",
+                    lightning ? " or lrpe" : norm_linear ? ", lrpe or urpe" : " or urpe"));
+    require(a.positions != PositionKind::urpe || m.head_dim() % 2 == 0, "attention.positions", "urpe",
+            str_cat(" for an odd head_dim (hidden / heads = ", m.head_dim(), "), expected none"));
   }
   if (lightning)
     require(a.feature_map == Activation::silu || a.feature_map == Activation::none, "attention.feature_map",
@@ -36,8 +41,9 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   if (diag) require(a.block > 0, "attention.block", std::to_string(a.block), " with diag_block, expected > 0");
   require(f.kind != FfnKind::mlp && f.kind != FfnKind::moe, "ffn.kind", to_string(f.kind),
           " yet, expected swiglu, geglu, sglu or glu");
-  require(linear || a.positions != PositionKind::lrpe, "attention.positions", "lrpe",
-          str_cat(" with ", to_string(a.kind), " attention, expected ", diag ? "none" : "rope, alibi or none"));
+  require(linear || diag || (a.positions != PositionKind::lrpe && a.positions != PositionKind::urpe),
+          "attention.positions", to_string(a.positions),
+          str_cat(" with ", to_string(a.kind), " attention, expected rope, alibi or none"));
   require(a.positions != PositionKind::rope || m.head_dim() % 2 == 0, "attention.positions", "rope",
           str_cat(" for an odd head_dim (hidden / heads = ", m.head_dim(), "), expected alibi or none"));
   if (m.kind != ModelKind::encoder) return;

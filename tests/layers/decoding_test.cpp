@@ -81,10 +81,10 @@ const Variant kVariants[] = {
        m.attention.positions = PositionKind::none;
        m.attention.block = 4;
      }},
-    {"transnormer_v1_layout", [](ModelConfig& m) {
+    {"transnormer_v1_layout_urpe", [](ModelConfig& m) {
        AttentionConfig diag = m.attention;
        diag.kind = AttentionKind::diag_block;
-       diag.positions = PositionKind::none;
+       diag.positions = PositionKind::urpe;
        diag.block = 4;
        diag.scores = BlockScores::relu;
        AttentionConfig norm = diag;

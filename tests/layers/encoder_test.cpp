@@ -164,7 +164,7 @@ TEST(Encoder, TransNormerV1MixersUnpaddedEqualsPadded) {
   EXPECT_NEAR(a.loss.data().item(), b.loss.data().item(), 1e-13);
   a.loss.backward();
   b.loss.backward();
-  for (const std::string& name : {"layers.0.attention.qkv_proj.weight", "layers.1.attention.qkv_proj.bias"})
+  for (const char* name : {"layers.0.attention.qkv_proj.weight", "layers.1.attention.qkv_proj.bias"})
     EXPECT_TRUE(all_close(unpadded->parameter(name).grad(), padded->parameter(name).grad(), 1e-12, 1e-12)) << name;
 }
 

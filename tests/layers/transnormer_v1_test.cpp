@@ -2,7 +2,8 @@
 // (specs/transnormer.md §1.2-1.3): diag_block (softmax T2 and ReLU T1, causal and
 // bidirectional, sequences cut into blocks that restart at every packed sequence) and
 // norm_linear (φ = elu / 1 + elu, causal (Q Kᵀ ⊙ M) V and bidirectional Q (Kᵀ V)), then
-// gradchecks of each and the v1 layout (first half diag_block, second half norm_linear).
+// gradchecks of each, URPE, and the v1 layout (first half diag_block, second half
+// norm_linear, URPE on both).
 // Decoding against the full forward is in decoding_test.cpp.
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "layers/decoder.h"
 #include "layers/diag_block_attention.h"
 #include "layers/linear_attention.h"
+#include "layers/urpe.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"
@@ -166,7 +168,7 @@ TEST(DiagBlock, EqualsDenseBlockDiagonalAttention) {
       a.positions = PositionKind::none;
       a.block = 4;
       a.scores = scores;
-      DiagBlockAttention mixer(a, mixer_model(causal ? ModelKind::decoder : ModelKind::encoder), Device::cpu(),
+      DiagBlockAttention mixer(a, mixer_model(causal ? ModelKind::decoder : ModelKind::encoder), 0, Device::cpu(),
                                DType::f64);
       randomize(mixer, 71);
       const Layout l = layout(causal);
@@ -209,7 +211,7 @@ TEST(TransNormerV1, MixersGradcheck) {
   norm.feature_map = Activation::elu_plus_one;
   for (BlockScores scores : {BlockScores::softmax, BlockScores::relu}) {
     diag.scores = scores;
-    DiagBlockAttention mixer(diag, mixer_model(ModelKind::encoder), Device::cpu(), DType::f64);
+    DiagBlockAttention mixer(diag, mixer_model(ModelKind::encoder), 0, Device::cpu(), DType::f64);
     randomize(mixer, 93);
     GradcheckResult r = module_gradcheck(mixer, {"qkv_proj.weight", "qkv_proj.bias", "out_proj.weight"}, [&] {
       return sum(mul(mixer.forward(Variable(x), l.ctx), Variable(weights)));
@@ -224,8 +226,41 @@ TEST(TransNormerV1, MixersGradcheck) {
   EXPECT_TRUE(r.ok) << r.message;
 }
 
-// The v1 causal LM layout: diag_block in the first half, norm_linear in the second, the v1
-// GLU with biases, SimpleRMSNorm; its loss gradchecks through both kinds.
+// URPE: orthogonal (norms kept) and relative (shifting both positions keeps every q · k); its
+// reflection vector is a unit vector fixed by the layer; gradcheck through x and θ.
+TEST(Urpe, IsOrthogonalRelativeAndGradchecks) {
+  Urpe urpe(6, 2, Device::cpu(), DType::f64);
+  const Tensor v = urpe.buffer("householder_v");
+  EXPECT_EQ(v.to_vector(), Urpe(6, 2, Device::cpu(), DType::f64).buffer("householder_v").to_vector());
+  EXPECT_NE(v.to_vector(), Urpe(6, 3, Device::cpu(), DType::f64).buffer("householder_v").to_vector());
+  double norm = 0;
+  for (double e : v.to_vector()) norm += e * e;
+  EXPECT_NEAR(norm, 1.0, 1e-15);
+  const Tensor x = random_tensor({5, 2, 6}, 101), y = random_tensor({5, 2, 6}, 102);
+  auto positions = [](std::vector<double> p) { return Variable(Tensor::from_vector(p, {5, 1, 1}, DType::f64)); };
+  const Variable p0 = positions({0, 1, 2, 3, 9}), p1 = positions({7, 8, 9, 10, 16});
+  const Tensor a0 = urpe.forward(Variable(x), p0).data(), a1 = urpe.forward(Variable(x), p1).data();
+  const Tensor b0 = urpe.forward(Variable(y), p0).data(), b1 = urpe.forward(Variable(y), p1).data();
+  auto dot = [](const Tensor& a, int64_t i, const Tensor& b, int64_t j) {
+    double s = 0;
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t c = 0; c < 6; ++c) s += a.at({i, h, c}) * b.at({j, h, c});
+    return s;
+  };
+  for (int64_t i = 0; i < 5; ++i) {
+    EXPECT_NEAR(dot(a0, i, a0, i), dot(x, i, x, i), 1e-12) << i;
+    for (int64_t j = 0; j < 5; ++j) EXPECT_NEAR(dot(a0, i, b0, j), dot(a1, i, b1, j), 1e-12) << i << " " << j;
+  }
+  EXPECT_GT(std::abs(dot(a0, 0, b0, 4) - dot(a0, 0, b0, 3)), 1e-3);  // positions do matter
+  const Tensor w = random_tensor({5, 2, 6}, 103);
+  GradcheckResult r = module_gradcheck(urpe, {"theta"}, [&] { return sum(mul(urpe.forward(Variable(x), p0), Variable(w))); });
+  EXPECT_TRUE(r.ok) << r.message;
+  LINEA_EXPECT_GRADCHECK([&](const std::vector<Variable>& in) { return sum(mul(urpe.forward(in[0], p0), Variable(w))); },
+                         (std::vector<Tensor>{x}));
+}
+
+// The v1 causal LM layout: diag_block in the first half, norm_linear in the second, URPE on
+// both, the v1 GLU, SimpleRMSNorm; its loss gradchecks through both kinds and URPE's θ.
 TEST(TransNormerV1, LayoutGradchecks) {
   ModelConfig m = tiny_decoder_config();
   m.kv_heads = m.heads;
@@ -235,7 +270,7 @@ TEST(TransNormerV1, LayoutGradchecks) {
   m.ffn = {FfnKind::glu, 20, Activation::silu};
   AttentionConfig diag;
   diag.kind = AttentionKind::diag_block;
-  diag.positions = PositionKind::none;
+  diag.positions = PositionKind::urpe;
   diag.block = 3;
   AttentionConfig norm = diag;
   norm.kind = AttentionKind::norm_linear;
@@ -247,7 +282,8 @@ TEST(TransNormerV1, LayoutGradchecks) {
   model.to(Device::cpu(), DType::f64);
   const Tensor ids = random_ids({2, 8}, 96), targets = random_ids({2, 8}, 97);
   GradcheckResult r = module_gradcheck(model, {"layers.0.self_attn.qkv_proj.weight", "layers.0.self_attn.out_proj.bias",
-                                               "layers.1.self_attn.qkv_proj.bias", "layers.1.self_attn.out_proj.weight"},
+                                               "layers.0.self_attn.urpe.theta", "layers.1.self_attn.qkv_proj.bias",
+                                               "layers.1.self_attn.out_proj.weight", "layers.1.self_attn.urpe.theta"},
                                        [&] { return model.loss(ids, targets); });
   EXPECT_TRUE(r.ok) << r.message;
 }

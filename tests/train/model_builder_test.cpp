@@ -76,9 +76,21 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   c.model.attention.positions = PositionKind::lrpe;
   expect_error<ConfigError>([&] { check_buildable(c); },
                             "model.attention.positions: lrpe is not implemented with softmax attention");
+  c.model.attention.positions = PositionKind::urpe;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.positions: urpe is not implemented with softmax attention");
+  c.model.attention.positions = PositionKind::lrpe;
   c.model.attention.kind = AttentionKind::diag_block;
   expect_error<ConfigError>([&] { check_buildable(c); },
-                            "model.attention.positions: lrpe is not implemented with diag_block attention, expected none");
+                            "model.attention.positions: lrpe is not implemented with diag_block attention, expected "
+                            "none or urpe");
+  c.model.attention.positions = PositionKind::urpe;
+  check_buildable(c);
+  c.model.attention.kind = AttentionKind::lightning;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.positions: urpe is not implemented with lightning attention, expected "
+                            "none or lrpe");
+  c.model.attention.kind = AttentionKind::diag_block;
   c.model.attention.positions = PositionKind::none;
   c.model.attention.block = 0;
   expect_error<ConfigError>([&] { check_buildable(c); }, "model.attention.block: 0 is not implemented with diag_block, expected > 0");
