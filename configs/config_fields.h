@@ -41,6 +41,7 @@ void visit_ffn(V& v, T& c) {
   v.field("kind", c.kind, "channel mixer: swiglu, geglu, sglu (glu without activation) or glu with `activation`");
   v.field("hidden", c.hidden, "inner width of the feed-forward block");
   v.field("activation", c.activation, "glu: activation of the gated branch, act(gate_proj x) * up_proj x");
+  v.field("bias", c.bias, "swiglu, sglu, glu (and geglu in decoders): biases on the three projections (TransNormer v1)");
 }
 
 template <class V, class T>

@@ -22,11 +22,11 @@ Variable activate(Activation act, const Variable& x) {
   return x;
 }
 
-GLU::GLU(int64_t hidden, int64_t ffn_hidden, Activation act, double dropout, Device device, DType dtype)
+GLU::GLU(int64_t hidden, int64_t ffn_hidden, Activation act, bool bias, double dropout, Device device, DType dtype)
     : act_(act), dropout_(dropout) {
-  gate_proj_ = register_module("gate_proj", std::make_shared<Linear>(hidden, ffn_hidden, false, device, dtype));
-  up_proj_ = register_module("up_proj", std::make_shared<Linear>(hidden, ffn_hidden, false, device, dtype));
-  down_proj_ = register_module("down_proj", std::make_shared<Linear>(ffn_hidden, hidden, false, device, dtype));
+  gate_proj_ = register_module("gate_proj", std::make_shared<Linear>(hidden, ffn_hidden, bias, device, dtype));
+  up_proj_ = register_module("up_proj", std::make_shared<Linear>(hidden, ffn_hidden, bias, device, dtype));
+  down_proj_ = register_module("down_proj", std::make_shared<Linear>(ffn_hidden, hidden, bias, device, dtype));
 }
 
 Variable GLU::forward(const Variable& x) const {

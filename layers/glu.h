@@ -1,5 +1,5 @@
 // The gated linear unit family as a channel mixer, in Llama's layout:
-// down_proj(dropout(act(gate_proj x) * up_proj x)), no biases. act = silu is Llama's SwiGLU,
+// down_proj(dropout(act(gate_proj x) * up_proj x)), no biases unless asked. act = silu is Llama's SwiGLU,
 // gelu(_tanh) GeGLU as Gemma's, none TransNormerLLM's SGLU; any other for TransNormer's GLU.
 #pragma once
 #include "layers/model_config.h"
@@ -12,8 +12,9 @@ Variable activate(Activation act, const Variable& x);
 
 class GLU : public ChannelMixer {
  public:
-  GLU(int64_t hidden, int64_t ffn_hidden, Activation act, double dropout = 0.0, Device device = Device::cpu(),
-      DType dtype = DType::f32);
+  // bias: all three projections get one (TransNormer v1's GLU); Llama's have none.
+  GLU(int64_t hidden, int64_t ffn_hidden, Activation act, bool bias = false, double dropout = 0.0,
+      Device device = Device::cpu(), DType dtype = DType::f32);
   Variable forward(const Variable& x) const override;
   double flops_per_token() const override;
   const Linear& output_projection() const override { return *down_proj_; }

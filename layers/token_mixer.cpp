@@ -22,13 +22,13 @@ std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const Mod
 std::shared_ptr<ChannelMixer> make_channel_mixer(const FfnConfig& f, const ModelConfig& m, HfLayout layout,
                                                  double dropout, Device device, DType dtype) {
   switch (f.kind) {
-    case FfnKind::swiglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::silu, dropout, device, dtype);
+    case FfnKind::swiglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::silu, f.bias, dropout, device, dtype);
     case FfnKind::geglu:
       // BERT keeps MosaicBERT's fused gated_layers; Llama-style models Gemma's three projections.
       if (layout == HfLayout::bert) return std::make_shared<GeGLU>(m.hidden, f.hidden, dropout, device, dtype);
-      return std::make_shared<GLU>(m.hidden, f.hidden, Activation::gelu, dropout, device, dtype);
-    case FfnKind::sglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::none, dropout, device, dtype);
-    case FfnKind::glu: return std::make_shared<GLU>(m.hidden, f.hidden, f.activation, dropout, device, dtype);
+      return std::make_shared<GLU>(m.hidden, f.hidden, Activation::gelu, f.bias, dropout, device, dtype);
+    case FfnKind::sglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::none, f.bias, dropout, device, dtype);
+    case FfnKind::glu: return std::make_shared<GLU>(m.hidden, f.hidden, f.activation, f.bias, dropout, device, dtype);
     case FfnKind::mlp:
     case FfnKind::moe: break;
   }

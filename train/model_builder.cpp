@@ -47,6 +47,8 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   require(a.positions != PositionKind::rope || m.head_dim() % 2 == 0, "attention.positions", "rope",
           str_cat(" for an odd head_dim (hidden / heads = ", m.head_dim(), "), expected alibi or none"));
   if (m.kind != ModelKind::encoder) return;
+  require(!f.bias || f.kind != FfnKind::geglu, "ffn.bias", "true",
+          " by the encoder's geglu (MosaicBERT's fused gated_layers/wo keep their own biases), expected false");
   require(a.window == 0, "attention.window", std::to_string(a.window),
           " by the encoder, whose attention is bidirectional; expected 0");
   require(a.positions != PositionKind::rope, "attention.positions", "rope",

@@ -125,4 +125,16 @@ TEST(Layers, GLUMatchesDirectComputationForEveryActivation) {
     std::vector<double> ref = ref_linear(g, 3, mlp.down_proj().weight().data(), Tensor());
     EXPECT_TRUE(all_close(y, Tensor::from_vector(ref, {3, 4}, DType::f64), 1e-12, 1e-12)) << int(act);
   }
+  // TransNormer v1's GLU: the same with a bias on every projection.
+  GLU biased(4, 6, Activation::silu, true);
+  EXPECT_EQ(names(biased), (std::vector<std::string>{"gate_proj.weight", "gate_proj.bias", "up_proj.weight",
+                                                     "up_proj.bias", "down_proj.weight", "down_proj.bias"}));
+  randomize(biased, 7);
+  const Tensor x = random_tensor({3, 4}, 13);
+  auto bias = [&](const char* name) { return biased.parameter(name).data(); };
+  std::vector<double> g = ref_linear(x.to_vector(), 3, biased.gate_proj().weight().data(), bias("gate_proj.bias"));
+  const std::vector<double> u = ref_linear(x.to_vector(), 3, biased.up_proj().weight().data(), bias("up_proj.bias"));
+  for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
+  const std::vector<double> ref = ref_linear(g, 3, biased.down_proj().weight().data(), bias("down_proj.bias"));
+  EXPECT_TRUE(all_close(biased.forward(Variable(x)).data(), Tensor::from_vector(ref, {3, 4}, DType::f64), 1e-12, 1e-12));
 }

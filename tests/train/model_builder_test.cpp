@@ -127,6 +127,9 @@ TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
       check_buildable(e);
   }
   e.model = mosaicbert();
+  e.model.ffn.bias = true;
+  expect_error<ConfigError>([&] { check_buildable(e); }, "model.ffn.bias: true is not implemented by the encoder's geglu");
+  e.model = mosaicbert();
   e.model.kv_heads = 2;
   expect_error<ConfigError>([&] { check_buildable(e); }, "model.kv_heads: 2 differs from model.heads");
   e.model = mosaicbert();
