@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/kernels/dispatch.h"
+#include "core/kernels/segments.h"
 
 namespace linea::kernels {
 
@@ -87,19 +88,7 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
     c.slopes = s.contiguous();
   }
   c.segments = opt.segments;
-  AttentionSegments& seg = c.segments;
-  LINEA_CHECK(seg.start.size() == seg.length.size(), op, ": segments have ", seg.start.size(), " starts but ",
-              seg.length.size(), " lengths");
-  if (seg.empty()) seg = AttentionSegments::padded(std::vector<int64_t>(size_t(B), T), T);
-  int64_t covered = 0, previous_end = 0;
-  for (size_t s = 0; s < seg.start.size(); ++s) {
-    const int64_t st = seg.start[s], len = seg.length[s];
-    LINEA_CHECK(len >= 0 && st >= previous_end && st + len <= B * T && (len == 0 || st / T == (st + len - 1) / T), op,
-                ": segment ", s, " [", st, ", ", st + len, ") must lie within one batch entry of the ", B, " x ", T,
-                " rows, after the previous segment (ending at ", previous_end, ")");
-    previous_end = st + len;
-    covered += len;
-  }
+  const int64_t covered = resolve_segments(op, c.segments, B, T);
   const double scale = opt.scale == 0 ? 1.0 / std::sqrt(double(D)) : opt.scale;
   c.dims = AttentionDims{B,
                          H,
@@ -110,10 +99,10 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
                          opt.window,
                          scale,
                          c.slopes.defined() ? static_cast<const float*>(c.slopes.data_ptr()) : nullptr,
-                         seg.start.data(),
-                         seg.length.data(),
-                         int64_t(seg.start.size()),
-                         seg.max_length(),
+                         c.segments.start.data(),
+                         c.segments.length.data(),
+                         int64_t(c.segments.start.size()),
+                         c.segments.max_length(),
                          covered == B * T};
 }
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "core/kernels/segments.h"
+
 namespace linea::kernels {
 namespace {
 
@@ -10,7 +12,7 @@ namespace {
 struct CheckedLightning {
   LightningDims dims;
   AttentionSegments segments;
-  Tensor decay;  // contiguous f32 [H] on the CPU, or undefined
+  Tensor decay;  // contiguous f64 [H] on the CPU, or undefined
 };
 
 // Fills `c` in place: its dims point into its own segments and decay.
@@ -34,18 +36,7 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
               "; Lightning attention has a CPU kernel only so far");
   LINEA_CHECK(opt.block > 0, op, ": block must be positive, got ", opt.block);
   c.segments = opt.segments;
-  if (c.segments.empty())
-    for (int64_t b = 0; b < B; ++b) {
-      c.segments.start.push_back(b * T);
-      c.segments.length.push_back(T);
-    }
-  int64_t covered = 0;
-  for (size_t s = 0; s < c.segments.start.size(); ++s) {
-    const int64_t start = c.segments.start[s], len = c.segments.length[s];
-    LINEA_CHECK(start >= 0 && len >= 0 && start + len <= B * T && (len == 0 || start / T == (start + len - 1) / T), op,
-                ": segment ", s, " [", start, ", ", start + len, ") must lie within one batch entry of ", T, " rows");
-    covered += len;
-  }
+  const int64_t covered = resolve_segments(op, c.segments, B, T);
   const int64_t N = int64_t(c.segments.start.size());
   if (opt.decay.defined()) {
     LINEA_CHECK(opt.decay.dim() == 1 && opt.decay.size(0) == H, op, ": decay ", opt.decay.desc(), " must be [", H, "]");
