@@ -89,6 +89,9 @@ struct TrainConfig {
   Device device = Device::cpu();   // YAML: cpu | cuda | cuda:N
   int64_t threads = 0;             // 0 = all cores
   bool recompute = false;          // re-run each block's forward in backward: less memory, ~1/3 more compute
+  // A linea checkpoint (e.g. one `linea import` wrote) whose model weights replace the random
+  // init of a new run; parameters it lacks keep their init, tensors the model lacks are an error.
+  std::optional<std::string> init_from;
 };
 
 struct DistConfig {

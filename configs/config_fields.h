@@ -150,6 +150,8 @@ void visit_config(V& v, T& c) {
     v.field("device", c.train.device, "where the model runs; under mpirun each rank takes cuda:<local rank>");
     v.field("threads", c.train.threads, "CPU threads; 0: all cores");
     v.field("recompute", c.train.recompute, "re-run each block's forward in backward: less activation memory, more compute");
+    v.field("init_from", c.train.init_from,
+            "checkpoint whose model weights start a new run (e.g. from linea import); null: random init");
   });
   v.section("dist", [&] {
     v.field("backend", c.dist.backend, "gradient all-reduce: auto is NCCL on GPUs, MPI on CPUs");

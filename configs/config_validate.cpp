@@ -146,6 +146,7 @@ void validate_train(TrainConfig& t, const Checker& c) {
     t.keep_checkpoints = 2;
   }
   c.non_negative(t.threads, "train.threads");
+  c.require(!t.init_from || !t.init_from->empty(), "train.init_from", "''", "a checkpoint path or null");
 }
 
 void validate_task(const Config& config, const Checker& c) {

@@ -91,7 +91,8 @@ OptimizerSnapshot snapshot_of(const Optimizer& optimizer, Communicator& comm) {
 }
 
 void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,
-                     const TrainerState& state, const std::string& config_yaml, int world_size) {
+                     const TrainerState& state, const std::string& config_yaml, int world_size,
+                     const StoredTokenizer* tokenizer) {
   const std::string tmp = path + ".tmp";
   {
     H5File f = H5File::create(tmp);
@@ -108,11 +109,30 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
       f.set_int_attr("/optim", "step", optimizer->step);
     }
     write_trainer(f, state);
+    if (tokenizer) {
+      Tensor bytes = Tensor::empty({int64_t(tokenizer->bytes.size())}, DType::u8);
+      std::copy(tokenizer->bytes.begin(), tokenizer->bytes.end(), bytes.data<uint8_t>());
+      f.write_tensor("/tokenizer", bytes);
+      f.set_string_attr("/tokenizer", "kind", tokenizer->kind);
+      f.set_string_attr("/tokenizer", "file_name", tokenizer->file_name);
+    }
     f.close();
   }
   fsync_path(tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw CheckpointError(str_cat(path, ": renaming the finished checkpoint from ", tmp, " failed"));
+}
+
+std::optional<StoredTokenizer> read_checkpoint_tokenizer(const std::string& path) {
+  H5File f = H5File::open_read(path);
+  check_format(f);
+  if (!f.exists("/tokenizer")) return std::nullopt;
+  StoredTokenizer t;
+  t.kind = f.string_attr("/tokenizer", "kind");
+  t.file_name = f.string_attr("/tokenizer", "file_name");
+  const Tensor bytes = f.read_tensor("/tokenizer");
+  t.bytes.assign(reinterpret_cast<const char*>(bytes.data_ptr()), size_t(bytes.numel()));
+  return t;
 }
 
 std::string read_checkpoint_config(const std::string& path) {

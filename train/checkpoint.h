@@ -5,6 +5,7 @@
 // tensor and attribute carries a checksum checked on every read (core/io/hdf5_file.h).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,21 @@ struct OptimizerSnapshot {
 // A collective when the optimizer is sharded (Optimizer::gather_state): every rank calls it.
 OptimizerSnapshot snapshot_of(const Optimizer& optimizer, Communicator& comm);
 
+// A tokenizer file carried inside a checkpoint (/tokenizer: its bytes as a u8 dataset, with
+// attributes kind and file_name), so that generation and export need nothing beside it.
+// `linea import` stores the Hugging Face folder's tokenizer this way.
+struct StoredTokenizer {
+  std::string kind;       // "sentencepiece", "bpe" or "wordpiece" (TextTokenizer::kind)
+  std::string file_name;  // as it was named: tokenizer.model, tokenizer.json, vocab.txt
+  std::string bytes;
+};
+
 void save_checkpoint(const std::string& path, const Module& model, const OptimizerSnapshot* optimizer,
-                     const TrainerState& state, const std::string& config_yaml, int world_size);
+                     const TrainerState& state, const std::string& config_yaml, int world_size,
+                     const StoredTokenizer* tokenizer = nullptr);
+
+// The checkpoint's stored tokenizer; nullopt when it carries none.
+std::optional<StoredTokenizer> read_checkpoint_tokenizer(const std::string& path);
 
 // The /optim state of a checkpoint; CheckpointError when it has none or it is for another
 // kind than `expected_kind`.

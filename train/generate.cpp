@@ -7,11 +7,10 @@
 #include <fstream>
 
 #include "configs/config.h"
-#include "data/sha256.h"
 #include "data/text_tokenizer.h"
-#include "data/token_shards.h"
 #include "layers/decoder.h"
 #include "train/checkpoint.h"
+#include "train/checkpoint_tokenizer.h"
 #include "train/run_dir.h"
 
 namespace linea {
@@ -92,35 +91,6 @@ Generated generate(CausalLM& model, const std::vector<std::vector<int32_t>>& pro
 
 namespace {
 
-// The tokenizer the checkpoint's training data came from: --tokenizer, else the recipe's
-// data.tokenizer, else the training shards' own; its sha256 must be the one the checkpoint
-// records.
-std::unique_ptr<TextTokenizer> checkpoint_tokenizer(const std::string& checkpoint, const Config& cfg,
-                                                    const TrainerState& state, const std::string& given) {
-  std::string spec = given;
-  if (spec.empty() && cfg.data.tokenizer) spec = *cfg.data.tokenizer;
-  if (spec.empty()) {
-    try {
-      TokenShards shards(cfg.data.train);
-      spec = shards.tokenizer_kind().empty() ? shards.tokenizer()
-                                             : (shards.tokenizer_kind() == "sentencepiece" ? "spm" : shards.tokenizer_kind()) +
-                                                   ":" + shards.tokenizer();
-    } catch (const Error& e) {
-      throw DataError(str_cat("generate: ", checkpoint, " names no tokenizer and its training shards (data.train: ",
-                              cfg.data.train, ") cannot tell it (", e.what(), "); expected --tokenizer PATH"));
-    }
-  }
-  std::unique_ptr<TextTokenizer> tok = load_tokenizer(spec);
-  const std::string sha = sha256_file(tok->path());
-  LINEA_CHECK_T(DataError, state.tokenizer_sha256.empty() || sha == state.tokenizer_sha256, "generate: the tokenizer ",
-                tok->path(), " (sha256 ", sha.substr(0, 12), ") is not the one ", checkpoint,
-                " was trained with (sha256 ", state.tokenizer_sha256.substr(0, 12), ")");
-  if (state.tokenizer_sha256.empty())
-    std::fprintf(stderr, "linea: warning: generate: %s records no tokenizer checksum; using %s unchecked\n",
-                 checkpoint.c_str(), tok->path().c_str());
-  return tok;
-}
-
 std::vector<std::string> read_prompt_lines(const std::string& path) {
   std::ifstream in(path);
   LINEA_CHECK_T(DataError, in.good(), "generate: --prompt-file ", path, ": cannot read it");
@@ -147,7 +117,8 @@ int run_generate(const GenerateCommand& cmd) {
   Decoder model(cfg.model, device);
   TrainerState state;
   load_checkpoint(checkpoint, model, nullptr, &state);
-  std::unique_ptr<TextTokenizer> tok = checkpoint_tokenizer(checkpoint, cfg, state, cmd.tokenizer);
+  std::unique_ptr<TextTokenizer> tok =
+      load_stored_tokenizer(checkpoint_tokenizer_file(checkpoint, cfg, state, cmd.tokenizer, "generate"));
 
   GenerationOptions o;
   o.max_new_tokens = cmd.max_new_tokens;

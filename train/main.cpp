@@ -15,6 +15,7 @@
 #include "train/bench.h"
 #include "train/commands.h"
 #include "train/generate.h"
+#include "train/hf_transfer.h"
 #include "train/context_length_eval.h"
 #include "train/model_builder.h"
 #include "train/plot.h"
@@ -116,6 +117,23 @@ int main(int argc, char** argv) {
                            "tokenizer spec (default: the recipe's data.tokenizer or the training shards'); its sha256 "
                            "must match the checkpoint's");
   generate_cmd->add_option("--device", generate.device, "cpu, cuda or cuda:N (default: the recipe's)");
+
+  linea::ImportCommand import;
+  CLI::App* import_cmd = app.add_subcommand(
+      "import", "a Hugging Face model folder (Llama, Mistral, TransNormerLLM: config.json, safetensors, tokenizer) "
+                "as a linea checkpoint");
+  import_cmd->add_option("folder", import.folder, "folder holding config.json and model.safetensors (or its index)")
+      ->required();
+  import_cmd->add_option("--output", import.output, "the checkpoint .h5 to write")->required();
+
+  linea::ExportCommand export_;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "a decoder checkpoint as a Hugging Face model folder (config.json, model.safetensors, tokenizer)");
+  export_cmd->add_option("checkpoint", export_.checkpoint, kCheckpointHelp)->required();
+  export_cmd->add_option("--output", export_.output, "the folder to create (absent or empty)")->required();
+  export_cmd->add_option("--dtype", export_.dtype, "stored dtype: f32 (default; exact), bf16 or f16");
+  export_cmd->add_option("--tokenizer", export_.tokenizer,
+                         "tokenizer spec to copy (default: the checkpoint's own, as generate finds it)");
 
   linea::PrepareCommand prepare;
   CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text or JSONL corpora into HDF5 token shards");
@@ -249,6 +267,8 @@ int main(int argc, char** argv) {
     }
     if (*prepare_cmd) return linea::run_prepare(prepare);
     if (*generate_cmd) return linea::run_generate(generate);
+    if (*import_cmd) return linea::run_import(import);
+    if (*export_cmd) return linea::run_export(export_);
     if (*info_cmd) return linea::run_info(info_path, info_verify);
     if (*config_cmd) {
       if (config_keys) {

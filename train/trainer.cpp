@@ -105,6 +105,7 @@ class Trainer {
                   W, " times train.micro_batch_size ", micro, "; expected a multiple of ", W * micro);
     Generator init(uint64_t(cfg_.seed));
     objective_->init_parameters(init);
+    if (cfg_.train.init_from) load_init_from(*cfg_.train.init_from);
     const NamedParams params = model_.named_parameters();
     if (W > 1) {
       dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
@@ -115,6 +116,27 @@ class Trainer {
     // Each rank drops out its own examples with its own stream (seed + rank); the offsets
     // are kept equal across ranks (see sync_dropout_offset), so a checkpoint stores one.
     default_generator().set_state(dropout_seed_base() + uint64_t(comm.rank()), 0);
+  }
+
+  // train.init_from: the checkpoint's model tensors replace the random init by name (a run
+  // that resumes overwrites them again with its own checkpoint's).
+  void load_init_from(const std::string& given) {
+    const std::string path = resolve_checkpoint(given);
+    WeightsLoadReport r;
+    try {
+      r = load_model_weights(path, model_, {});
+    } catch (const Error& e) {
+      throw CheckpointError(str_cat("train.init_from: ", e.what()));
+    }
+    LINEA_CHECK_T(CheckpointError, r.unexpected.empty(), "train.init_from: ", path, " holds ", r.unexpected.size(),
+                  " tensors the model has no parameter for (first: ", r.unexpected.empty() ? "" : r.unexpected[0],
+                  "); expected a checkpoint of this recipe's model");
+    if (lead_) {
+      std::fprintf(stderr, "linea: train.init_from %s: loaded %zu tensors\n", path.c_str(), r.loaded.size());
+      if (!r.missing.empty())
+        std::fprintf(stderr, "linea:   %zu parameters not in it keep their init (first: %s)\n", r.missing.size(),
+                     r.missing[0].c_str());
+    }
   }
 
   void resume_from(const std::string& path) {

@@ -12,7 +12,8 @@ gradient, and writes them for comparison:
 BATCH.h5 holds /inputs and /targets ([B, T] integer). OUT.h5 gets /loss (scalar) and
 /grad/<name> for every parameter. Runs in float64 so it serves as the reference; written
 from the math (lightning attention in its naive O(T^2) form), not from linea's code.
-bench_decoder.py reuses forward_loss in float32 for throughput comparisons.
+bench_decoder.py reuses forward_loss in float32 for throughput comparisons, hf_checkpoint.py
+forward_logits for Hugging Face checkpoints.
 """
 import math
 import sys
@@ -110,9 +111,11 @@ def norm(x, p, name, m):
 
 
 def softmax_attention(h, p, pre, att, m):
-    """Causal softmax attention with RoPE and grouped-query heads (Llama)."""
-    if att.get("positions", "rope") != "rope" or att.get("window", 0) != 0:
-        raise NotImplementedError("softmax attention: only RoPE positions and no window")
+    """Causal softmax attention with RoPE and grouped-query heads (Llama); with a window w > 0,
+    query i attends only to the w keys i - w < j <= i (linea's model.attention.window)."""
+    if att.get("positions", "rope") != "rope":
+        raise NotImplementedError("softmax attention: only RoPE positions")
+    window = att.get("window") or 0
     hidden, heads, kv_heads = m["hidden"], m["heads"], m["kv_heads"]
     d = hidden // heads
     B, T, _ = h.shape
@@ -121,6 +124,11 @@ def softmax_attention(h, p, pre, att, m):
     cos = torch.cat((angles.cos(), angles.cos()), -1).to(h.dtype)
     sin = torch.cat((angles.sin(), angles.sin()), -1).to(h.dtype)
     mask = torch.full((T, T), float("-inf"), dtype=h.dtype).triu(1)
+    if window > 0:
+        # Keys w or more positions back leave the window. The diagonal always stays, so no
+        # row is all -inf.
+        distance = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+        mask = mask.masked_fill(distance >= window, float("-inf"))
     q = (h @ p[pre + "q_proj.weight"].T).view(B, T, heads, d).transpose(1, 2)
     k = (h @ p[pre + "k_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
     v = (h @ p[pre + "v_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
@@ -207,9 +215,10 @@ def channel_mixer(h, p, pre, ffn):
     return (g * u) @ p[pre + "mlp.down_proj.weight"].T
 
 
-def forward_loss(p, cfg, inputs, targets):
+def forward_logits(p, cfg, inputs):
+    """Logits [B, T, vocab] of the decoder cfg["model"] describes, parameters p keyed by linea's
+    names (Hugging Face Llama's without the `model.` prefix)."""
     m = cfg["model"]
-    B, T = inputs.shape
     x = p["embed_tokens.weight"][inputs]
     if m.get("scale_embeddings", False):
         x = x * math.sqrt(m["hidden"])
@@ -219,7 +228,13 @@ def forward_loss(p, cfg, inputs, targets):
         x = x + channel_mixer(norm(x, p, pre + "post_attention_layernorm", m), p, pre, ffn)
     x = norm(x, p, "norm", m)
     head = p["embed_tokens.weight"] if m.get("tie_embeddings", True) else p["lm_head.weight"]
-    logits = x @ head.T
+    return x @ head.T
+
+
+def forward_loss(p, cfg, inputs, targets):
+    """Mean token cross-entropy over the targets that are not -100."""
+    B, T = inputs.shape
+    logits = forward_logits(p, cfg, inputs)
     return F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(-1), ignore_index=-100)
 
 

@@ -1,0 +1,380 @@
+#include "train/hf_config.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/error.h"
+
+namespace linea {
+namespace {
+
+using nlohmann::json;
+
+// One config.json with located errors and a record of the defaults taken.
+class ConfigJson {
+ public:
+  ConfigJson(std::string file, json j, std::vector<std::string>* defaulted)
+      : file_(std::move(file)), j_(std::move(j)), defaulted_(defaulted) {}
+
+  bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+  const json& at(const char* key) const { return j_[key]; }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw ConfigError(str_cat(file_, ": ", key, ": ", what));
+  }
+
+  int64_t integer(const char* key) const {
+    if (!has(key)) fail(key, "missing, expected an integer");
+    if (!j_[key].is_number_integer()) fail(key, str_cat(j_[key].dump(), ", expected an integer"));
+    return j_[key].get<int64_t>();
+  }
+  double number(const char* key) const {
+    if (!has(key)) fail(key, "missing, expected a number");
+    if (!j_[key].is_number()) fail(key, str_cat(j_[key].dump(), ", expected a number"));
+    return j_[key].get<double>();
+  }
+  bool boolean(const char* key) const {
+    if (!j_[key].is_boolean()) fail(key, str_cat(j_[key].dump(), ", expected true or false"));
+    return j_[key].get<bool>();
+  }
+  std::string string(const char* key) const {
+    if (!has(key)) fail(key, "missing, expected a string");
+    if (!j_[key].is_string()) fail(key, str_cat(j_[key].dump(), ", expected a string"));
+    return j_[key].get<std::string>();
+  }
+  // The key's value, or Hugging Face's class default (recorded) when it is absent.
+  int64_t integer_or(const char* key, int64_t fallback) const {
+    if (has(key)) return integer(key);
+    defaulted_->push_back(str_cat(key, " = ", fallback));
+    return fallback;
+  }
+  double number_or(const char* key, double fallback) const {
+    if (has(key)) return number(key);
+    defaulted_->push_back(str_cat(key, " = ", fallback));
+    return fallback;
+  }
+  bool boolean_or(const char* key, bool fallback) const {
+    if (has(key)) return boolean(key);
+    defaulted_->push_back(str_cat(key, " = ", fallback ? "true" : "false"));
+    return fallback;
+  }
+  std::string string_or(const char* key, const std::string& fallback) const {
+    if (has(key)) return string(key);
+    defaulted_->push_back(str_cat(key, " = ", fallback));
+    return fallback;
+  }
+  // A key that must be absent or equal `expected` (what linea implements).
+  void require_absent_or(const char* key, const json& expected, const std::string& why) const {
+    if (has(key) && j_[key] != expected) fail(key, str_cat(j_[key].dump(), ", expected ", expected.dump(), " (", why, ")"));
+  }
+  // bos/eos ids: an integer, or -1 when absent or a list (instruct models list several eos ids).
+  int64_t token_id(const char* key) const { return has(key) && j_[key].is_number_integer() ? j_[key].get<int64_t>() : -1; }
+
+ private:
+  std::string file_;
+  json j_;
+  std::vector<std::string>* defaulted_;
+};
+
+json read_json(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(str_cat(file, ": cannot read it (a Hugging Face model folder holds config.json)"));
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw ConfigError(str_cat(file, ": not a JSON object"));
+  return j;
+}
+
+void read_llama(const ConfigJson& c, HfArchitecture& a) {
+  ModelConfig& m = a.model;
+  m.kind = ModelKind::decoder;
+  m.hidden = c.integer("hidden_size");
+  m.layers = c.integer("num_hidden_layers");
+  m.heads = c.integer("num_attention_heads");
+  m.kv_heads = c.integer_or("num_key_value_heads", m.heads);
+  m.vocab_size = c.integer("vocab_size");
+  if (m.hidden <= 0 || m.heads <= 0 || m.hidden % m.heads != 0)
+    c.fail("num_attention_heads", str_cat(m.heads, " does not divide hidden_size ", m.hidden));
+  if (m.kv_heads <= 0 || m.heads % m.kv_heads != 0)
+    c.fail("num_key_value_heads", str_cat(m.kv_heads, " does not divide num_attention_heads ", m.heads));
+  // linea derives the head width from hidden / heads; checkpoints with another head_dim
+  // (Gemma-style projections) would need separate projection widths.
+  if (c.has("head_dim") && c.integer("head_dim") != m.hidden / m.heads)
+    c.fail("head_dim", str_cat(c.integer("head_dim"), ", expected hidden_size / num_attention_heads = ",
+                               m.hidden / m.heads, " (linea derives the head width)"));
+  m.ffn.kind = FfnKind::swiglu;
+  m.ffn.hidden = c.integer("intermediate_size");
+  m.ffn.activation = Activation::silu;
+  c.require_absent_or("hidden_act", "silu", "the SwiGLU gate linea implements");
+  c.require_absent_or("attention_bias", false, "linea's Llama projections have no biases");
+  c.require_absent_or("mlp_bias", false, "linea's Llama projections have no biases");
+  m.norm.kind = NormKind::rmsnorm;
+  m.norm.eps = c.number("rms_norm_eps");
+  m.norm.position = NormPosition::pre;
+  m.attention.kind = AttentionKind::softmax;
+  m.attention.positions = PositionKind::rope;
+  m.attention.rope_theta = c.number_or("rope_theta", 10000.0);
+  if (c.has("rope_scaling")) {
+    const json& s = c.at("rope_scaling");
+    if (!s.is_object()) c.fail("rope_scaling", str_cat(s.dump(), ", expected null or a map"));
+    // Older configs spell rope_type `type`.
+    const json type = s.contains("rope_type") ? s["rope_type"] : s.value("type", json("(none)"));
+    if (type != "llama3")
+      c.fail("rope_scaling.rope_type", str_cat(type.dump(), " is not supported, expected \"llama3\" (or no rope_scaling)"));
+    RopeScalingConfig r;
+    auto field = [&](const char* key) {
+      if (!s.contains(key) || !s[key].is_number()) c.fail(str_cat("rope_scaling.", key), "missing, expected a number");
+      return s[key].get<double>();
+    };
+    r.factor = field("factor");
+    r.low_freq_factor = field("low_freq_factor");
+    r.high_freq_factor = field("high_freq_factor");
+    const double n = field("original_max_position_embeddings");
+    r.original_max_position_embeddings = int64_t(n);
+    m.attention.rope_scaling = r;
+  }
+  m.tie_embeddings = c.boolean_or("tie_word_embeddings", false);
+  m.max_seq_len = c.integer_or("max_position_embeddings", 2048);
+  m.init_std = c.number_or("initializer_range", 0.02);
+  m.scale_embeddings = false;
+  if (a.family == HfFamily::mistral && c.has("sliding_window")) m.attention.window = c.integer("sliding_window");
+}
+
+void read_transnormer(const ConfigJson& c, HfArchitecture& a) {
+  ModelConfig& m = a.model;
+  m.kind = ModelKind::decoder;
+  m.hidden = c.integer("decoder_embed_dim");
+  m.layers = c.integer("decoder_layers");
+  m.heads = c.integer("decoder_attention_heads");
+  m.kv_heads = m.heads;
+  m.vocab_size = c.integer("vocab_size");
+  if (m.hidden <= 0 || m.heads <= 0 || m.hidden % m.heads != 0)
+    c.fail("decoder_attention_heads", str_cat(m.heads, " does not divide decoder_embed_dim ", m.hidden));
+  // hidden_dim is the token mixer's inner width (TransnormerConfig's default 1024); linea's
+  // lightning mixer keeps the model width, which every released config uses.
+  const int64_t inner = c.integer_or("hidden_dim", 1024);
+  if (inner != m.hidden) c.fail("hidden_dim", str_cat(inner, ", expected decoder_embed_dim ", m.hidden));
+  c.require_absent_or("bias", false, "the released TransNormerLLM projections have no biases");
+  const std::string norm = c.string_or("norm_type", "simplermsnorm");
+  if (norm != "simplermsnorm") c.fail("norm_type", str_cat("'", norm, "' is not supported, expected simplermsnorm"));
+  // SimpleRMSNorm's eps is a constant of the release (1e-6), not a config field.
+  m.norm = NormConfig{NormKind::simple_rmsnorm, 1e-6, NormPosition::pre};
+  m.ffn.kind = FfnKind::sglu;
+  m.ffn.hidden = c.integer("glu_dim");
+  if (m.ffn.hidden == -1) m.ffn.hidden = m.hidden;  // the release's spelling of "as wide as the model"
+  m.attention.kind = AttentionKind::lightning;
+  m.attention.positions = PositionKind::none;
+  const std::string act = c.string_or("linear_act_fun", "silu");
+  if (act == "silu" || act == "swish")
+    m.attention.feature_map = Activation::silu;
+  else if (act == "none")
+    m.attention.feature_map = Activation::none;
+  else
+    c.fail("linear_act_fun", str_cat("'", act, "' is not supported, expected silu, swish or none"));
+  m.scale_embeddings = !c.boolean_or("no_scale_embedding", false);
+  // The release's head is an nn.Linear that Hugging Face ties to the embedding unless the
+  // config says otherwise (PretrainedConfig's default).
+  m.tie_embeddings = c.boolean_or("tie_word_embeddings", true);
+  m.init_std = c.number_or("init_std", 0.02);
+  m.max_seq_len = 8192;  // linear attention has no position table; linea's limit on one sequence
+  // LRPE on the layers the list marks: consecutive layers with the same flag form a group.
+  std::vector<int64_t> lrpe(size_t(m.layers), 0);
+  if (c.has("linear_use_lrpe_list")) {
+    const json& l = c.at("linear_use_lrpe_list");
+    if (!l.is_array() || (!l.empty() && int64_t(l.size()) != m.layers))
+      c.fail("linear_use_lrpe_list", str_cat(l.dump(), ", expected a list of ", m.layers, " flags (0 or 1) or []"));
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (!l[i].is_number_integer() || (l[i] != 0 && l[i] != 1))
+        c.fail("linear_use_lrpe_list", str_cat("entry ", i, " is ", l[i].dump(), ", expected 0 or 1"));
+      lrpe[i] = l[i].get<int64_t>();
+    }
+  }
+  for (int64_t i = 0; i < m.layers;) {
+    int64_t j = i;
+    while (j < m.layers && lrpe[size_t(j)] == lrpe[size_t(i)]) ++j;
+    LayerGroup g;
+    g.layers = j - i;
+    g.attention = m.attention;
+    g.attention.positions = lrpe[size_t(i)] ? PositionKind::lrpe : PositionKind::none;
+    g.ffn = m.ffn;
+    m.layout.push_back(g);
+    i = j;
+  }
+  if (m.layout.size() == 1) m.layout.clear();
+  if (m.layout.empty() && m.layers > 0 && lrpe[0]) m.attention.positions = PositionKind::lrpe;
+}
+
+// What keeps `m` from being a checkpoint of its family; "" when nothing does.
+std::string llama_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& specs) {
+  if (m.norm.kind != NormKind::rmsnorm || m.norm.position != NormPosition::pre) return "norm: expected pre rmsnorm";
+  if (m.scale_embeddings) return "scale_embeddings: expected false";
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const std::string at = str_cat("layer ", i, ": ");
+    if (s.attention.kind != AttentionKind::softmax) return at + "attention.kind: expected softmax";
+    if (s.attention.positions != PositionKind::rope) return at + "attention.positions: expected rope";
+    if (s.attention.rope_theta != specs[0].attention.rope_theta || s.attention.window != specs[0].attention.window ||
+        s.attention.rope_scaling.has_value() != specs[0].attention.rope_scaling.has_value())
+      return at + "attention differs from layer 0's (a Hugging Face config has one per model)";
+    if (s.ffn.kind != FfnKind::swiglu || s.ffn.bias || s.ffn.hidden != specs[0].ffn.hidden)
+      return at + "ffn: expected swiglu without bias, as wide as layer 0's";
+  }
+  return "";
+}
+
+std::string transnormer_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& specs) {
+  if (m.norm.kind != NormKind::simple_rmsnorm || m.norm.position != NormPosition::pre || m.norm.eps != 1e-6)
+    return "norm: expected pre simple_rmsnorm with eps 1e-6 (the release's constant)";
+  if (m.kv_heads != m.heads) return "kv_heads: expected heads";
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const std::string at = str_cat("layer ", i, ": ");
+    if (s.attention.positions != PositionKind::none && s.attention.positions != PositionKind::lrpe)
+      return at + "attention.positions: expected none or lrpe";
+    if (s.attention.feature_map != specs[0].attention.feature_map ||
+        (s.attention.feature_map != Activation::silu && s.attention.feature_map != Activation::none))
+      return at + "attention.feature_map: expected silu or none, the same in every layer";
+    if (s.ffn.kind != FfnKind::sglu || s.ffn.bias || s.ffn.hidden != specs[0].ffn.hidden)
+      return at + "ffn: expected sglu without bias, as wide as layer 0's";
+  }
+  return "";
+}
+
+}  // namespace
+
+const char* to_string(HfFamily f) {
+  switch (f) {
+    case HfFamily::llama: return "llama";
+    case HfFamily::mistral: return "mistral";
+    case HfFamily::transnormer: return "transnormer";
+  }
+  return "?";
+}
+
+HfArchitecture read_hf_config(const std::string& folder) {
+  const std::string file = (std::filesystem::path(folder) / "config.json").string();
+  HfArchitecture a;
+  const ConfigJson c(file, read_json(file), &a.defaulted);
+  const std::string type = c.string("model_type");
+  if (type == "llama")
+    a.family = HfFamily::llama;
+  else if (type == "mistral")
+    a.family = HfFamily::mistral;
+  else if (type == "transnormer")
+    a.family = HfFamily::transnormer;
+  else
+    c.fail("model_type", str_cat("'", type, "' is not supported, expected llama, mistral or transnormer"));
+  if (a.family == HfFamily::transnormer)
+    read_transnormer(c, a);
+  else
+    read_llama(c, a);
+  a.bos_token_id = c.token_id("bos_token_id");
+  a.eos_token_id = c.token_id("eos_token_id");
+  return a;
+}
+
+HfFamily hf_family_of(const ModelConfig& m) {
+  LINEA_CHECK_T(ConfigError, m.kind == ModelKind::decoder, "export: model.kind: encoder has no Hugging Face ",
+                "family linea exports (expected a decoder)");
+  const std::vector<LayerSpec> specs = layer_specs(m);
+  LINEA_CHECK_T(ConfigError, !specs.empty(), "export: the model has no layers");
+  if (specs[0].attention.kind == AttentionKind::lightning) {
+    const std::string why = transnormer_mismatch(m, specs);
+    LINEA_CHECK_T(ConfigError, why.empty(), "export: not a TransNormerLLM checkpoint: ", why);
+    return HfFamily::transnormer;
+  }
+  const std::string why = llama_mismatch(m, specs);
+  LINEA_CHECK_T(ConfigError, why.empty(), "export: not a Llama or Mistral checkpoint: ", why);
+  return specs[0].attention.window > 0 ? HfFamily::mistral : HfFamily::llama;
+}
+
+std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, int64_t bos_token_id,
+                           int64_t eos_token_id) {
+  const std::vector<LayerSpec> specs = layer_specs(m);
+  const char* torch_dtype = dtype == DType::bf16 ? "bfloat16" : dtype == DType::f16 ? "float16" : "float32";
+  json j;
+  auto token_ids = [&] {
+    if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
+    if (eos_token_id >= 0) j["eos_token_id"] = eos_token_id;
+  };
+  if (family == HfFamily::transnormer) {
+    json lrpe = json::array();
+    for (const LayerSpec& s : specs) lrpe.push_back(s.attention.positions == PositionKind::lrpe ? 1 : 0);
+    j = {{"architectures", {"TransnormerForCausalLM"}},
+         {"model_type", "transnormer"},
+         {"decoder_embed_dim", m.hidden},
+         {"hidden_dim", m.hidden},
+         {"decoder_layers", m.layers},
+         {"decoder_attention_heads", m.heads},
+         {"glu_dim", specs[0].ffn.hidden},
+         {"vocab_size", m.vocab_size},
+         {"linear_use_lrpe_list", lrpe},
+         {"no_scale_embedding", !m.scale_embeddings},
+         {"linear_act_fun", specs[0].attention.feature_map == Activation::silu ? "silu" : "none"},
+         {"norm_type", "simplermsnorm"},
+         {"bias", false},
+         {"init_std", m.init_std},
+         {"tie_word_embeddings", m.tie_embeddings},
+         {"torch_dtype", torch_dtype}};
+    token_ids();
+    return j.dump(2) + "\n";
+  }
+  const AttentionConfig& att = specs[0].attention;
+  const bool mistral = family == HfFamily::mistral;
+  j = {{"architectures", {mistral ? "MistralForCausalLM" : "LlamaForCausalLM"}},
+       {"model_type", mistral ? "mistral" : "llama"},
+       {"hidden_size", m.hidden},
+       {"intermediate_size", specs[0].ffn.hidden},
+       {"num_hidden_layers", m.layers},
+       {"num_attention_heads", m.heads},
+       {"num_key_value_heads", m.kv_heads},
+       {"head_dim", m.head_dim()},
+       {"hidden_act", "silu"},
+       {"rms_norm_eps", m.norm.eps},
+       {"rope_theta", att.rope_theta},
+       {"rope_scaling", nullptr},
+       {"vocab_size", m.vocab_size},
+       {"tie_word_embeddings", m.tie_embeddings},
+       {"max_position_embeddings", m.max_seq_len},
+       {"initializer_range", m.init_std},
+       {"attention_bias", false},
+       {"mlp_bias", false},
+       {"torch_dtype", torch_dtype}};
+  if (att.rope_scaling)
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", att.rope_scaling->factor},
+                         {"low_freq_factor", att.rope_scaling->low_freq_factor},
+                         {"high_freq_factor", att.rope_scaling->high_freq_factor},
+                         {"original_max_position_embeddings", att.rope_scaling->original_max_position_embeddings}};
+  if (mistral) j["sliding_window"] = att.window;
+  token_ids();
+  return j.dump(2) + "\n";
+}
+
+HfTensor hf_tensor(HfFamily family, const std::string& name, const Shape& shape) {
+  if (family != HfFamily::transnormer) return {name == "lm_head.weight" ? name : "model." + name, shape};
+  static const std::regex layer(R"(layers\.(\d+)\.(self_attn|mlp)\.(\w+)(\.weight)?)");
+  std::smatch g;
+  if (std::regex_match(name, g, layer)) {
+    const std::string prefix = str_cat("model.layers.", g[1].str(), ".");
+    const std::string part = g[3].str();
+    if (g[2] == "self_attn" && part == "lrpe_theta" && shape.size() == 2)
+      return {prefix + "token_mixer.lrpe.theta", {shape[0], 1, shape[1]}};
+    if (g[2] == "self_attn" && g[4].matched) return {prefix + "token_mixer." + part + ".weight", shape};
+    static const std::map<std::string, std::string> kGlu = {{"gate_proj", "l1"}, {"up_proj", "l2"}, {"down_proj", "l3"}};
+    auto it = kGlu.find(part);
+    if (g[2] == "mlp" && it != kGlu.end() && g[4].matched) return {prefix + "channel_mixer." + it->second + ".weight", shape};
+  }
+  if (name == "embed_tokens.weight") return {"model.embed_tokens.weight", shape};
+  if (name == "lm_head.weight") return {name, shape};
+  throw ConfigError(str_cat("export: parameter ", name, " has no place in a TransNormerLLM checkpoint"));
+}
+
+bool hf_tensor_derived(HfFamily family, const std::string& hf_name) {
+  static const std::regex inv_freq(R"(model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq)");
+  return family != HfFamily::transnormer && std::regex_match(hf_name, inv_freq);
+}
+
+}  // namespace linea
