@@ -150,9 +150,9 @@ ExportReport export_hf(const std::string& checkpoint, const std::string& output,
   try {
     write_file_atomically((tmp / "config.json").string(), hf_config_json(cfg.model, r.family, dtype, bos, eos));
     write_safetensors((tmp / "model.safetensors").string(), tensors, dtype, {{"format", "pt"}});
-    if (tok) {
-      write_file_atomically((tmp / tok->file_name).string(), tok->bytes);
-      r.tokenizer = tok->file_name;
+    if (tok) {  // under the name Hugging Face's loaders look for
+      r.tokenizer = tok->kind == "sentencepiece" ? "tokenizer.model" : tok->kind == "bpe" ? "tokenizer.json" : "vocab.txt";
+      write_file_atomically((tmp / r.tokenizer).string(), tok->bytes);
     }
     if (fs::exists(out)) fs::remove(out);  // the empty folder the check allowed
     fs::rename(tmp, out);
