@@ -20,6 +20,8 @@ namespace {
 
 using kernels::WindowLayout;
 
+constexpr int64_t kPureLinearBlock = 64;
+
 template <class S>
 using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <class S>
@@ -41,8 +43,10 @@ Plane plane(const HedgehogWindowDims& d, int64_t s, int64_t h) {
   Plane p;
   p.row0 = (b * d.H + h) * d.T + t0;
   p.length = d.seg_length[s];
-  const int64_t first = p.length % d.window ? p.length % d.window : d.window;
-  for (int64_t a = 0; a < p.length; a = a == 0 ? std::min(first, p.length) : a + d.window) p.block_start.push_back(a);
+  // Pure linear attention (window 0) has no window to align blocks with: plain 64-row blocks.
+  const int64_t w = d.window > 0 ? d.window : kPureLinearBlock;
+  const int64_t first = p.length % w ? p.length % w : w;
+  for (int64_t a = 0; a < p.length; a = a == 0 ? std::min(first, p.length) : a + w) p.block_start.push_back(a);
   p.block_start.push_back(p.length);
   return p;
 }
@@ -51,6 +55,7 @@ Plane plane(const HedgehogWindowDims& d, int64_t s, int64_t h) {
 // (0); i and j are positions in the sequence, j within the previous and current block.
 inline int pair_kind(const HedgehogWindowDims& d, int64_t i, int64_t j) {
   if (j > i) return 0;
+  if (d.window == 0) return 2;  // pure linear attention
   if (d.layout == WindowLayout::terrace) return 1;  // the tile is exactly the terrace window
   return j > i - d.window ? 1 : 2;
 }
@@ -81,7 +86,7 @@ BlockTerms<S> block_terms(const HedgehogWindowDims& d, const Plane& p, const Ten
   RowsOf<S> FQ(x.fq + (p.row0 + r0) * d.F, rows, d.F), FK(x.fk + (p.row0 + k0) * d.F, tile, d.F);
   BlockTerms<S> b;
   b.logits = (Q * K.transpose()) * S(d.scale);
-  const bool linear_pairs = d.layout == WindowLayout::sliding;
+  const bool linear_pairs = d.layout == WindowLayout::sliding || d.window == 0;
   Mat<S> fqk;
   if (linear_pairs) fqk = FQ * FK.transpose();
   b.e = Mat<S>::Zero(rows, tile);
@@ -106,6 +111,7 @@ BlockTerms<S> block_terms(const HedgehogWindowDims& d, const Plane& p, const Ten
   const Mat<S> weights = gamma * b.e + lambda * b.a;
   b.num = weights * V + lambda * (FQ * St);
   b.den = weights.rowwise().sum() + lambda * (FQ * zt);
+  if (d.window == 0) b.den.array() += S(kernels::kPureLinearEps);
   return b;
 }
 
@@ -204,7 +210,7 @@ void bwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x,
     dQ.noalias() += S(d.scale) * (dS * K);
     dK.noalias() += S(d.scale) * (dS.transpose() * Q);
     // Linear pairs in the tile (sliding layout): w = λ fq·fk.
-    if (d.layout == WindowLayout::sliding) {
+    if (d.layout == WindowLayout::sliding || d.window == 0) {
       const Mat<S> dA = dW.cwiseProduct(b.linear);
       dlam += dA.cwiseProduct(b.a).sum();
       dFQ.noalias() += lambda * (dA * FK);

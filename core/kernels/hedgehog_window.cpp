@@ -54,7 +54,7 @@ void check(Checked& c, const char* op, const Tensor& q, const Tensor& k, const T
               " must be f32 or f64 (the CPU kernel's types)");
   LINEA_CHECK(q.device().is_cpu(), op, ": ", q.desc(), " is on ", q.device().str(),
               "; hedgehog_window attention has a CPU kernel only so far");
-  LINEA_CHECK(opt.window >= 1, op, ": window must be >= 1, got ", opt.window);
+  LINEA_CHECK(opt.window >= 0, op, ": window must be >= 1 (or 0: pure linear attention), got ", opt.window);
   c.segments = opt.segments;
   c.covers_all = resolve_segments(op, c.segments, B, T) == B * T;
   const int64_t N = int64_t(c.segments.start.size());

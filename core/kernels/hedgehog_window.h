@@ -17,6 +17,8 @@
 //            W(i) = {j <= i : B(j) >= B(i) − 1}, Λ(i) = {j : B(j) <= B(i) − 2}. A sequence of at
 //            most w tokens is one block: Λ is empty (the reference counts every pair twice
 //            there; linea takes the intended semantics, spec §7).
+//   window 0 (either layout): pure linear attention (LoLCATs' `lolcats_llama`), Λ(i) = {j <= i},
+//            with den + 1e-12 as the reference (nothing else keeps it from 0).
 // Computed blockwise (§1.5): the rows of block t attend to the keys of blocks t − 1 and t
 // (window, and for sliding also the linear pairs among them), and to blocks <= t − 2 through a
 // running state S = Σ fk_jᵀ v_j, z = Σ fk_j. O(l (2w (D + Dv) + F Dv)) per head.
@@ -35,9 +37,12 @@ namespace linea::kernels {
 
 enum class WindowLayout : uint8_t { terrace, sliding };
 
+// Added to the denominator of pure linear attention (window 0), as LoLCATs' reference does.
+constexpr double kPureLinearEps = 1e-12;
+
 struct HedgehogWindowOptions {
   WindowLayout layout = WindowLayout::terrace;
-  int64_t window = 64;  // w >= 1
+  int64_t window = 64;  // w >= 1, or 0 for pure linear attention
   double scale = 0;     // logits scale; 0 means 1 / sqrt(D)
   AttentionSegments segments;
 };

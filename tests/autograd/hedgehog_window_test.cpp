@@ -4,7 +4,7 @@
 // feature maps, γ, λ and the initial state, the gradient through the window max c_i included)
 // against central differences of that definition, for both layouts, lengths that are and are
 // not multiples of the window, shorter than it and 1, packed and padded sequences, with and
-// without an initial state. With λ = 0 the sliding layout is plain sliding-window softmax.
+// without an initial state, and pure linear attention (window 0). With λ = 0 the sliding layout is plain sliding-window softmax.
 //
 // Tolerances: f64 forward 1e-12 of the output's scale (the same sums in another order); f64
 // gradients 1e-7 absolute against central differences with step 1e-6 (truncation ~1e-12,
@@ -93,6 +93,7 @@ std::vector<Seq> sequences(const Case& c) {
 
 // 1: j in W(i); 2: j in Λ(i); 0: neither. Positions within a sequence of length l.
 int pair_set(WindowLayout layout, int64_t w, int64_t l, int64_t i, int64_t j) {
+  if (w == 0) return j <= i ? 2 : 0;  // pure linear attention
   if (layout == WindowLayout::sliding) return j > i ? 0 : j > i - w ? 1 : 2;
   const int64_t o = ((-l) % w + w) % w;
   const int64_t bi = (i + o) / w, bj = (j + o) / w;
@@ -148,6 +149,7 @@ Naive naive(const Case& c, const Inputs& x) {
           den += a * z0[size_t((s * H + h) * F + f)];
           for (int64_t e = 0; e < Dv; ++e) num[size_t(e)] += a * S0[size_t(((s * H + h) * F + f) * Dv + e)];
         }
+        if (c.window == 0) den += 1e-12;
         for (int64_t e = 0; e < Dv; ++e) r.out[size_t(row(i) * Dv + e)] = num[size_t(e)] / den;
       }
       for (int64_t j = 0; j < sq.length - c.window; ++j)
@@ -194,6 +196,8 @@ const std::vector<Case>& cases() {
       {"sliding_ragged", WindowLayout::sliding, 1, 13, 5, {}, true},
       {"sliding_window_1", WindowLayout::sliding, 1, 6, 1, {}},
       {"sliding_packed_padded", WindowLayout::sliding, 2, 10, 3, {0, 7, 10, 16}},
+      {"pure_linear", WindowLayout::terrace, 2, 9, 0, {}, true},
+      {"pure_linear_long_packed", WindowLayout::sliding, 1, 150, 0, {0, 70, 150}},
   };
   return all;
 }
@@ -329,8 +333,8 @@ TEST(HedgehogWindow, BadShapesAreNamed) {
       [&] { kernels::hedgehog_window_fwd(x.q, x.k, x.v, x.fq, x.fk.narrow(3, 0, 2), x.gamma, x.lambda, options(c), {}, false); },
       "hedgehog_window_fwd: fk f64[1, 2, 5, 2] on cpu (strided) must match fq");
   kernels::HedgehogWindowOptions o = options(c);
-  o.window = 0;
+  o.window = -1;
   linea::testing::expect_error<ShapeError>(
       [&] { kernels::hedgehog_window_fwd(x.q, x.k, x.v, x.fq, x.fk, x.gamma, x.lambda, o, {}, false); },
-      "window must be >= 1");
+      "window must be >= 1 (or 0: pure linear attention), got -1");
 }
