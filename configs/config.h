@@ -27,6 +27,8 @@ const char* to_string(NormPosition v);
 const char* to_string(AttentionKind v);
 const char* to_string(PositionKind v);
 const char* to_string(BlockScores v);
+const char* to_string(WindowLayout v);
+const char* to_string(FeatureMapKind v);
 const char* to_string(Objective v);
 const char* to_string(OptimKind v);
 const char* to_string(Precision v);

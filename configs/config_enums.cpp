@@ -19,6 +19,8 @@ LINEA_CONFIG_ENUM(AttentionKind, "softmax", "mla", "norm_linear", "diag_block", 
                   "hedgehog_window")
 LINEA_CONFIG_ENUM(PositionKind, "rope", "alibi", "none", "lrpe", "urpe")
 LINEA_CONFIG_ENUM(BlockScores, "softmax", "relu")
+LINEA_CONFIG_ENUM(WindowLayout, "terrace", "sliding")
+LINEA_CONFIG_ENUM(FeatureMapKind, "hedgehog", "t2r")
 LINEA_CONFIG_ENUM(Objective, "causal", "mlm", "classification")
 LINEA_CONFIG_ENUM(OptimKind, "adamw", "decoupled_adamw", "sgd")
 LINEA_CONFIG_ENUM(ScheduleKind, "constant", "linear", "cosine", "wsd", "plateau")

@@ -14,6 +14,8 @@ const EnumNames& enum_names(ModelKind);
 const EnumNames& enum_names(FfnKind);
 const EnumNames& enum_names(Activation);
 const EnumNames& enum_names(BlockScores);
+const EnumNames& enum_names(WindowLayout);
+const EnumNames& enum_names(FeatureMapKind);
 const EnumNames& enum_names(NormKind);
 const EnumNames& enum_names(NormPosition);
 const EnumNames& enum_names(AttentionKind);

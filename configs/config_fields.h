@@ -25,7 +25,8 @@ void visit_attention(V& v, T& c) {
   v.field("positions", c.positions, "position encoding");
   v.field("rope_theta", c.rope_theta, "RoPE base frequency, > 0");
   v.field("window", c.window,
-          "softmax, causal: sliding window, query i attends to the keys i - window < j <= i; 0: all earlier keys");
+          "softmax, causal: sliding window, query i attends to the keys i - window < j <= i; 0: all earlier keys. "
+          "hedgehog_window: the softmax window w (0: pure linear attention)");
   v.optional_section("rope_scaling", c.rope_scaling, "Llama-3 style RoPE frequency scaling; null: plain RoPE",
                      [](auto& inner, auto& scaling) { visit_rope_scaling(inner, scaling); });
   v.field("feature_map", c.feature_map,
@@ -33,6 +34,15 @@ void visit_attention(V& v, T& c) {
           "elu (TransNormer T1) or elu_plus_one (T2))");
   v.field("block", c.block, "diag_block: rows per block; attention stays inside each block (TransNormer v1: 64)");
   v.field("scores", c.scores, "diag_block: softmax of q k^T / sqrt(d) (T2) or relu of them, then SimpleRMSNorm (T1)");
+  v.field("window_layout", c.window_layout,
+          "hedgehog_window: terrace (the current and previous block of `window` keys; LoLCATs' main results) or "
+          "sliding (the `window` most recent keys)");
+  v.field("feature_kind", c.feature_kind,
+          "hedgehog_window: per-head feature maps hedgehog [softmax(xW), softmax(-xW)] or t2r relu(xW + b)");
+  v.field("feature_dim", c.feature_dim, "hedgehog_window: columns of each head's map W [head_dim, feature_dim], > 0");
+  v.field("init_window_logit", c.init_window_logit,
+          "hedgehog_window: initial window factor θ; the window's weight is sigmoid(θ) (-2.197...: 0.1)");
+  v.field("affine_factors", c.affine_factors, "hedgehog_window: the linear term's weight is 1 - sigmoid(θ) instead of 1");
 }
 
 // A channel mixer's options.

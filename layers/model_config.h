@@ -24,6 +24,13 @@ enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, ligh
 // lrpe: TransNormerLLM's learnable relative positions (lightning, norm_linear); urpe: TransNormer
 // v1's unitary relative positions (norm_linear, diag_block).
 enum class PositionKind : uint8_t { rope, alibi, none, lrpe, urpe };
+// hedgehog_window (specs/lolcats.md §1.4): terrace, the current and the previous block of
+// `window` rows (blocks aligned to the sequence's end; LoLCATs' main results), or sliding, the
+// `window` most recent keys.
+enum class WindowLayout : uint8_t { terrace, sliding };
+// hedgehog_window's feature maps per head: hedgehog [softmax(x W), softmax(-x W)] (2 x
+// feature_dim features) or t2r relu(x W + b) (feature_dim features, one bias per head).
+enum class FeatureMapKind : uint8_t { hedgehog, t2r };
 
 // The channel mixer of a layer.
 struct FfnConfig {
@@ -57,6 +64,12 @@ struct AttentionConfig {
   Activation feature_map = Activation::silu;  // lightning, norm_linear: φ on q and k (TNL's checkpoints: silu)
   int64_t block = 64;  // diag_block: rows per block (TransNormer v1: 64)
   BlockScores scores = BlockScores::softmax;  // diag_block: softmax (T2) or relu (T1)
+  // hedgehog_window (LoLCATs): the window is `window` (0: pure linear attention).
+  WindowLayout window_layout = WindowLayout::terrace;
+  FeatureMapKind feature_kind = FeatureMapKind::hedgehog;
+  int64_t feature_dim = 64;  // columns of each head's map W [head_dim, feature_dim]
+  double init_window_logit = -2.1972245773362196;  // θ, γ = sigmoid(θ) = 0.1 (LoLCATs' w01)
+  bool affine_factors = false;  // linear weight λ = 1 - γ instead of 1
 };
 
 // What one layer is made of.

@@ -80,32 +80,41 @@ SoftmaxAttention::SoftmaxAttention(const AttentionConfig& a, const ModelConfig& 
   }
 }
 
+void rope_qk(Variable& q, Variable& k, const SequenceContext& ctx, const AttentionConfig& a, int64_t head_dim) {
+  if (a.positions != PositionKind::rope) return;
+  const kernels::RopeTables rope_t = ctx.positions->rope(a, head_dim, ctx.T, q.device());
+  q = rope(q, rope_t.cos, rope_t.sin);
+  k = rope(k, rope_t.cos, rope_t.sin);
+}
+
+void llama_heads(const Linear& q_proj, const Linear& k_proj, const Linear& v_proj, const Variable& x,
+                 const SequenceContext& ctx, const AttentionConfig& a, int64_t heads, int64_t kv_heads,
+                 int64_t head_dim, Variable& q, Variable& k, Variable& v) {
+  const int64_t B = ctx.B, T = ctx.T;
+  LINEA_CHECK(x.dim() == 2 && x.size(0) == B * T, "attention: expected x [", B * T, ", hidden], got ", x.data().desc());
+  // [B*T, n*D] -> [B, n, T, D]
+  auto split_heads = [&](const Variable& y, int64_t n) {
+    return contiguous(transpose(reshape(y, {B, T, n, head_dim}), 1, 2));
+  };
+  q = split_heads(q_proj.forward(x), heads);
+  k = split_heads(k_proj.forward(x), kv_heads);
+  v = split_heads(v_proj.forward(x), kv_heads);
+  rope_qk(q, k, ctx, a, head_dim);
+}
+
 void SoftmaxAttention::project(const Variable& x, const SequenceContext& ctx, Variable& q, Variable& k,
                                Variable& v) const {
+  if (!qkv_proj_) return llama_heads(*q_proj_, *k_proj_, *v_proj_, x, ctx, opt_, heads_, kv_heads_, head_dim_, q, k, v);
   const int64_t B = ctx.B, T = ctx.T;
   LINEA_CHECK(x.dim() == 2 && x.size(0) == B * T, "SoftmaxAttention: expected x [", B * T, ", hidden], got ",
               x.data().desc());
-  if (qkv_proj_) {
-    // [B*T, 3C] -> [B, T, 3, heads, D]; q, k, v each -> [B, heads, T, D].
-    Variable qkv = reshape(qkv_proj_->forward(x), {B, T, 3, heads_, head_dim_});
-    auto heads_first = [&](int64_t i) { return permute(select(qkv, 2, i), {0, 2, 1, 3}); };
-    q = heads_first(0);
-    k = heads_first(1);
-    v = heads_first(2);
-  } else {
-    // [B*T, n*D] -> [B, n, T, D]
-    auto split_heads = [&](const Variable& y, int64_t n) {
-      return contiguous(transpose(reshape(y, {B, T, n, head_dim_}), 1, 2));
-    };
-    q = split_heads(q_proj_->forward(x), heads_);
-    k = split_heads(k_proj_->forward(x), kv_heads_);
-    v = split_heads(v_proj_->forward(x), kv_heads_);
-  }
-  if (opt_.positions == PositionKind::rope) {
-    const kernels::RopeTables rope_t = ctx.positions->rope(opt_, head_dim_, T, x.device());
-    q = rope(q, rope_t.cos, rope_t.sin);
-    k = rope(k, rope_t.cos, rope_t.sin);
-  }
+  // [B*T, 3C] -> [B, T, 3, heads, D]; q, k, v each -> [B, heads, T, D].
+  Variable qkv = reshape(qkv_proj_->forward(x), {B, T, 3, heads_, head_dim_});
+  auto heads_first = [&](int64_t i) { return permute(select(qkv, 2, i), {0, 2, 1, 3}); };
+  q = heads_first(0);
+  k = heads_first(1);
+  v = heads_first(2);
+  rope_qk(q, k, ctx, opt_, head_dim_);
 }
 
 kernels::AttentionOptions SoftmaxAttention::attention_options(const SequenceContext& ctx, Device device) const {

@@ -8,6 +8,15 @@
 
 namespace linea {
 
+// Llama's q_proj / k_proj / v_proj of rows x [B*T, hidden] as heads: q [B, heads, T, D], k and
+// v [B, kv_heads, T, D], with RoPE on q and k when a.positions is rope (positions 0..T-1 of
+// each row). Shared by the softmax mixer and LoLCATs' hybrid, which reuses those projections.
+void llama_heads(const Linear& q_proj, const Linear& k_proj, const Linear& v_proj, const Variable& x,
+                 const SequenceContext& ctx, const AttentionConfig& a, int64_t heads, int64_t kv_heads,
+                 int64_t head_dim, Variable& q, Variable& k, Variable& v);
+// RoPE on q and k [B, n, T, D] at positions 0..T-1.
+void rope_qk(Variable& q, Variable& k, const SequenceContext& ctx, const AttentionConfig& a, int64_t head_dim);
+
 class SoftmaxAttention : public TokenMixer {
  public:
   // Llama layout: q_proj, k_proj, v_proj, o_proj without biases; BERT layout: Wqkv

@@ -14,9 +14,15 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   const bool lightning = a.kind == AttentionKind::lightning && decoder;
   const bool linear = lightning || a.kind == AttentionKind::norm_linear;
   const bool diag = a.kind == AttentionKind::diag_block;
-  require(a.kind == AttentionKind::softmax || linear || diag, "attention.kind", to_string(a.kind),
+  const bool hedgehog = a.kind == AttentionKind::hedgehog_window && decoder;
+  require(a.kind == AttentionKind::softmax || linear || diag || hedgehog, "attention.kind", to_string(a.kind),
           str_cat(decoder ? "" : " by the encoder", " yet, expected softmax, norm_linear, diag_block",
-                  decoder ? " or lightning" : ""));
+                  decoder ? ", lightning or hedgehog_window" : ""));
+  if (hedgehog) {
+    require(a.positions == PositionKind::rope || a.positions == PositionKind::none, "attention.positions",
+            to_string(a.positions), " with hedgehog_window attention, expected rope or none");
+    require(a.feature_dim > 0, "attention.feature_dim", std::to_string(a.feature_dim), ", expected > 0");
+  }
   if (linear || diag) {
     require(a.window == 0, "attention.window", std::to_string(a.window),
             str_cat(" with ", to_string(a.kind), " attention, expected 0"));

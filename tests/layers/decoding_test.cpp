@@ -1,8 +1,8 @@
 // Decoding with caches: a prefill of prompts of different lengths followed by one token at a
 // time gives the logits of one full forward at every position, for every token mixer kind
 // (global softmax with RoPE, ALiBi or no positions; sliding windows below and above the
-// length; grouped-query heads; a mixed layout; lightning, norm_linear and diag_block; a
-// post-norm model). f32 throughout: the step
+// length; grouped-query heads; a mixed layout; lightning, norm_linear and diag_block;
+// LoLCATs' hedgehog_window (sliding layout, T2R, pure linear); a post-norm model). f32 throughout: the step
 // path scores keys with matmul + softmax, the full forward with the fused kernel, so they
 // agree to rounding (|diff| <= 2e-5 + 2e-5 |logit|, logits of order 1), not bit for bit.
 #include <gtest/gtest.h>
@@ -91,6 +91,26 @@ const Variant kVariants[] = {
        norm.kind = AttentionKind::norm_linear;
        norm.feature_map = Activation::elu;
        m.layout = {LayerGroup{1, diag, m.ffn, {}}, LayerGroup{1, norm, m.ffn, {}}};
+     }},
+    // LoLCATs' hybrid: decoding is a sliding window of w keys plus the linear state.
+    {"hedgehog_sliding_window_3", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::hedgehog_window;
+       m.attention.window_layout = WindowLayout::sliding;
+       m.attention.window = 3;
+       m.attention.feature_dim = 3;
+     }},
+    {"hedgehog_t2r_affine_window_2", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::hedgehog_window;
+       m.attention.window_layout = WindowLayout::sliding;
+       m.attention.window = 2;
+       m.attention.feature_kind = FeatureMapKind::t2r;
+       m.attention.feature_dim = 4;
+       m.attention.affine_factors = true;
+     }},
+    {"hedgehog_pure_linear", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::hedgehog_window;
+       m.attention.window = 0;
+       m.attention.feature_dim = 2;
      }},
     {"post_norm_simple_rms", [](ModelConfig& m) {
        m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};
