@@ -13,7 +13,7 @@
 
 namespace linea {
 
-enum class Objective : uint8_t { causal, mlm, classification };
+enum class Objective : uint8_t { causal, mlm, classification, attention_transfer };
 enum class OptimKind : uint8_t { adamw, decoupled_adamw, sgd };
 enum class Precision : uint8_t { fp32, bf16 };
 enum class DistBackend : uint8_t { automatic /* "auto" */, mpi, nccl };
@@ -94,6 +94,14 @@ struct TrainConfig {
   // A linea checkpoint (e.g. one `linea import` wrote) whose model weights replace the random
   // init of a new run; parameters it lacks keep their init, tensors the model lacks are an error.
   std::optional<std::string> init_from;
+  std::vector<std::string> trainable;  // globs; empty: every parameter trains
+  bool keep_best = false;              // keep checkpoints/best.h5 (lowest validation loss)
+};
+
+// LoLCATs' attention transfer (data.objective: attention_transfer), specs/lolcats.md §2.
+struct TransferConfig {
+  double mse_factor = 1000.0;  // x element-mean MSE of per-head outputs, averaged over layers
+  double xent_factor = 0.0;    // attention-weight cross-entropy; only 0 is implemented
 };
 
 struct DistConfig {
@@ -130,6 +138,7 @@ struct Config {
   ScheduleConfig schedule;
   TrainConfig train;
   DistConfig dist;
+  TransferConfig transfer;
   std::optional<TaskConfig> task;  // YAML: a map, or null / absent when not fine-tuning
 };
 

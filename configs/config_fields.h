@@ -97,6 +97,13 @@ void visit_model(V& v, T& c) {
   v.field("max_seq_len", c.max_seq_len, "longest sequence the model accepts; data.seq_len must fit");
   v.field("type_vocab_size", c.type_vocab_size, "encoder: token type (segment A / B) embeddings");
   v.field("unpad", c.unpad, "encoder: compute on real tokens only; false runs every op on all B x T rows");
+  v.optional_section("lora", c.lora, "LoRA adapters on every layer's `targets` projections; null: none",
+                     [](auto& inner, auto& l) {
+                       inner.field("r", l.r, "rank, > 0");
+                       inner.field("alpha", l.alpha, "the update is scaled by alpha / r, > 0");
+                       inner.field("dropout", l.dropout, "dropout on the adapter's input, in [0, 1)");
+                       inner.field("targets", l.targets, "projections of each layer's token mixer to adapt (by name)");
+                     });
 }
 
 template <class V, class T>
@@ -116,7 +123,9 @@ void visit_config(V& v, T& c) {
     v.field("train", c.data.train, "folder of HDF5 token shards from `linea prepare`");
     v.field("valid", c.data.valid, "folder of validation token shards");
     v.field("seq_len", c.data.seq_len, "tokens per example, > 0 and <= model.max_seq_len");
-    v.field("objective", c.data.objective, "causal LM (decoder), masked LM (encoder) or GLUE classification (encoder, task: section)");
+    v.field("objective", c.data.objective,
+            "causal LM (decoder), masked LM (encoder), GLUE classification (encoder, task: section) or "
+            "attention_transfer (decoder with hedgehog_window layers: LoLCATs stage 1)");
     v.field("tokenizer", c.data.tokenizer, "tokenizer model path; null: the one the shards were prepared with");
     v.field("mask_document_boundaries", c.data.mask_document_boundaries,
             "causal: no loss on predicting a document's first token from the previous document");
@@ -162,6 +171,15 @@ void visit_config(V& v, T& c) {
     v.field("recompute", c.train.recompute, "re-run each block's forward in backward: less activation memory, more compute");
     v.field("init_from", c.train.init_from,
             "checkpoint whose model weights start a new run (e.g. from linea import); null: random init");
+    v.field("trainable", c.train.trainable,
+            "globs over parameter names (Module::freeze's: '*' spans dots); only matches train; []: every parameter");
+    v.field("keep_best", c.train.keep_best, "also keep checkpoints/best.h5, the lowest validation loss so far");
+  });
+  v.section("transfer", [&] {
+    v.field("mse_factor", c.transfer.mse_factor,
+            "attention_transfer: weight of the mean squared error of per-head attention outputs, >= 0");
+    v.field("xent_factor", c.transfer.xent_factor,
+            "attention_transfer: weight of the attention-weight cross-entropy (only 0 is implemented)");
   });
   v.section("dist", [&] {
     v.field("backend", c.dist.backend, "gradient all-reduce: auto is NCCL on GPUs, MPI on CPUs");

@@ -95,6 +95,12 @@ void validate_model(const ModelConfig& m, const Checker& c) {
   c.positive(m.init_std, "model.init_std");
   c.positive(m.max_seq_len, "model.max_seq_len");
   c.positive(m.type_vocab_size, "model.type_vocab_size");
+  if (m.lora) {
+    c.positive(m.lora->r, "model.lora.r");
+    c.positive(m.lora->alpha, "model.lora.alpha");
+    c.fraction(m.lora->dropout, "model.lora.dropout");
+    c.require(!m.lora->targets.empty(), "model.lora.targets", "[]", "the projections to adapt, e.g. [q_proj, v_proj]");
+  }
 }
 
 void validate_optim(const OptimConfig& o, const Checker& c) {
@@ -147,6 +153,8 @@ void validate_train(TrainConfig& t, const Checker& c) {
   }
   c.non_negative(t.threads, "train.threads");
   c.require(!t.init_from || !t.init_from->empty(), "train.init_from", "''", "a checkpoint path or null");
+  for (size_t i = 0; i < t.trainable.size(); ++i)
+    c.require(!t.trainable[i].empty(), str_cat("train.trainable[", i, "]"), "''", "a glob over parameter names");
 }
 
 void validate_task(const Config& config, const Checker& c) {
@@ -194,6 +202,9 @@ void validate_config(Config& config, const KeyLocations& where, ConfigProblems& 
   c.positive(config.dist.bucket_mb, "dist.bucket_mb");
   c.positive(config.dist.timeout_s, "dist.timeout_s");
   validate_task(config, c);
+  c.non_negative(config.transfer.mse_factor, "transfer.mse_factor");
+  c.require(config.transfer.xent_factor == 0, "transfer.xent_factor", config.transfer.xent_factor,
+            "0 (the attention-weight cross-entropy is not implemented; LoLCATs' 7B/8B recipes use 0)");
 }
 
 }  // namespace linea

@@ -7,6 +7,7 @@
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/views.h"
+#include "layers/lora_linear.h"
 
 namespace linea {
 
@@ -22,6 +23,7 @@ Decoder::Decoder(const ModelConfig& m, Device device, DType dtype) : m_(m) {
   if (m.norm.position == NormPosition::pre) norm_ = register_module("norm", make_norm(m.norm, m.hidden, device, dtype));
   if (!m.tie_embeddings)
     lm_head_ = register_module("lm_head", std::make_shared<Linear>(m.hidden, m.vocab_size, false, device, dtype));
+  if (m.lora) attach_lora(*this, m.layers, *m.lora);
 }
 
 const Variable& Decoder::output_weight() const {
@@ -40,6 +42,7 @@ void Decoder::init_parameters(Generator& gen) {
       const bool residual = std::find(residual_outputs.begin(), residual_outputs.end(), lin) != residual_outputs.end();
       normal_(lin->weight().data(), gen, 0.0, residual ? residual_std : m_.init_std);
       if (lin->bias().defined()) Tensor(lin->bias().data()).zero_();
+      if (auto* lora = dynamic_cast<LoraLinear*>(lin)) lora->reset_lora(gen);
     } else if (auto* emb = dynamic_cast<Embedding*>(m)) {
       normal_(emb->weight().data(), gen, 0.0, m_.init_std);
     } else if (auto* norm = dynamic_cast<Norm*>(m)) {

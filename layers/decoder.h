@@ -46,6 +46,9 @@ class Decoder : public CausalLM {
   const Norm* norm() const { return norm_.get(); }
   // The output projection: lm_head.weight, or embed_tokens.weight when tied.
   const Variable& output_weight() const;
+  // The RoPE and ALiBi tables its layers share (a caller running the blocks itself, as
+  // attention transfer does, passes them in its SequenceContext).
+  PositionTables& position_tables() { return positions_; }
 
  private:
   // ids [B,T] through the blocks with `ctx` (B, T set here) -> logits [B,T,vocab].

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace linea {
@@ -89,6 +90,15 @@ struct LayerGroup {
   std::vector<LayerSpec> pattern;
 };
 
+// LoRA adapters (PEFT's LoraConfig; LoLCATs stage 2): each layer's `targets` projections
+// become y = x Wᵀ + (alpha / r) · dropout(x) Aᵀ Bᵀ with A [r, in], B [out, r] (B starts at 0).
+struct LoraConfig {
+  int64_t r = 8;
+  double alpha = 16.0;
+  double dropout = 0.0;
+  std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj"};
+};
+
 struct ModelConfig {
   ModelKind kind = ModelKind::decoder;
   int64_t vocab_size = 8192;
@@ -110,6 +120,7 @@ struct ModelConfig {
   int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit
   int64_t type_vocab_size = 2;  // encoder: token_type (segment A / B) embeddings
   bool unpad = true;            // encoder: compute on real tokens only; false runs every op on all B x T rows
+  std::optional<LoraConfig> lora;  // YAML: a map, or null / absent for none
 
   int64_t head_dim() const { return heads > 0 ? hidden / heads : 0; }
 };

@@ -7,10 +7,11 @@
 #include "autograd/variable.h"
 #include "core/kernels/reduce.h"
 #include "data/unpad.h"
+#include "layers/attention_transfer.h"
 
 namespace linea {
 
-double EvalResult::perplexity() const { return std::exp(mean_nll); }
+double EvalResult::perplexity() const { return language_model ? std::exp(mean_nll) : std::nan(""); }
 
 namespace {
 std::string fixed(double v, int digits) {
@@ -28,7 +29,7 @@ std::string format_eval_metrics(const EvalResult& r) {
 
 std::string format_eval_line(int64_t step, const EvalResult& r) {
   std::string line = "eval step " + std::to_string(step) + " | valid loss " + fixed(r.mean_nll, 4);
-  if (r.metrics.empty()) line += " | perplexity " + fixed(r.perplexity(), 2);
+  if (r.metrics.empty() && r.language_model) line += " | perplexity " + fixed(r.perplexity(), 2);
   if (r.accuracy) line += " | mlm accuracy " + fixed(*r.accuracy, 4);
   return line + format_eval_metrics(r) + " | " + std::to_string(r.tokens) + (r.metrics.empty() ? " tokens" : " examples");
 }
@@ -69,6 +70,21 @@ EvalResult evaluate_windows(CausalLM& model, const PackedCausalDataset& data, in
     int64_t scored = 0;  // targets at document boundaries may be ignored
     for (double t : batch.targets.to_vector()) scored += t != double(kIgnoreTarget);
     r.add_batch(loss, scored);
+  });
+  return r;
+}
+
+EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, double mse_factor, int64_t max_batches,
+                             int64_t micro_batch, Device device, EvalShard shard) {
+  NoGradGuard ng;
+  EvalModeGuard mode(model);
+  EvalResult r;
+  r.partial = shard.world > 1;
+  r.language_model = false;
+  for_each_eval_batch(data.num_examples(), max_batches, micro_batch, shard, [&](const std::vector<int64_t>& idx) {
+    CausalBatch batch = data.get_batch(idx);
+    r.add_batch(attention_transfer_loss(model, batch.inputs.to(device), mse_factor).loss.data().item(),
+                batch.inputs.numel());
   });
   return r;
 }

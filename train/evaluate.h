@@ -11,6 +11,7 @@
 #include "data/mlm_dataset.h"
 #include "data/token_shards.h"
 #include "layers/causal_lm.h"
+#include "layers/decoder.h"
 #include "layers/encoder.h"
 
 namespace linea {
@@ -23,7 +24,9 @@ struct EvalResult {
   // Task metrics by name, in report order (fine-tuning: GLUE's accuracy, f1, matthews,
   // pearson, spearman per dev file, and the task score); empty for language modelling.
   std::vector<std::pair<std::string, double>> metrics;
-  double perplexity() const;
+  // False when mean_nll holds another loss (attention transfer's MSE): no perplexity then.
+  bool language_model = true;
+  double perplexity() const;  // exp(mean_nll); NaN when !language_model
   // Folds in one batch: its mean NLL over `scored` tokens and how many of them were right.
   void add_batch(double batch_mean_nll, int64_t scored, std::optional<int64_t> correct = std::nullopt);
 };
@@ -57,6 +60,11 @@ EvalResult evaluate_windows(CausalLM& model, const PackedCausalDataset& data, in
 // Hugging Face strided-perplexity scheme; stride == seq_len gives disjoint windows).
 EvalResult evaluate_sliding(CausalLM& model, const TokenShards& shards, int64_t seq_len, int64_t stride,
                             int64_t micro_batch, Device device);
+
+// LoLCATs' attention-transfer loss (layers/attention_transfer.h), token-weighted over the
+// first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
+EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, double mse_factor, int64_t max_batches,
+                             int64_t micro_batch, Device device, EvalShard shard = {});
 
 // MLM cross-entropy and accuracy over the masked tokens of the first `max_batches` batches
 // of `micro_batch` consecutive examples (all when 0); masks from the dataset's own seed, epoch 0.

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "configs/config.h"
@@ -9,6 +10,7 @@
 #include "core/io/safetensors.h"
 #include "data/sha256.h"
 #include "layers/decoder.h"
+#include "layers/lora_linear.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_tokenizer.h"
 #include "train/model_builder.h"
@@ -112,8 +114,10 @@ ImportReport import_hf(const std::string& folder, const std::string& output) {
 }
 
 ExportReport export_hf(const std::string& checkpoint, const std::string& output, DType dtype,
-                       const std::string& tokenizer) {
+                       const std::string& tokenizer, bool merge_lora) {
   const Config cfg = parse_config(read_checkpoint_config(checkpoint), checkpoint);
+  LINEA_CHECK_T(ConfigError, !cfg.model.lora || merge_lora, "export: ", checkpoint,
+                " has LoRA adapters (model.lora); pass --merge-lora to fold them into the weights");
   ExportReport r;
   r.family = hf_family_of(cfg.model);
   const fs::path out(output);
@@ -124,10 +128,15 @@ ExportReport export_hf(const std::string& checkpoint, const std::string& output,
   TrainerState state;
   load_checkpoint(checkpoint, model, nullptr, &state);
 
+  std::map<std::string, Tensor> merged;  // "<path>.weight" of each adapted Linear
+  for (auto& [path, m] : model.named_modules())
+    if (const auto* lora = dynamic_cast<const LoraLinear*>(m)) merged[path + ".weight"] = lora->merged_weight();
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, p] : model.named_parameters()) {
+    if (name.find(".lora_A") != std::string::npos || name.find(".lora_B") != std::string::npos) continue;
     const HfTensor h = hf_tensor(r.family, name, p.shape());
-    tensors.emplace_back(h.name, p.data().reshape(h.shape));
+    const auto m = merged.find(name);
+    tensors.emplace_back(h.name, (m == merged.end() ? p.data() : m->second).reshape(h.shape));
   }
   std::optional<StoredTokenizer> tok;
   try {
@@ -186,7 +195,7 @@ int run_export(const ExportCommand& cmd) {
   else
     throw ConfigError(str_cat("export --dtype ", cmd.dtype, ": expected f32, bf16 or f16"));
   const std::string checkpoint = resolve_checkpoint(cmd.checkpoint);
-  const ExportReport r = export_hf(checkpoint, cmd.output, dtype, cmd.tokenizer);
+  const ExportReport r = export_hf(checkpoint, cmd.output, dtype, cmd.tokenizer, cmd.merge_lora);
   std::printf("exported %s as a %s model: %s/config.json, model.safetensors (%lld tensors, %s)%s\n", checkpoint.c_str(),
               to_string(r.family), cmd.output.c_str(), static_cast<long long>(r.tensors), cmd.dtype.c_str(),
               r.tokenizer.empty() ? "" : (", " + r.tokenizer).c_str());

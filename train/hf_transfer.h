@@ -33,8 +33,11 @@ struct ExportReport {
 };
 // dtype: f32, bf16 or f16 (rounded to nearest even). tokenizer: as generate's --tokenizer
 // ("" finds the checkpoint's own; when none can be found the folder gets no tokenizer).
+// merge_lora: a model with LoRA adapters (model.lora) is written with W + (alpha / r) B A
+// in each adapted weight (without it such a checkpoint is refused: Hugging Face's layout
+// has no place for the adapters).
 ExportReport export_hf(const std::string& checkpoint, const std::string& output, DType dtype,
-                       const std::string& tokenizer);
+                       const std::string& tokenizer, bool merge_lora = false);
 
 struct ImportCommand {
   std::string folder, output;
@@ -45,6 +48,7 @@ struct ExportCommand {
   std::string checkpoint, output;
   std::string dtype = "f32";
   std::string tokenizer;
+  bool merge_lora = false;
 };
 int run_export(const ExportCommand& cmd);
 

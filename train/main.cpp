@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--dtype", export_.dtype, "stored dtype: f32 (default; exact), bf16 or f16");
   export_cmd->add_option("--tokenizer", export_.tokenizer,
                          "tokenizer spec to copy (default: the checkpoint's own, as generate finds it)");
+  export_cmd->add_flag("--merge-lora", export_.merge_lora, "fold LoRA adapters into the weights (W + alpha/r B A)");
 
   linea::PrepareCommand prepare;
   CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text or JSONL corpora into HDF5 token shards");

@@ -65,6 +65,14 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
 
 void check_objective_fits_model(const Config& c) {
   if (c.data.objective == Objective::classification) return;
+  if (c.data.objective == Objective::attention_transfer) {
+    bool hybrid = false;
+    for (const LayerSpec& s : layer_specs(c.model)) hybrid = hybrid || s.attention.kind == AttentionKind::hedgehog_window;
+    LINEA_CHECK_T(ConfigError, c.model.kind == ModelKind::decoder && hybrid, "data.objective: attention_transfer ",
+                  "needs a decoder with hedgehog_window layers (the attention it teaches), got model.kind ",
+                  to_string(c.model.kind), hybrid ? "" : " without hedgehog_window layers");
+    return;
+  }
   const bool encoder = c.model.kind == ModelKind::encoder, mlm = c.data.objective == Objective::mlm;
   LINEA_CHECK_T(ConfigError, encoder == mlm, "data.objective: ", to_string(c.data.objective),
                 " does not go with model.kind ", to_string(c.model.kind), ", expected ",

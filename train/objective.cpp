@@ -9,6 +9,7 @@
 #include "data/sha256.h"
 #include "data/unpad.h"
 #include "data/wordpiece_tokenizer.h"
+#include "layers/attention_transfer.h"
 #include "layers/decoder.h"
 #include "layers/encoder.h"
 #include "train/glue_objective.h"
@@ -118,6 +119,45 @@ class CausalLmObjective : public TrainingObjective {
   int64_t seq_len_;
 };
 
+// LoLCATs stage 1 on the same packed windows as causal LM training: the loss is the
+// teacher-forced attention-transfer loss (layers/attention_transfer.h), not the LM's.
+class AttentionTransferObjective : public TrainingObjective {
+ public:
+  AttentionTransferObjective(const Config& c, ShardPair s, Device device, DType dtype)
+      : train_(std::move(s.train), c.data.seq_len, c.data.mask_document_boundaries),
+        valid_(std::move(s.valid), c.data.seq_len, c.data.mask_document_boundaries),
+        model_(c.model, device, dtype),
+        device_(device),
+        seq_len_(c.data.seq_len),
+        mse_factor_(c.transfer.mse_factor) {
+    check_batch(str_cat("windows of seq_len ", c.data.seq_len).c_str(), train_.num_examples(), c);
+  }
+  Module& model() override { return model_; }
+  int64_t num_train_examples() const override { return train_.num_examples(); }
+  void init_parameters(Generator& gen) override { model_.init_parameters(gen); }
+  MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t) override {
+    CausalBatch batch = train_.get_batch(indices);
+    TransferLoss t = attention_transfer_loss(model_, batch.inputs.to(device_), mse_factor_);
+    MicroBatchLoss r{t.loss, batch.inputs.numel(), {}, {}};
+    for (size_t i = 0; i < t.layer_mse.size(); ++i) r.metrics.emplace_back(str_cat("mse_layer_", i), t.layer_mse[i]);
+    return r;
+  }
+  EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
+    return evaluate_transfer(model_, valid_, mse_factor_, max_batches, micro_batch, device_, shard);
+  }
+  // The teacher's forward (no backward) plus the student maps' forward and backward: about a
+  // third of a training step's 6 N per token, as the model's count gives it.
+  double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)) / 3.0; }
+  std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
+
+ private:
+  PackedCausalDataset train_, valid_;
+  Decoder model_;
+  Device device_;
+  int64_t seq_len_;
+  double mse_factor_;
+};
+
 // Validation examples differ from training ones only in mask ratio and mask stream.
 MlmOptions validation_options(MlmOptions o, const Config& c) {
   o.mask_ratio = c.data.mlm.eval_mask_ratio;
@@ -204,6 +244,8 @@ std::unique_ptr<TrainingObjective> make_objective(const Config& c, Device device
   if (c.data.objective == Objective::classification) return std::make_unique<GlueObjective>(c, device, dtype);
   ShardPair shards = open_checked(c);
   if (c.data.objective == Objective::mlm) return std::make_unique<MaskedLmObjective>(c, std::move(shards), device, dtype);
+  if (c.data.objective == Objective::attention_transfer)
+    return std::make_unique<AttentionTransferObjective>(c, std::move(shards), device, dtype);
   return std::make_unique<CausalLmObjective>(c, std::move(shards), device, dtype);
 }
 

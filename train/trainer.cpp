@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -106,6 +107,7 @@ class Trainer {
     Generator init(uint64_t(cfg_.seed));
     objective_->init_parameters(init);
     if (cfg_.train.init_from) load_init_from(*cfg_.train.init_from);
+    if (!cfg_.train.trainable.empty()) train_only(cfg_.train.trainable);
     const NamedParams params = model_.named_parameters();
     if (W > 1) {
       dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
@@ -139,6 +141,49 @@ class Trainer {
     }
   }
 
+  // train.trainable: every parameter frozen but those a glob matches (LoLCATs trains only
+  // the feature maps and window factors, then only the LoRA adapters).
+  void train_only(const std::vector<std::string>& globs) {
+    model_.freeze("*");
+    for (const std::string& g : globs) {
+      try {
+        model_.unfreeze(g);
+      } catch (const ConfigError&) {
+        throw ConfigError(str_cat("train.trainable: '", g, "' matches no parameter of the model (globs over dotted ",
+                                  "names such as layers.0.self_attn.q_proj.weight; '*' spans dots)"));
+      }
+    }
+    if (lead_) {
+      int64_t trained = 0, all = 0;
+      for (const auto& [name, p] : model_.named_parameters()) {
+        all += p.data().numel();
+        if (p.requires_grad()) trained += p.data().numel();
+      }
+      std::fprintf(stderr, "linea: train.trainable: %lld of %lld parameter elements train\n",
+                   static_cast<long long>(trained), static_cast<long long>(all));
+    }
+  }
+
+  // train.keep_best: checkpoints/best.h5 holds the lowest validation loss so far, which
+  // checkpoints/best.json records so a resumed run keeps comparing against it.
+  void keep_if_best(double loss) {
+    if (!cfg_.train.keep_best || !(loss < best_loss_)) return;
+    best_loss_ = loss;
+    write_checkpoint(run_.file("checkpoints/best.h5"));
+    if (lead_) {
+      write_file_atomically(run_.file("checkpoints/best.json"),
+                            str_cat("{\"step\": ", state_.step, ", \"valid_loss\": ", loss, "}\n"));
+      std::fprintf(stderr, "linea: best validation loss so far (%.6g): kept as checkpoints/best.h5\n", loss);
+    }
+  }
+
+  void read_best() {
+    std::ifstream in(run_.file("checkpoints/best.json"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find("\"valid_loss\":");
+    if (at != std::string::npos) best_loss_ = std::stod(text.substr(at + 13));
+  }
+
   void resume_from(const std::string& path) {
     Config stored = parse_config(read_checkpoint_config(path), path);
     std::vector<std::string> diff = model_config_diff(stored.model, cfg_.model);
@@ -150,6 +195,7 @@ class Trainer {
     }
     TrainerState s;
     load_checkpoint(path, model_, optimizer_.get(), &s);
+    if (cfg_.train.keep_best) read_best();
     const std::string sha = objective_->tokenizer_sha256();
     if (!s.tokenizer_sha256.empty() && s.tokenizer_sha256 != sha)
       throw DataError(str_cat(path, ": the checkpoint was trained on data from the tokenizer with sha256 ",
@@ -305,6 +351,7 @@ class Trainer {
         schedule_->observe(r.mean_nll);
         if (lead_) std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
         last_eval = r;
+        keep_if_best(r.mean_nll);
       }
       // A signal may reach the ranks at different steps; they stop together.
       const bool stop = comm_.size() > 1 ? comm_.all_reduce_value(stop_requested(), ReduceOp::max) > 0 : stop_requested();
@@ -403,7 +450,7 @@ class Trainer {
 
   // Rank 0 writes the whole checkpoint (a ZeRO-1 optimizer state gathered from every rank
   // first); the barrier makes it the latest only once every rank has reached it.
-  void checkpoint() {
+  void write_checkpoint(const std::string& path) {
     const SamplerState ss = sampler_.state();
     state_.sampler_epoch = ss.epoch;
     state_.sampler_cursor = ss.cursor;
@@ -412,10 +459,14 @@ class Trainer {
     state_.schedule_state = schedule_->state();
     state_.tokenizer_sha256 = objective_->tokenizer_sha256();
     OptimizerSnapshot optim = snapshot_of(*optimizer_, comm_);
-    const std::string path = run_.checkpoint_path(state_.step);
-    const auto t0 = std::chrono::steady_clock::now();
     if (lead_) save_checkpoint(path, model_, &optim, state_, dump_config(cfg_), comm_.size());
     if (comm_.size() > 1) comm_.barrier();
+  }
+
+  void checkpoint() {
+    const std::string path = run_.checkpoint_path(state_.step);
+    const auto t0 = std::chrono::steady_clock::now();
+    write_checkpoint(path);
     if (lead_) {
       run_.set_latest(path);
       run_.prune(int(cfg_.train.keep_checkpoints));
@@ -440,6 +491,7 @@ class Trainer {
   std::unique_ptr<LrSchedule> schedule_;
   TrainerState state_;
   int64_t start_tokens_ = 0;  // tokens_seen when this process started
+  double best_loss_ = std::numeric_limits<double>::infinity();  // train.keep_best
 };
 
 }  // namespace

@@ -33,6 +33,8 @@ Config unusual_config() {
   c.model.attention.feature_dim = 17;
   c.model.attention.init_window_logit = -1.0 / 3.0;
   c.model.attention.affine_factors = true;
+  c.model.lora = LoraConfig{4, 0.5, 0.25, {"v_proj", "qkvu_proj"}};
+  c.transfer = {12.5, 0.0};
   c.model.layer_pattern = {AttentionKind::kda, AttentionKind::norm_linear, AttentionKind::mla};
   c.model.tie_embeddings = false;
   c.model.dropout = 0.1 + 0.2;  // 0.30000000000000004
@@ -52,7 +54,7 @@ Config unusual_config() {
   c.optim.momentum = 0.0;
   c.optim.no_decay = {"ln_", "a, b", "'quoted'"};
   c.schedule = {ScheduleKind::wsd, 50, 0.0, 300, 7, 0.25};
-  c.train = {5000, 64, 8, 1, 0, 0, 0, 4, Precision::bf16, Device::cuda(3), 12, true, std::string("runs/a b/x.h5")};
+  c.train = {5000, 64, 8, 1, 0, 0, 0, 4, Precision::bf16, Device::cuda(3), 12, true, std::string("runs/a b/x.h5"), {"*lora_*", "layers.0.*"}, true};
   c.dist = {DistBackend::nccl, 12.5, true, 60.0};
   return c;
 }

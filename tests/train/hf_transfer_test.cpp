@@ -313,3 +313,25 @@ TEST(HfTransfer, ExportRefusesModelsWithoutAnEquivalentAndExistingFolders) {
   export_hf(ok, dir.file("empty"), DType::f32, "");  // an empty folder is taken
   EXPECT_TRUE(fs::exists(dir.file("empty/model.safetensors")));
 }
+
+// LoRA adapters have no place in a Hugging Face checkpoint: export refuses them unless asked
+// to merge, and the merged model computes what the adapted one does.
+TEST(HfTransfer, LoraIsMergedOnRequestAndTheMergedModelMatches) {
+  linea::testing::TempDir dir;
+  ModelConfig m = llama_config();
+  m.lora = LoraConfig{2, 8.0, 0.0, {"q_proj", "o_proj"}};
+  const std::string adapted = save_model(dir, m, "lora.h5");  // B drawn too: the update is not 0
+  expect_error<ConfigError>([&] { export_hf(adapted, dir.file("hf"), DType::f32, ""); },
+                            "has LoRA adapters (model.lora); pass --merge-lora");
+  EXPECT_FALSE(fs::exists(dir.file("hf")));
+  const ExportReport r = export_hf(adapted, dir.file("hf"), DType::f32, "", /*merge_lora=*/true);
+  EXPECT_EQ(r.tensors, 21);  // the plain model's (untied head): no lora_A / lora_B
+  import_hf(dir.file("hf"), dir.file("merged.h5"));
+  auto logits = [](const std::string& ckpt) {
+    const Config cfg = parse_config(read_checkpoint_config(ckpt), ckpt);
+    Decoder model(cfg.model);
+    load_checkpoint(ckpt, model, nullptr, nullptr);
+    return model.forward(linea::testing::random_ids({2, 9}, 3)).data();
+  };
+  EXPECT_TRUE(linea::testing::all_close(logits(dir.file("merged.h5")), logits(adapted), 1e-5, 1e-5));
+}
