@@ -106,8 +106,8 @@ class Trainer {
                   W, " times train.micro_batch_size ", micro, "; expected a multiple of ", W * micro);
     Generator init(uint64_t(cfg_.seed));
     objective_->init_parameters(init);
-    if (cfg_.train.init_from) load_init_from(*cfg_.train.init_from);
     if (!cfg_.train.trainable.empty()) train_only(cfg_.train.trainable);
+    if (cfg_.train.init_from) load_init_from(*cfg_.train.init_from);
     const NamedParams params = model_.named_parameters();
     if (W > 1) {
       dp_ = std::make_unique<DataParallel>(comm, params, DataParallelOptions{cfg_.dist.bucket_mb, cfg_.dist.shard_optimizer});
@@ -129,6 +129,16 @@ class Trainer {
       r = load_model_weights(path, model_, {});
     } catch (const Error& e) {
       throw CheckpointError(str_cat("train.init_from: ", e.what()));
+    }
+    // Linearizing changes the attention on purpose; every other difference (a rope_theta, an
+    // eps) would change the math the weights were trained with, so it is said.
+    if (lead_) {
+      const Config stored = parse_config(read_checkpoint_config(path), path);
+      std::string diff;
+      for (const std::string& d : model_config_diff(cfg_.model, stored.model)) diff += (diff.empty() ? "" : "; ") + d;
+      if (!diff.empty())
+        std::fprintf(stderr, "linea: train.init_from: the recipe's model differs from the checkpoint's (recipe vs "
+                             "checkpoint; check that only what you meant to change is listed): %s\n", diff.c_str());
     }
     LINEA_CHECK_T(CheckpointError, r.unexpected.empty(), "train.init_from: ", path, " holds ", r.unexpected.size(),
                   " tensors the model has no parameter for (first: ", r.unexpected.empty() ? "" : r.unexpected[0],
@@ -171,8 +181,10 @@ class Trainer {
     best_loss_ = loss;
     write_checkpoint(run_.file("checkpoints/best.h5"));
     if (lead_) {
+      char exact[32];
+      std::snprintf(exact, sizeof exact, "%.17g", loss);  // read back exactly on resume
       write_file_atomically(run_.file("checkpoints/best.json"),
-                            str_cat("{\"step\": ", state_.step, ", \"valid_loss\": ", loss, "}\n"));
+                            str_cat("{\"step\": ", state_.step, ", \"valid_loss\": ", exact, "}\n"));
       std::fprintf(stderr, "linea: best validation loss so far (%.6g): kept as checkpoints/best.h5\n", loss);
     }
   }
@@ -376,7 +388,8 @@ class Trainer {
       if (train_s > 0)
         summary += str_cat(", ", int64_t(double(state_.tokens_seen - start_tokens_) / train_s), " tok/s in training steps");
       if (last_loss) summary += str_cat("; last train loss ", *last_loss);
-      if (last_eval) summary += str_cat("; valid loss ", last_eval->mean_nll, ", perplexity ", last_eval->perplexity());
+      if (last_eval) summary += str_cat("; valid loss ", last_eval->mean_nll);
+      if (last_eval && last_eval->language_model) summary += str_cat(", perplexity ", last_eval->perplexity());
       std::fprintf(stderr, "%s\n", summary.c_str());
     }
     if (lead_ && dp_) {
