@@ -34,7 +34,7 @@ echo
 awk '
   ($1 == "linea" || $1 == "pytorch") && $2 == "context" {
     L = $3; sub(":", "", L)
-    for (i = 1; i <= NF; ++i) if ($i == "tokens/s;" || ($i == "tokens/s" && i == NF)) tps = $(i - 1)
+    for (i = 1; i <= NF; ++i) if ($i == "tokens/s;" || $i == "tokens/s," || ($i == "tokens/s" && i == NF)) tps = $(i - 1)
     if ($1 == "linea") linea[L] = tps; else torch[L] = tps
     if (!(L in seen)) { seen[L] = 1; order[++n] = L }
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "configs/config.h"
+#include "core/allocator.h"
 #include "core/io/hdf5_file.h"
 #include "data/token_shards.h"
 #include "layers/decoder.h"
@@ -46,11 +47,15 @@ int run_bench_generate(const BenchCommand& cmd) {
     for (double v : ids) prompt[0].push_back(int32_t(v));
     generate(model, {std::vector<int32_t>(prompt[0].begin(), prompt[0].begin() + std::min<int64_t>(L, 16))},
              GenerationOptions{4, o.sampling, 0, -1, 0});  // warm-up: caches, allocator, threads
+    reset_peak_memory(device);
     const Generated g = generate(model, prompt, o);
     const double tokens = double(g.tokens[0].size());
-    std::printf("linea context %ld: prefill %.3f s (%.0f tokens/s), %ld new tokens in %.3f s: %.1f tokens/s\n", long(L),
-                g.prefill_seconds, double(L) / g.prefill_seconds, long(tokens), g.decode_seconds,
-                (tokens - 1) / g.decode_seconds);
+    // Peak tensor memory of prefill + decoding (weights excluded: they were allocated before).
+    const double peak_mib = double(memory_stats(device).peak_bytes) / double(1 << 20);
+    std::printf("linea context %ld: prefill %.3f s (%.0f tokens/s), %ld new tokens in %.3f s: %.1f tokens/s, "
+                "peak %.1f MiB\n",
+                long(L), g.prefill_seconds, double(L) / g.prefill_seconds, long(tokens), g.decode_seconds,
+                (tokens - 1) / g.decode_seconds, peak_mib);
     if (save) {
       std::vector<double> out(g.tokens[0].begin(), g.tokens[0].end());
       save->write_tensor(str_cat("/prompt_", L), Tensor::from_vector(ids, {L}, DType::i64));
