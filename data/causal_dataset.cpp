@@ -31,6 +31,11 @@ CausalBatch PackedCausalDataset::get_batch(const std::vector<int64_t>& indices) 
     const int64_t* w = window.data<int64_t>();
     std::memcpy(inputs + b * T, w, size_t(T) * sizeof(int64_t));
     std::memcpy(targets + b * T, w + 1, size_t(T) * sizeof(int64_t));
+    if (shards_.has_loss_mask()) {  // prompt tokens are read but never targets
+      const Tensor mask = shards_.read_loss_mask(i * T + 1, T);
+      for (int64_t t = 0; t < T; ++t)
+        if (mask.data<int64_t>()[t] == 0) targets[b * T + t] = kIgnoreTarget;
+    }
     if (!mask_document_boundaries_) continue;
     // Targets sit at stream positions i*T + 1 ... i*T + T; mask those where a document starts.
     const int64_t first = i * T + 1, last = i * T + T;

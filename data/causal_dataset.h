@@ -1,6 +1,7 @@
 // PackedCausalDataset: the token stream cut into causal LM windows of seq_len + 1 tokens
 // (window i = tokens [i*T, i*T + T + 1)), batched as inputs and next-token targets, with
-// optional loss masking where a target starts a new document.
+// optional loss masking where a target starts a new document, and no loss on prompt tokens
+// when the shards mark them (prepare --prompt-field: only responses are targets).
 #pragma once
 #include <cstdint>
 #include <vector>

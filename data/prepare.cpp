@@ -49,7 +49,8 @@ class ShardWriter {
     if (!committed_) discard();
   }
 
-  void add_document(const std::vector<int32_t>& ids) {
+  // prompt_tokens: how many of the first ids are a prompt (the /loss_mask stream is 0 there).
+  void add_document(const std::vector<int32_t>& ids, int64_t prompt_tokens = 0) {
     ++num_documents_;
     bool first = true;
     if (ids.empty() && file_) offsets_.push_back(in_shard_);
@@ -59,6 +60,8 @@ class ShardWriter {
       first = false;
       const size_t take = size_t(std::min<int64_t>(options_.shard_tokens - in_shard_, int64_t(ids.size() - pos)));
       pending_.insert(pending_.end(), ids.begin() + ptrdiff_t(pos), ids.begin() + ptrdiff_t(pos + take));
+      if (masked())
+        for (size_t k = pos; k < pos + take; ++k) pending_mask_.push_back(int64_t(k) < prompt_tokens ? 0 : 1);
       pos += take;
       in_shard_ += int64_t(take);
       num_tokens_ += int64_t(take);
@@ -69,6 +72,8 @@ class ShardWriter {
 
   int64_t num_documents() const { return num_documents_; }
   int64_t num_tokens() const { return num_tokens_; }
+  // Prompted documents: a /loss_mask stream beside /tokens (1: the target counts, 0: prompt).
+  bool masked() const { return !options_.reader.prompt_field.empty(); }
 
   // Renames the temporaries into place and removes older shards beyond them.
   std::vector<std::string> commit() {
@@ -111,6 +116,7 @@ class ShardWriter {
     file_ = std::make_unique<H5File>(H5File::create(path, H5Errors::data));
     const StreamElement element = tok_.vocab_size() <= 65536 ? StreamElement::u16 : StreamElement::u32;
     file_->create_stream("/tokens", element, std::min<int64_t>(options_.shard_tokens, 1 << 16));
+    if (masked()) file_->create_stream("/loss_mask", StreamElement::u16, std::min<int64_t>(options_.shard_tokens, 1 << 16));
     continued_ = continued;
     in_shard_ = 0;
     offsets_.clear();
@@ -122,6 +128,12 @@ class ShardWriter {
     std::copy(pending_.begin(), pending_.end(), t.data<int32_t>());
     file_->append("/tokens", t);
     pending_.clear();
+    if (masked()) {
+      Tensor m = Tensor::empty({int64_t(pending_mask_.size())}, DType::i32);
+      std::copy(pending_mask_.begin(), pending_mask_.end(), m.data<int32_t>());
+      file_->append("/loss_mask", m);
+      pending_mask_.clear();
+    }
   }
 
   void close_shard() {
@@ -167,6 +179,7 @@ class ShardWriter {
   int64_t in_shard_ = 0, num_documents_ = 0, num_tokens_ = 0;
   std::vector<int64_t> offsets_;
   std::vector<int32_t> pending_;
+  std::vector<int32_t> pending_mask_;
 };
 
 // Documents of the input files in order, in batches of about kBatchBytes.
@@ -176,17 +189,19 @@ class BatchSource {
 
   explicit BatchSource(const PrepareOptions& options) : options_(options) {}
 
-  // The next batch into `docs` (cleared first); false once every file is exhausted.
-  bool next(std::vector<std::string>& docs) {
+  // The next batch into `docs` (cleared first) and each one's prompt length in bytes; false
+  // once every file is exhausted.
+  bool next(std::vector<std::string>& docs, std::vector<size_t>& prompts) {
     docs.clear();
-    size_t bytes = 0;
+    prompts.clear();
+    size_t bytes = 0, prompt = 0;
     std::string doc;
     while (bytes < kBatchBytes && docs.size() < kBatchDocs) {
       if (!reader_) {
         if (file_ == options_.input_files.size()) break;
         reader_ = std::make_unique<DocumentReader>(options_.input_files[file_], options_.reader);
       }
-      if (!reader_->next(doc)) {
+      if (!reader_->next(doc, &prompt)) {
         done_bytes_ += reader_->bytes_read();
         reader_.reset();
         ++file_;
@@ -194,6 +209,7 @@ class BatchSource {
       }
       bytes += doc.size();
       docs.push_back(std::move(doc));
+      prompts.push_back(prompt);
     }
     bytes_read_ = done_bytes_ + (reader_ ? reader_->bytes_read() : 0);
     return !docs.empty();
@@ -239,15 +255,21 @@ class Progress {
   Clock::time_point last_;
 };
 
-// Encodes docs[i] (and eos) into ids[i] on `threads` threads; the first error is rethrown.
-void encode_batch(const TextTokenizer& tok, const std::vector<std::string>& docs, bool append_eos, int threads,
-                  std::vector<std::vector<int32_t>>& ids) {
+// Encodes docs[i] (and eos) into ids[i] on `threads` threads, and the first prompts[i] bytes
+// alone into prompt_tokens[i] tokens (the prompt's share of the document as the reference
+// labels it: the tokens of the prompt encoded by itself); the first error is rethrown.
+void encode_batch(const TextTokenizer& tok, const std::vector<std::string>& docs, const std::vector<size_t>& prompts,
+                  bool append_eos, int threads, std::vector<std::vector<int32_t>>& ids,
+                  std::vector<int64_t>& prompt_tokens) {
   ids.resize(docs.size());
+  prompt_tokens.assign(docs.size(), 0);
   std::exception_ptr error;
 #pragma omp parallel for schedule(dynamic, 8) num_threads(threads)
   for (size_t i = 0; i < docs.size(); ++i) {
     try {
       ids[i] = tok.encode(docs[i]);
+      if (prompts[i] > 0)
+        prompt_tokens[i] = std::min<int64_t>(int64_t(tok.encode(docs[i].substr(0, prompts[i])).size()), int64_t(ids[i].size()));
       if (append_eos) ids[i].push_back(tok.eos_id());
     } catch (...) {
 #pragma omp critical(prepare_encode_error)
@@ -283,8 +305,15 @@ void check_prepare_options(const PrepareOptions& options) {
                 ", expected > 0");
   LINEA_CHECK_T(DataError, !options.input_files.empty(), "prepare: no input files given");
   LINEA_CHECK_T(DataError, !options.output_dir.empty(), "prepare: no output folder given");
-  for (const std::string& f : options.input_files)
+  for (const std::string& f : options.input_files) {
     LINEA_CHECK_T(DataError, fs::is_regular_file(f), "prepare: input file not found: ", f);
+    LINEA_CHECK_T(DataError,
+                  options.reader.prompt_field.empty() ||
+                      corpus_format_for(f, options.reader.format) == CorpusFormat::jsonl,
+                  "prepare: --prompt-field needs JSONL input, got ", f, " (use --format jsonl or a .jsonl file)");
+  }
+  LINEA_CHECK_T(DataError, options.reader.prompt_field != options.reader.text_field, "prepare: --prompt-field and ",
+                "--text-field are both '", options.reader.text_field, "', expected two fields");
   LINEA_CHECK_T(DataError, options.threads >= 0, "prepare: threads ", options.threads, ", expected >= 0");
   LINEA_CHECK_T(DataError, options.valid_fraction >= 0 && options.valid_fraction < 1, "prepare: valid fraction ",
                 options.valid_fraction, ", expected in [0, 1)");
@@ -329,18 +358,21 @@ PrepareSummary prepare_shards(const PrepareOptions& options) {
   Progress progress(options.progress, total_bytes);
   BatchSource source(options);
   std::vector<std::string> docs, next_docs;
+  std::vector<size_t> prompts, next_prompts;
   std::vector<std::vector<int32_t>> ids;
+  std::vector<int64_t> prompt_tokens;
   int64_t doc_index = 0, num_tokens = 0;
-  bool more = source.next(docs);
+  bool more = source.next(docs, prompts);
   while (more) {
     // The next batch is read while this one is encoded (on the calling thread for 1 thread).
     const int64_t bytes_read = source.bytes_read();
     std::future<bool> reading = std::async(threads > 1 ? std::launch::async : std::launch::deferred,
-                                           [&] { return source.next(next_docs); });
-    encode_batch(tok, docs, options.append_eos, threads, ids);
-    for (const std::vector<int32_t>& doc_ids : ids) {
+                                           [&] { return source.next(next_docs, next_prompts); });
+    encode_batch(tok, docs, prompts, options.append_eos, threads, ids, prompt_tokens);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const std::vector<int32_t>& doc_ids = ids[i];
       const bool valid = split && double(Philox4x32::word(options.split_seed, uint64_t(doc_index), 0)) < valid_below;
-      (valid ? *valid_writer : writer).add_document(doc_ids);
+      (valid ? *valid_writer : writer).add_document(doc_ids, prompt_tokens[i]);
       ++length_counts[int64_t(doc_ids.size())];
       num_tokens += int64_t(doc_ids.size());
       ++doc_index;
@@ -348,6 +380,7 @@ PrepareSummary prepare_shards(const PrepareOptions& options) {
     progress.update(bytes_read, doc_index, num_tokens);
     more = reading.get();
     std::swap(docs, next_docs);
+    std::swap(prompts, next_prompts);
   }
   progress.update(total_bytes, doc_index, num_tokens, true);
   LINEA_CHECK_T(DataError, num_tokens > 0, "prepare: the input files hold no text");

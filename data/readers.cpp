@@ -137,9 +137,10 @@ DocumentReader::~DocumentReader() = default;
 
 int64_t DocumentReader::bytes_read() const { return source_->raw_offset(); }
 
-bool DocumentReader::next(std::string& doc) {
+bool DocumentReader::next(std::string& doc, size_t* prompt_bytes) {
+  if (prompt_bytes) *prompt_bytes = 0;
   switch (format_) {
-    case CorpusFormat::jsonl: return next_jsonl(doc);
+    case CorpusFormat::jsonl: return next_jsonl(doc, prompt_bytes);
     case CorpusFormat::lines: return next_line(doc);
     default: return next_text(doc);
   }
@@ -171,7 +172,7 @@ bool DocumentReader::next_text(std::string& doc) {
   return !doc.empty();
 }
 
-bool DocumentReader::next_jsonl(std::string& doc) {
+bool DocumentReader::next_jsonl(std::string& doc, size_t* prompt_bytes) {
   std::string line;
   while (source_->read_line(line)) {
     check_utf8(line);
@@ -184,11 +185,19 @@ bool DocumentReader::next_jsonl(std::string& doc) {
       throw DataError(str_cat(where, ": not valid JSON (at byte ", e.byte, " of the line)"));
     }
     LINEA_CHECK_T(DataError, j.is_object(), where, ": a JSON ", j.type_name(), ", expected an object");
-    auto field = j.find(options_.text_field);
-    LINEA_CHECK_T(DataError, field != j.end(), where, ": no \"", options_.text_field, "\" field");
-    LINEA_CHECK_T(DataError, field->is_string(), where, ": field \"", options_.text_field, "\" is a ",
-                  field->type_name(), ", expected a string");
-    doc = std::move(field->get_ref<std::string&>());
+    auto string_field = [&](const std::string& name) -> std::string& {
+      auto field = j.find(name);
+      LINEA_CHECK_T(DataError, field != j.end(), where, ": no \"", name, "\" field");
+      LINEA_CHECK_T(DataError, field->is_string(), where, ": field \"", name, "\" is a ", field->type_name(),
+                    ", expected a string");
+      return field->get_ref<std::string&>();
+    };
+    doc = std::move(string_field(options_.text_field));
+    if (!options_.prompt_field.empty()) {
+      std::string prompt = std::move(string_field(options_.prompt_field));
+      if (prompt_bytes) *prompt_bytes = prompt.size();
+      doc = prompt + doc;
+    }
     if (!doc.empty()) return true;
   }
   return false;

@@ -13,6 +13,9 @@ enum class CorpusFormat { auto_detect, text, lines, jsonl };
 struct ReaderOptions {
   CorpusFormat format = CorpusFormat::auto_detect;  // auto: by extension, see corpus_format_for
   std::string text_field = "text";                  // the JSONL field holding a document
+  // JSONL: a field holding a prompt; a document is then prompt + text_field (the response),
+  // and next() says where the prompt ends, so prepare can keep the loss off prompt tokens.
+  std::string prompt_field;
   bool replace_invalid_utf8 = false;                // U+FFFD for ill-formed UTF-8, else DataError
 };
 
@@ -38,8 +41,9 @@ class DocumentReader {
   DocumentReader(const DocumentReader&) = delete;
   DocumentReader& operator=(const DocumentReader&) = delete;
 
-  // The next document into `doc`; false once the file is exhausted.
-  bool next(std::string& doc);
+  // The next document into `doc`; false once the file is exhausted. With a prompt field,
+  // *prompt_bytes (when given) receives the prompt's length, the start of the response.
+  bool next(std::string& doc, size_t* prompt_bytes = nullptr);
   CorpusFormat format() const { return format_; }
   // Bytes consumed from the file so far (compressed bytes for a .gz file), read-ahead included.
   int64_t bytes_read() const;
@@ -48,7 +52,7 @@ class DocumentReader {
   class LineSource;
   bool next_text(std::string& doc);
   bool next_line(std::string& doc);
-  bool next_jsonl(std::string& doc);
+  bool next_jsonl(std::string& doc, size_t* prompt_bytes);
   // Checks the UTF-8 of the line just read, or replaces what is ill-formed.
   void check_utf8(std::string& line) const;
 

@@ -77,6 +77,13 @@ TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
                        ", expected shards prepared in one run"));
     }
     const int64_t length = f.length("/tokens");
+    const bool masked = f.exists("/loss_mask");
+    if (shards_.empty()) loss_mask_ = masked;
+    if (masked != loss_mask_)
+      f.fail(str_cat(masked ? "has" : "lacks", " a /loss_mask, unlike ", shards_[0].path,
+                     ", expected shards prepared in one run"));
+    if (masked && f.length("/loss_mask") != length)
+      f.fail(str_cat("/loss_mask holds ", f.length("/loss_mask"), " entries for ", length, " tokens"));
     add_documents(f, length);
     shards_.push_back({path, total_tokens_, length});
     total_tokens_ += length;
@@ -140,7 +147,14 @@ const std::string& TokenShards::shard_path(int64_t i) const {
   return shards_[size_t(i)].path;
 }
 
-Tensor TokenShards::read(int64_t start, int64_t count) const {
+Tensor TokenShards::read(int64_t start, int64_t count) const { return read_stream("/tokens", start, count, true); }
+
+Tensor TokenShards::read_loss_mask(int64_t start, int64_t count) const {
+  LINEA_CHECK_T(DataError, loss_mask_, dir_, ": the shards have no /loss_mask (prepare --prompt-field makes one)");
+  return read_stream("/loss_mask", start, count, false);
+}
+
+Tensor TokenShards::read_stream(const char* stream, int64_t start, int64_t count, bool vocab_check) const {
   LINEA_CHECK_T(DataError, start >= 0 && count >= 0 && start + count <= total_tokens_, "token range [", start, ", ",
                 start + count, ") is outside the ", total_tokens_, " tokens in ", dir_);
   Tensor out = Tensor::empty({count}, DType::i64);
@@ -156,9 +170,9 @@ Tensor TokenShards::read(int64_t start, int64_t count) const {
     if (local >= shard.length) continue;
     const int64_t n = std::min(count - done, shard.length - local);
     H5File f = H5File::open_read(shard.path, H5Errors::data);
-    Tensor part = f.read_range("/tokens", local, n, DType::i64);
+    Tensor part = f.read_range(stream, local, n, DType::i64);
     const int64_t* src = part.data<int64_t>();
-    for (int64_t k = 0; k < n; ++k)
+    for (int64_t k = 0; k < n && vocab_check; ++k)
       if (src[k] < 0 || src[k] >= vocab_size_)
         f.fail(str_cat("token id ", src[k], " at position ", local + k, " is beyond the vocabulary, expected < ",
                        vocab_size_));

@@ -43,6 +43,18 @@ class TokenShards {
   // token id >= vocab_size (naming the shard and position).
   Tensor read(int64_t start, int64_t count) const;
 
+  // Shards of prompted documents (prepare --prompt-field) carry /loss_mask: 1 where a token
+  // counts as a target, 0 on prompt tokens. Mixed shards (some with, some without) are refused.
+  bool has_loss_mask() const { return loss_mask_; }
+  // The mask over [start, start + count), as read() (DataError without a mask).
+  Tensor read_loss_mask(int64_t start, int64_t count) const;
+
+ private:
+  // Elements [start, start + count) of one stream across the shards; `vocab_check` refuses
+  // token ids outside the vocabulary.
+  Tensor read_stream(const char* stream, int64_t start, int64_t count, bool vocab_check) const;
+
+ public:
   // Document boundaries in the global stream, a document continued across shards counted
   // once; empty documents are not counted. Documents tile the stream: document(0) starts
   // at 0, each starts where the previous ends, the last ends at total_tokens().
@@ -71,6 +83,7 @@ class TokenShards {
   std::string tokenizer_sha256_;
   std::string tokenizer_, tokenizer_kind_;
   bool append_eos_ = false;
+  bool loss_mask_ = false;
   std::vector<int64_t> doc_starts_;  // num_documents + 1 entries, the last total_tokens_
   std::string documents_error_;      // why there are no document boundaries ("" if there are)
 };

@@ -220,6 +220,7 @@ int run_prepare(const PrepareCommand& cmd) {
   o.shard_tokens = cmd.shard_tokens;
   o.reader.format = parse_corpus_format(cmd.format);
   o.reader.text_field = cmd.text_field;
+  o.reader.prompt_field = cmd.prompt_field;
   o.reader.replace_invalid_utf8 = cmd.replace_invalid_utf8;
   o.force = cmd.force;
   o.threads = cmd.threads;

@@ -37,6 +37,7 @@ struct PrepareCommand {
   int64_t shard_tokens = 100'000'000;
   std::string format = "auto";        // text, jsonl or auto (by extension)
   std::string text_field = "text";    // the JSONL field holding each document
+  std::string prompt_field;           // JSONL: the prompt before text_field (no loss on it); "": none
   bool replace_invalid_utf8 = false;  // U+FFFD instead of an error
   bool force = false;                 // replace shards already in the output folder
   int threads = 0;                    // encoding threads; 0: all cores

@@ -150,6 +150,9 @@ int main(int argc, char** argv) {
   prepare_cmd->add_option("--format", prepare.format,
                           "text (blank-line separated), lines (a document per line), jsonl, or auto (by extension)");
   prepare_cmd->add_option("--text-field", prepare.text_field, "the JSONL field holding each document");
+  prepare_cmd->add_option("--prompt-field", prepare.prompt_field,
+                          "JSONL: a field holding a prompt; each document is prompt + --text-field (the response), "
+                          "and training scores the response tokens only");
   prepare_cmd->add_flag("--replace-invalid-utf8", prepare.replace_invalid_utf8, "replace ill-formed UTF-8 with U+FFFD");
   prepare_cmd->add_flag("--force", prepare.force, "replace shards already in the output folder");
   prepare_cmd->add_option("--threads", prepare.threads, "encoding threads (0: all cores)");
