@@ -108,9 +108,13 @@ int run_eval(const EvalCommand& cmd) {
                 " exceeds the model's max_seq_len ", cfg.model.max_seq_len);
   warn_beyond_trained_context("--seq-len", seq_len, cfg);
   const int64_t batch = cmd.batch > 0 ? cmd.batch : std::max<int64_t>(1, kEvalTokensPerBatch / seq_len);
-  std::fprintf(stderr, "linea: eval %s on %s%s: seq-len %ld, %ld windows per forward\n", checkpoint.c_str(),
-               data.c_str(), cmd.data.empty() ? " (the recipe's data.valid)" : "", long(seq_len), long(batch));
+  // Said once the inputs are known good, so that bad input gets its one error line alone.
+  auto announce = [&] {
+    std::fprintf(stderr, "linea: eval %s on %s%s: seq-len %ld, %ld windows per forward\n", checkpoint.c_str(),
+                 data.c_str(), cmd.data.empty() ? " (the recipe's data.valid)" : "", long(seq_len), long(batch));
+  };
   if (cfg.model.kind == ModelKind::encoder) {
+    announce();
     EvalResult r = eval_mlm(checkpoint, data, cfg, device, seq_len, batch);
     std::printf("masked tokens %ld | mean nll %.6f | perplexity %.4f | mlm accuracy %.4f\n", long(r.tokens),
                 r.mean_nll, r.perplexity(), r.accuracy.value_or(0));
@@ -120,6 +124,7 @@ int run_eval(const EvalCommand& cmd) {
   TrainerState state;
   load_checkpoint(checkpoint, model, nullptr, &state);
   TokenShards shards = open_eval_shards(data, checkpoint, cfg, state);
+  announce();
   EvalResult r = evaluate_sliding(model, shards, seq_len, cmd.stride > 0 ? cmd.stride : seq_len, batch, device);
   std::printf("tokens %ld | mean nll %.6f | perplexity %.4f\n", long(r.tokens), r.mean_nll, r.perplexity());
   return 0;

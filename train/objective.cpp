@@ -112,7 +112,7 @@ class CausalLmObjective : public TrainingObjective {
   double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)); }
   std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
 
- private:
+ protected:
   PackedCausalDataset train_, valid_;
   Decoder model_;
   Device device_;
@@ -121,20 +121,10 @@ class CausalLmObjective : public TrainingObjective {
 
 // LoLCATs stage 1 on the same packed windows as causal LM training: the loss is the
 // teacher-forced attention-transfer loss (layers/attention_transfer.h), not the LM's.
-class AttentionTransferObjective : public TrainingObjective {
+class AttentionTransferObjective : public CausalLmObjective {
  public:
   AttentionTransferObjective(const Config& c, ShardPair s, Device device, DType dtype)
-      : train_(std::move(s.train), c.data.seq_len, c.data.mask_document_boundaries),
-        valid_(std::move(s.valid), c.data.seq_len, c.data.mask_document_boundaries),
-        model_(c.model, device, dtype),
-        device_(device),
-        seq_len_(c.data.seq_len),
-        mse_factor_(c.transfer.mse_factor) {
-    check_batch(str_cat("windows of seq_len ", c.data.seq_len).c_str(), train_.num_examples(), c);
-  }
-  Module& model() override { return model_; }
-  int64_t num_train_examples() const override { return train_.num_examples(); }
-  void init_parameters(Generator& gen) override { model_.init_parameters(gen); }
+      : CausalLmObjective(c, std::move(s), device, dtype), mse_factor_(c.transfer.mse_factor) {}
   MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t) override {
     CausalBatch batch = train_.get_batch(indices);
     TransferLoss t = attention_transfer_loss(model_, batch.inputs.to(device_), mse_factor_);
@@ -147,14 +137,9 @@ class AttentionTransferObjective : public TrainingObjective {
   }
   // The teacher's forward (no backward) plus the student maps' forward and backward: about a
   // third of a training step's 6 N per token, as the model's count gives it.
-  double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)) / 3.0; }
-  std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
+  double flops_per_token() const override { return CausalLmObjective::flops_per_token() / 3.0; }
 
  private:
-  PackedCausalDataset train_, valid_;
-  Decoder model_;
-  Device device_;
-  int64_t seq_len_;
   double mse_factor_;
 };
 

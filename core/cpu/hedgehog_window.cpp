@@ -115,6 +115,16 @@ BlockTerms<S> block_terms(const HedgehogWindowDims& d, const Plane& p, const Ten
   return b;
 }
 
+// S += Σ fk_jᵀ v_j and z += Σ fk_j over rows [r0, r1) of the plane (keys leaving the window).
+template <class S>
+void fold_rows(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x, int64_t r0, int64_t r1, Mat<S>& St,
+               Vec<S>& zt) {
+  if (r1 <= r0) return;
+  RowsOf<S> FK(x.fk + (p.row0 + r0) * d.F, r1 - r0, d.F), V(x.v + (p.row0 + r0) * d.Dv, r1 - r0, d.Dv);
+  St.noalias() += FK.transpose() * V;
+  zt += FK.colwise().sum().transpose();
+}
+
 template <class S>
 void fwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x, S gamma, S lambda, const S* S0,
                const S* z0, S* out, S* S_final, S* z_final) {
@@ -122,12 +132,7 @@ void fwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x,
   Vec<S> zt = z0 ? Vec<S>(Eigen::Map<const Vec<S>>(z0, d.F)) : Vec<S>::Zero(d.F);
   const int64_t blocks = int64_t(p.block_start.size()) - 1;
   for (int64_t t = 0; t < blocks; ++t) {
-    if (t >= 2) {  // block t − 2 leaves the window for good
-      const int64_t a = p.block_start[size_t(t - 2)], m = p.block_start[size_t(t - 1)] - a;
-      RowsOf<S> FK(x.fk + (p.row0 + a) * d.F, m, d.F), V(x.v + (p.row0 + a) * d.Dv, m, d.Dv);
-      St.noalias() += FK.transpose() * V;
-      zt += FK.colwise().sum().transpose();
-    }
+    if (t >= 2) fold_rows(d, p, x, p.block_start[size_t(t - 2)], p.block_start[size_t(t - 1)], St, zt);
     const int64_t r0 = p.block_start[size_t(t)], r1 = p.block_start[size_t(t + 1)];
     const int64_t k0 = p.block_start[size_t(std::max<int64_t>(t - 1, 0))];
     const BlockTerms<S> b = block_terms(d, p, x, r0, r1, k0, gamma, lambda, St, zt);
@@ -136,12 +141,7 @@ void fwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x,
   if (S_final) {  // S_0 plus every token but the last w (the decoder's window keeps those)
     Mat<S> Sf = S0 ? Mat<S>(RowsOf<S>(S0, d.F, d.Dv)) : Mat<S>::Zero(d.F, d.Dv);
     Vec<S> zf = z0 ? Vec<S>(Eigen::Map<const Vec<S>>(z0, d.F)) : Vec<S>::Zero(d.F);
-    const int64_t m = std::max<int64_t>(p.length - d.window, 0);
-    if (m > 0) {
-      RowsOf<S> FK(x.fk + p.row0 * d.F, m, d.F), V(x.v + p.row0 * d.Dv, m, d.Dv);
-      Sf.noalias() += FK.transpose() * V;
-      zf += FK.colwise().sum().transpose();
-    }
+    fold_rows(d, p, x, 0, std::max<int64_t>(p.length - d.window, 0), Sf, zf);
     MutRowsOf<S>(S_final, d.F, d.Dv) = Sf;
     Eigen::Map<Vec<S>>(z_final, d.F) = zf;
   }
@@ -151,6 +151,20 @@ template <class S>
 struct Grads {
   S *dq, *dk, *dv, *dfq, *dfk;
 };
+
+// The gradient fold_rows sends back: rows [r0, r1) folded into a state whose gradient is
+// (dS, dz) get dfk += v dSᵀ + dz and dv += fk dS.
+template <class S>
+void fold_rows_grad(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x, const Grads<S>& g, int64_t r0,
+                    int64_t r1, const Mat<S>& dS, const Vec<S>& dz) {
+  if (r1 <= r0) return;
+  const int64_t m = r1 - r0;
+  RowsOf<S> FK(x.fk + (p.row0 + r0) * d.F, m, d.F), V(x.v + (p.row0 + r0) * d.Dv, m, d.Dv);
+  MutRowsOf<S> dFK(g.dfk + (p.row0 + r0) * d.F, m, d.F);
+  dFK.noalias() += V * dS.transpose();
+  dFK.rowwise() += dz.transpose();
+  MutRowsOf<S>(g.dv + (p.row0 + r0) * d.Dv, m, d.Dv).noalias() += FK * dS;
+}
 
 template <class S>
 void bwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x, S gamma, S lambda, const S* S0,
@@ -169,12 +183,7 @@ void bwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x,
   Mat<S> St = S0 ? Mat<S>(RowsOf<S>(S0, d.F, d.Dv)) : Mat<S>::Zero(d.F, d.Dv);
   Vec<S> zt = z0 ? Vec<S>(Eigen::Map<const Vec<S>>(z0, d.F)) : Vec<S>::Zero(d.F);
   for (int64_t t = 0; t < blocks; ++t) {
-    if (t >= 2) {
-      const int64_t a = p.block_start[size_t(t - 2)], m = p.block_start[size_t(t - 1)] - a;
-      RowsOf<S> FK(x.fk + (p.row0 + a) * d.F, m, d.F), V(x.v + (p.row0 + a) * d.Dv, m, d.Dv);
-      St.noalias() += FK.transpose() * V;
-      zt += FK.colwise().sum().transpose();
-    }
+    if (t >= 2) fold_rows(d, p, x, p.block_start[size_t(t - 2)], p.block_start[size_t(t - 1)], St, zt);
     const int64_t r0 = p.block_start[size_t(t)], r1 = p.block_start[size_t(t + 1)];
     const int64_t k0 = p.block_start[size_t(std::max<int64_t>(t - 1, 0))];
     const int64_t rows = r1 - r0, tile = r1 - k0;
@@ -232,24 +241,14 @@ void bwd_plane(const HedgehogWindowDims& d, const Plane& p, const Tensors<S>& x,
   };
   for (int64_t t = blocks - 1; t >= 0; --t) {
     if (t + 2 < blocks) add_queries(t + 2);
-    const int64_t a = p.block_start[size_t(t)], m = p.block_start[size_t(t + 1)] - a;
-    RowsOf<S> FK(x.fk + (p.row0 + a) * d.F, m, d.F), V(x.v + (p.row0 + a) * d.Dv, m, d.Dv);
-    MutRowsOf<S>(g.dfk + (p.row0 + a) * d.F, m, d.F).noalias() += V * dSt.transpose();
-    MutRowsOf<S>(g.dfk + (p.row0 + a) * d.F, m, d.F).rowwise() += dzt.transpose();
-    MutRowsOf<S>(g.dv + (p.row0 + a) * d.Dv, m, d.Dv).noalias() += FK * dSt;
+    fold_rows_grad(d, p, x, g, p.block_start[size_t(t)], p.block_start[size_t(t + 1)], dSt, dzt);
   }
   for (int64_t t = 0; t < std::min<int64_t>(2, blocks); ++t) add_queries(t);  // S_0 is seen by every block
   // The final state: S_0 + Σ_{j < l − w} fk_jᵀ v_j.
   if (dS_final) {
-    RowsOf<S> dSf(dS_final, d.F, d.Dv);
-    Eigen::Map<const Vec<S>> dzf(dz_final, d.F);
-    const int64_t m = std::max<int64_t>(L - d.window, 0);
-    if (m > 0) {
-      RowsOf<S> FK(x.fk + p.row0 * d.F, m, d.F), V(x.v + p.row0 * d.Dv, m, d.Dv);
-      MutRowsOf<S>(g.dfk + p.row0 * d.F, m, d.F).noalias() += V * dSf.transpose();
-      MutRowsOf<S>(g.dfk + p.row0 * d.F, m, d.F).rowwise() += dzf.transpose();
-      MutRowsOf<S>(g.dv + p.row0 * d.Dv, m, d.Dv).noalias() += FK * dSf;
-    }
+    const Mat<S> dSf = RowsOf<S>(dS_final, d.F, d.Dv);
+    const Vec<S> dzf = Eigen::Map<const Vec<S>>(dz_final, d.F);
+    fold_rows_grad(d, p, x, g, 0, std::max<int64_t>(L - d.window, 0), dSf, dzf);
     dSt += dSf;
     dzt += dzf;
   }

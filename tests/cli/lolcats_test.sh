@@ -11,14 +11,6 @@ work=$(mktemp -d /tmp/linea_lolcats_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/common.sh"
 
-expect_user_error() {  # expect_user_error "message fragment" args...
-  local want="$1"; shift
-  local err rc lines
-  err=$("$linea" "$@" 2>&1 >/dev/null); rc=$?
-  lines=$(printf '%s\n' "$err" | grep -c .)
-  if [[ $rc -ne 2 || "$err" != *"$want"* || $lines -ne 1 ]]; then fail "linea $* -> exit $rc: $err (wanted exit 2 and one line with '$want')"
-  else echo "ok: $err"; fi
-}
 
 cd "$work"
 prepare_kjv_shards

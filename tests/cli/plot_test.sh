@@ -12,14 +12,6 @@ trap 'rm -rf "$work"' EXIT
 source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/common.sh"
 cd "$work"
 
-expect_user_error() {  # expect_user_error "message fragment" args...
-  local want="$1"; shift
-  local err rc
-  err=$("$linea" "$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -ne 2 || "$err" != *"$want"* || $(printf '%s\n' "$err" | wc -l) -ne 1 ]]; then
-    fail "linea $* -> exit $rc: $err (wanted exit 2 and one line with '$want')"
-  else echo "ok: $err"; fi
-}
 
 # A run written by this linea version: train rows with split and tokens_seen, evaluations
 # every 4 steps (one at step 6, between train rows), a NaN loss logged as null.

@@ -9,13 +9,6 @@ work=$(mktemp -d /tmp/linea_cli_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/common.sh"
 
-expect_user_error() {  # expect_user_error "message fragment" args...
-  local want="$1"; shift
-  local err rc
-  err=$("$linea" "$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -ne 2 || "$err" != *"$want"* ]]; then fail "linea $* -> exit $rc: $err (wanted exit 2 and '$want')"
-  else echo "ok: $err"; fi
-}
 
 cd "$work"
 export LINEA_CACHE_DIR="$work/cache"  # the MFU peak cache starts empty
