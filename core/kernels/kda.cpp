@@ -1,0 +1,124 @@
+// Validation, allocation and dispatch of Kimi Delta Attention (CPU only so far).
+#include "core/kernels/kda.h"
+
+#include <cmath>
+
+#include "core/kernels/segments.h"
+
+namespace linea::kernels {
+namespace {
+
+// The checked shapes of one call; `segments` owns what KdaDims points at.
+struct CheckedKda {
+  KdaDims dims;
+  AttentionSegments segments;
+};
+
+void check_shape(const char* op, const char* name, const Tensor& t, const Shape& expected) {
+  LINEA_CHECK(t.shape() == expected, op, ": ", name, " ", t.desc(), " must be ", shape_str(expected));
+}
+
+// g must be a log decay: <= 0 everywhere (NaN fails too), so every exponent the chunked form
+// takes is of a non-positive difference.
+template <class S>
+void check_log_decay(const char* op, const Tensor& g) {
+  const S* p = g.data<S>();
+  for (int64_t i = 0, n = g.numel(); i < n; ++i)
+    LINEA_CHECK(p[i] <= S(0), op, ": g must be a log decay (<= 0), element ", i, " is ", double(p[i]));
+}
+
+void check(CheckedKda& c, const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+           const Tensor& beta, const KdaOptions& opt, const Tensor& initial_state) {
+  check_floating(op, q);
+  for (const Tensor* t : {&k, &v, &g, &beta}) {
+    check_same_device(op, q, *t);
+    check_same_dtype(op, q, *t);
+  }
+  check_dim(op, q, 4, "q [B, H, T, K]");
+  check_dim(op, v, 4, "v [B, HV, T, V]");
+  LINEA_CHECK(q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
+              " must be f32 or f64 (the CPU kernel's types)");
+  LINEA_CHECK(q.device().is_cpu(), op, ": ", q.desc(), " is on ", q.device().str(), "; KDA has a CPU kernel only so far");
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), K = q.size(3), HV = v.size(1), V = v.size(3);
+  LINEA_CHECK(H > 0 && K > 0 && V > 0 && HV % H == 0, op, ": value heads (", HV, ") must be a multiple of q/k heads (",
+              H, ")");
+  check_shape(op, "k", k, q.shape());
+  check_shape(op, "v", v, {B, HV, T, V});
+  check_shape(op, "g", g, {B, HV, T, K});
+  check_shape(op, "beta", beta, {B, HV, T});
+  LINEA_CHECK(opt.chunk == 16 || opt.chunk == 32 || opt.chunk == 64, op, ": chunk must be 16, 32 or 64, got ", opt.chunk);
+  c.segments = opt.segments;
+  const int64_t covered = resolve_segments(op, c.segments, B, T);
+  const int64_t N = int64_t(c.segments.start.size());
+  if (initial_state.defined()) {
+    check_shape(op, "initial_state", initial_state, {N, HV, K, V});
+    check_same_dtype(op, q, initial_state);
+    check_same_device(op, q, initial_state);
+  }
+  const Tensor gc = g.contiguous();
+  if (q.dtype() == DType::f64) check_log_decay<double>(op, gc);
+  else check_log_decay<float>(op, gc);
+  const double scale = opt.scale > 0 ? opt.scale : 1.0 / std::sqrt(double(K));
+  c.dims = KdaDims{B, H, HV, T, K, V, opt.chunk, scale, opt.delta_rule, c.segments.start.data(),
+                   c.segments.length.data(), N, covered == B * T};
+}
+
+Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
+
+Tensor output_like(const Tensor& x, const Shape& shape, bool zeroed) {
+  return zeroed ? Tensor::zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
+}
+
+using CpuForward = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                            const Tensor&, const Tensor&, const KdaDims&);
+
+Tensor forward(const char* op, CpuForward cpu_forward, const Tensor& q, const Tensor& k, const Tensor& v,
+               const Tensor& g, const Tensor& beta, const KdaOptions& opt, const Tensor& initial_state,
+               Tensor* final_state) {
+  CheckedKda c;
+  check(c, op, q, k, v, g, beta, opt, initial_state);
+  const KdaDims& d = c.dims;
+  Tensor out = output_like(q, {d.B, d.HV, d.T, d.V}, !d.covers_all);
+  Tensor final_out;
+  if (final_state) final_out = output_like(q, {d.segments, d.HV, d.K, d.V}, false);
+  cpu_forward(q.contiguous(), k.contiguous(), v.contiguous(), g.contiguous(), beta.contiguous(), out,
+              contiguous_or_undefined(initial_state), final_out, d);
+  if (final_state) *final_state = final_out;
+  return out;
+}
+
+}  // namespace
+
+Tensor kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+               const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state) {
+  return forward("kda_fwd", &cpu::kda_fwd, q, k, v, g, beta, opt, initial_state, final_state);
+}
+
+Tensor kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                         const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state) {
+  return forward("kda_recurrent_fwd", &cpu::kda_recurrent_fwd, q, k, v, g, beta, opt, initial_state, final_state);
+}
+
+KdaGrads kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                 const Tensor& dout, const KdaOptions& opt, const Tensor& initial_state, const Tensor& dfinal_state) {
+  const char* op = "kda_bwd";
+  CheckedKda c;
+  check(c, op, q, k, v, g, beta, opt, initial_state);
+  const KdaDims& d = c.dims;
+  check_shape(op, "dout", dout, {d.B, d.HV, d.T, d.V});
+  if (dfinal_state.defined()) check_shape(op, "dfinal_state", dfinal_state, {d.segments, d.HV, d.K, d.V});
+  KdaGrads r;
+  r.dq = output_like(q, q.shape(), true);
+  r.dk = output_like(q, k.shape(), true);
+  r.dv = output_like(q, v.shape(), !d.covers_all);
+  r.dg = output_like(q, g.shape(), !d.covers_all);
+  r.dbeta = output_like(q, beta.shape(), !d.covers_all);
+  if (initial_state.defined()) r.dinitial_state = output_like(q, initial_state.shape(), false);
+  cpu::kda_bwd(q.contiguous(), k.contiguous(), v.contiguous(), g.contiguous(), beta.contiguous(),
+               dout.to(q.dtype()).contiguous(), contiguous_or_undefined(initial_state),
+               dfinal_state.defined() ? dfinal_state.to(q.dtype()).contiguous() : Tensor(), r.dq, r.dk, r.dv, r.dg,
+               r.dbeta, r.dinitial_state, d);
+  return r;
+}
+
+}  // namespace linea::kernels
