@@ -18,6 +18,23 @@ void visit_rope_scaling(V& v, T& c) {
   v.field("original_max_position_embeddings", c.original_max_position_embeddings, "context length the model was pretrained on");
 }
 
+// Kimi Delta Attention's options (specs/kimi_linear.md §1).
+template <class V, class T>
+void visit_kda(V& v, T& c) {
+  v.field("head_dim", c.head_dim, "kda: K, the q/k head width; 0: hidden / heads");
+  v.field("value_dim", c.value_dim, "kda: V, the value head width; 0: head_dim");
+  v.field("value_heads", c.value_heads, "kda: value heads, a multiple of heads (grouped value heads); 0: heads");
+  v.field("gate_rank", c.gate_rank, "kda: rank of the low-rank decay and output gates; 0: value_dim");
+  v.field("decay", c.decay, "kda: per_channel (KDA) or per_head (one scalar per value head: Gated DeltaNet)");
+  v.field("delta_rule", c.delta_rule, "kda: the delta rule; false gives gated linear attention (the no-delta baseline)");
+  v.field("conv_size", c.conv_size, "kda: taps of the short causal conv on q, k and v (Kimi: 4); 0: none");
+  v.field("chunk", c.chunk, "kda: rows per chunk of the chunkwise kernel: 16, 32 or 64");
+  v.section("output_gate", [&] {
+    v.field("rank", c.output_gate.rank, "kda: output gate low rank (Kimi), full (the GDN baseline) or none");
+    v.field("act", c.output_gate.act, "kda: output gate activation sigmoid (Kimi, GDN-H) or swish (fla's GDN layer)");
+  });
+}
+
 // A token mixer's options (model.attention, and each layout group's and pattern entry's).
 template <class V, class T>
 void visit_attention(V& v, T& c) {
@@ -43,6 +60,7 @@ void visit_attention(V& v, T& c) {
   v.field("init_window_logit", c.init_window_logit,
           "hedgehog_window: initial window factor θ; the window's weight is sigmoid(θ) (-2.197...: 0.1)");
   v.field("affine_factors", c.affine_factors, "hedgehog_window: the linear term's weight is 1 - sigmoid(θ) instead of 1");
+  v.section("kda", [&] { visit_kda(v, c.kda); });
 }
 
 // A channel mixer's options.

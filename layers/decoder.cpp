@@ -48,6 +48,7 @@ void Decoder::init_parameters(Generator& gen) {
     } else if (auto* norm = dynamic_cast<Norm*>(m)) {
       norm->reset_parameters();
     }
+    m->init_own_parameters(gen);
   }
 }
 

@@ -54,6 +54,7 @@ void Encoder::init_parameters(Generator& gen, int64_t pad_id) {
     } else if (auto* norm = dynamic_cast<Norm*>(m)) {
       norm->reset_parameters();
     }
+    m->init_own_parameters(gen);
   }
   if (mlm_head_) Tensor(parameter("mlm_head.decoder_bias").data()).zero_();
   LINEA_CHECK_T(ConfigError, pad_id >= 0 && pad_id < m_.vocab_size, "Encoder::init_parameters: pad_id ", pad_id,

@@ -33,6 +33,33 @@ enum class WindowLayout : uint8_t { terrace, sliding };
 // feature_dim features) or t2r relu(x W + b) (feature_dim features, one bias per head).
 enum class FeatureMapKind : uint8_t { hedgehog, t2r };
 
+// kda (specs/kimi_linear.md §1): one log decay per (value head, key channel), KDA, or one per
+// value head, Gated DeltaNet (§1.3).
+enum class KdaDecay : uint8_t { per_channel, per_head };
+// kda's output gate (§1.2 step 9): low rank x W_g↓ W_g↑ (Kimi), full rank x W_g (the GDN
+// baseline) or none; its activation sigmoid (Kimi, GDN-H) or swish (fla's GDN layer).
+enum class OutputGateRank : uint8_t { low, full, none };
+enum class OutputGateActivation : uint8_t { sigmoid, swish };
+
+struct KdaOutputGate {
+  OutputGateRank rank = OutputGateRank::low;
+  OutputGateActivation act = OutputGateActivation::sigmoid;
+};
+
+// Kimi Delta Attention's options; the defaults are Kimi-Linear-48B's choices, and the sizes
+// default to the model's (0: derived).
+struct KdaConfig {
+  int64_t head_dim = 0;     // K of q/k heads; 0: hidden / heads
+  int64_t value_dim = 0;    // V of value heads; 0: head_dim
+  int64_t value_heads = 0;  // HV, a multiple of heads (grouped value heads); 0: heads
+  int64_t gate_rank = 0;    // rank r of the low-rank decay and output gates; 0: value_dim
+  KdaDecay decay = KdaDecay::per_channel;
+  bool delta_rule = true;   // false: gated linear attention (the "no delta rule" baseline)
+  int64_t conv_size = 4;    // short causal conv on q, k, v; 0: none
+  int64_t chunk = 64;       // rows per chunk of the chunkwise kernel: 16, 32 or 64
+  KdaOutputGate output_gate;
+};
+
 // The channel mixer of a layer.
 struct FfnConfig {
   FfnKind kind = FfnKind::swiglu;
@@ -71,6 +98,7 @@ struct AttentionConfig {
   int64_t feature_dim = 64;  // columns of each head's map W [head_dim, feature_dim]
   double init_window_logit = -2.1972245773362196;  // θ, γ = sigmoid(θ) = 0.1 (LoLCATs' w01)
   bool affine_factors = false;  // linear weight λ = 1 - γ instead of 1
+  KdaConfig kda;                // kda only
 };
 
 // What one layer is made of.

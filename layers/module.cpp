@@ -169,6 +169,8 @@ void Module::zero_grad() {
 
 void Module::after_step(const StepEnd&) {}
 
+void Module::init_own_parameters(Generator&) {}
+
 void Module::run_after_step(const StepEnd& step) {
   for (auto& entry : named_modules()) entry.second->after_step(step);
 }

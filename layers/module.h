@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "autograd/variable.h"
+#include "core/rng.h"
 
 namespace linea {
 
@@ -114,6 +115,11 @@ class Module {
   // balancing). Keep such state in buffers: checkpoints save and restore them. Default:
   // nothing.
   virtual void after_step(const StepEnd& step);
+  // Initializes what a model's generic init does not know: it draws Linear weights and
+  // embeddings from N(0, init_std) and sets norms to 1, then calls this on every module, so
+  // a module with other parameters (KDA's decay rates and conv taps) draws them here from
+  // the same seeded generator. Default: nothing.
+  virtual void init_own_parameters(Generator& gen);
   // Calls after_step on this module and every descendant, parents before children.
   void run_after_step(const StepEnd& step);
   // Elements over all (distinct) parameters, or only those with requires_grad.

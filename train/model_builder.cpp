@@ -15,9 +15,26 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   const bool linear = lightning || a.kind == AttentionKind::norm_linear;
   const bool diag = a.kind == AttentionKind::diag_block;
   const bool hedgehog = a.kind == AttentionKind::hedgehog_window && decoder;
-  require(a.kind == AttentionKind::softmax || linear || diag || hedgehog, "attention.kind", to_string(a.kind),
+  const bool kda = a.kind == AttentionKind::kda && decoder;
+  require(a.kind == AttentionKind::softmax || linear || diag || hedgehog || kda, "attention.kind", to_string(a.kind),
           str_cat(decoder ? "" : " by the encoder", " yet, expected softmax, norm_linear, diag_block",
-                  decoder ? ", lightning or hedgehog_window" : ""));
+                  decoder ? ", lightning, kda or hedgehog_window" : ""));
+  if (kda) {
+    const KdaConfig& k = a.kda;
+    require(a.positions == PositionKind::none, "attention.positions", to_string(a.positions),
+            " with kda attention (its short conv and decay carry order), expected none");
+    require(a.window == 0, "attention.window", std::to_string(a.window), " with kda attention, expected 0");
+    for (const auto& [key, value] : {std::pair<const char*, int64_t>{"head_dim", k.head_dim}, {"value_dim", k.value_dim},
+                                     {"value_heads", k.value_heads}, {"gate_rank", k.gate_rank}})
+      require(value >= 0, str_cat("attention.kda.", key), std::to_string(value), ", expected >= 0 (0: the default)");
+    const int64_t value_heads = k.value_heads > 0 ? k.value_heads : m.heads;
+    require(value_heads % m.heads == 0, "attention.kda.value_heads", std::to_string(value_heads),
+            str_cat(", expected a multiple of heads (", m.heads, ")"));
+    require(k.chunk == 16 || k.chunk == 32 || k.chunk == 64, "attention.kda.chunk", std::to_string(k.chunk),
+            ", expected 16, 32 or 64");
+    require(k.conv_size == 0 || k.conv_size >= 2, "attention.kda.conv_size", std::to_string(k.conv_size),
+            ", expected 0 (no conv) or >= 2");
+  }
   if (hedgehog) {
     require(a.positions == PositionKind::rope || a.positions == PositionKind::none, "attention.positions",
             to_string(a.positions), " with hedgehog_window attention, expected rope or none");

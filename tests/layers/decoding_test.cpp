@@ -2,7 +2,8 @@
 // time gives the logits of one full forward at every position, for every token mixer kind
 // (global softmax with RoPE, ALiBi or no positions; sliding windows below and above the
 // length; grouped-query heads; a mixed layout; lightning, norm_linear and diag_block;
-// LoLCATs' hedgehog_window (sliding layout, T2R, pure linear); a post-norm model). f32 throughout: the step
+// LoLCATs' hedgehog_window (sliding layout, T2R, pure linear); KDA, GDN and the no-delta
+// baseline, alone and beside softmax; a post-norm model). f32 throughout: the step
 // path scores keys with matmul + softmax, the full forward with the fused kernel, so they
 // agree to rounding (|diff| <= 2e-5 + 2e-5 |logit|, logits of order 1), not bit for bit.
 #include <gtest/gtest.h>
@@ -111,6 +112,37 @@ const Variant kVariants[] = {
        m.attention.kind = AttentionKind::hedgehog_window;
        m.attention.window = 0;
        m.attention.feature_dim = 2;
+     }},
+    // Kimi Delta Attention: the conv caches and the delta-rule state; grouped value heads with
+    // V != K; Gated DeltaNet's per-head decay and full-rank swish gate; the no-delta baseline
+    // without conv or gate; and a KDA + NoPE softmax layout.
+    {"kda_grouped_values", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::kda;
+       m.attention.positions = PositionKind::none;
+       m.attention.kda.value_heads = 8;
+       m.attention.kda.value_dim = 3;
+       m.attention.kda.gate_rank = 2;
+       m.attention.kda.chunk = 16;
+     }},
+    {"kda_gated_deltanet", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::kda;
+       m.attention.positions = PositionKind::none;
+       m.attention.kda.decay = KdaDecay::per_head;
+       m.attention.kda.output_gate = {OutputGateRank::full, OutputGateActivation::swish};
+       m.attention.kda.conv_size = 2;
+     }},
+    {"kda_no_delta_no_conv", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::kda;
+       m.attention.positions = PositionKind::none;
+       m.attention.kda.delta_rule = false;
+       m.attention.kda.conv_size = 0;
+       m.attention.kda.output_gate.rank = OutputGateRank::none;
+     }},
+    {"kda_softmax_layout", [](ModelConfig& m) {
+       m.attention.positions = PositionKind::none;
+       AttentionConfig kda = m.attention;
+       kda.kind = AttentionKind::kda;
+       m.layout = {LayerGroup{1, kda, m.ffn, {}}, LayerGroup{1, m.attention, m.ffn, {}}};
      }},
     {"post_norm_simple_rms", [](ModelConfig& m) {
        m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};
