@@ -6,6 +6,7 @@
 #include "train/bench_encoder.h"
 #include "train/bench_attention.h"
 #include "train/bench_generate.h"
+#include "train/bench_kda.h"
 
 namespace linea {
 
@@ -15,7 +16,9 @@ int run_bench(const BenchCommand& cmd) {
   if (cmd.suite == "encoder") return run_bench_encoder(cmd);
   if (cmd.suite == "generate") return run_bench_generate(cmd);
   if (cmd.suite == "attention") return run_bench_attention(cmd);
-  throw ConfigError(str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder, encoder, generate or attention"));
+  if (cmd.suite == "kda") return run_bench_kda(cmd);
+  throw ConfigError(
+      str_cat("bench: unknown suite '", cmd.suite, "', expected core, decoder, encoder, generate, attention or kda"));
 }
 
 }  // namespace linea

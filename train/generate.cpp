@@ -126,13 +126,14 @@ int run_generate(const GenerateCommand& cmd) {
   o.seed = cmd.seed;
   o.eos_id = tok->eos_id();
   // Global softmax layers never saw positions past max_seq_len; windowed softmax and
-  // recurrent layers (lightning, norm_linear), diag_block's current block and LoLCATs' window
-  // + state keep a bounded state and go on.
+  // recurrent layers (lightning, norm_linear, kda), diag_block's current block and LoLCATs'
+  // window + state keep a bounded state and go on.
   bool bounded = true;
   for (const LayerSpec& s : layer_specs(cfg.model)) {
     const AttentionKind k = s.attention.kind;
     bounded = bounded && (s.attention.window > 0 || k == AttentionKind::lightning || k == AttentionKind::norm_linear ||
-                          k == AttentionKind::diag_block || k == AttentionKind::hedgehog_window);
+                          k == AttentionKind::diag_block || k == AttentionKind::hedgehog_window ||
+                          k == AttentionKind::kda);
   }
   o.max_length = bounded ? 0 : cfg.model.max_seq_len;
   // Training documents follow the previous document's eos: a prompt starts a document.

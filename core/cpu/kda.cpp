@@ -6,8 +6,10 @@
 // are where the numerics live (§2.4): exp(G_r) exp(-G_s) would overflow once G falls more
 // than ~88 nats inside a chunk. Rows are cut into sub-chunks of 16; a block of rows r >= n
 // against columns s < n (n the block's first row) is one GEMM of x_r exp(G_r - G_n) and
-// y_s exp(G_n - G_s), both factors <= 1; the 16 x 16 diagonal blocks take exp(G_r - G_s) per
-// element, as fla's token-parallel path does for the unbounded gate.
+// y_s exp(G_n - G_s), both factors <= 1. A 16 x 16 diagonal block is a GEMM through its middle
+// row when its decay span is small enough for the type (fla's safe-gate path, chosen here per
+// block from the data), else it takes exp(G_r - G_s) per element (fla's token-parallel path
+// for the unbounded gate).
 // GCC 12 reports false -Wmaybe-uninitialized inside Eigen's inlined AVX-512 GEMM kernels
 // (see core/cpu/matmul.cpp); the diagnostic must stay off for the whole file.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -53,6 +55,44 @@ Mat<S> initial(const Tensor& state, const KdaDims& d, const Plane& p) {
   return ConstRows<S>(state.data<S>() + p.state * d.K * d.V, d.K, d.V);
 }
 
+// A block of rows [r0, r0 + rows) against columns [c0, c0 + cols) of the decayed scores,
+// factored through a reference row n: x_r exp(G_r - G_n) and y_s exp(G_n - G_s), so the
+// block is one GEMM. Safe when every exponent is bounded: n <= every row and >= every column
+// (both factors <= 1), or n inside a diagonal block whose decay span fits the type (below).
+template <class S>
+struct FactoredBlock {
+  Mat<S> a, b;    // exp(G_r - G_n) [rows, K], exp(G_n - G_s) [cols, K]
+  Mat<S> xr, ys;  // x ⊙ a, y ⊙ b
+  FactoredBlock(const Mat<S>& x, const Mat<S>& y, const Mat<S>& G, int64_t r0, int64_t rows, int64_t c0, int64_t cols,
+                int64_t n) {
+    const auto Gn = G.row(n);
+    a = (G.middleRows(r0, rows).rowwise() - Gn).array().exp().matrix();
+    b = ((-G.middleRows(c0, cols)).rowwise() + Gn).array().exp().matrix();
+    xr = x.middleRows(r0, rows).cwiseProduct(a);
+    ys = y.middleRows(c0, cols).cwiseProduct(b);
+  }
+};
+
+// The largest decay (nats) a diagonal block may span and still be factored through its middle
+// row: each factor stays within exp(±span / 2) and the masked-out products within exp(span),
+// far inside the type's range (f32 overflows at 88.7). Spans beyond it (the unbounded gate can
+// fall hundreds of nats in 16 tokens) take exp(G_r - G_s) per element, as fla's
+// token-parallel path.
+template <class S>
+constexpr double kMaxFactoredSpan = sizeof(S) == 4 ? 80.0 : 600.0;
+
+template <class S>
+bool factorable_diagonal(const Mat<S>& G, int64_t n, int64_t rows) {
+  return double((G.row(n) - G.row(n + rows - 1)).maxCoeff()) <= kMaxFactoredSpan<S>;
+}
+
+// Keeps the scored part of a diagonal block: s <= r (with `diagonal`) or s < r.
+template <class S, class Block>
+void mask_diagonal_block(Block&& blk, bool diagonal) {
+  for (int64_t r = 0; r < blk.rows(); ++r)
+    for (int64_t s = diagonal ? r + 1 : r; s < blk.cols(); ++s) blk(r, s) = S(0);
+}
+
 // A[r, s] = Σ_i x_r[i] y_s[i] exp(G_r[i] - G_s[i]) for s < r (and s = r with `diagonal`), else 0.
 template <class S>
 Mat<S> decayed_scores(const Mat<S>& x, const Mat<S>& y, const Mat<S>& G, bool diagonal) {
@@ -61,10 +101,14 @@ Mat<S> decayed_scores(const Mat<S>& x, const Mat<S>& y, const Mat<S>& G, bool di
   for (int64_t n = 0; n < m; n += kSubChunk) {
     const int64_t rows = std::min(kSubChunk, m - n);
     if (n > 0) {
-      const auto Gn = G.row(n);
-      const Mat<S> xr = x.middleRows(n, rows).cwiseProduct((G.middleRows(n, rows).rowwise() - Gn).array().exp().matrix());
-      const Mat<S> ys = y.topRows(n).cwiseProduct(((-G.topRows(n)).rowwise() + Gn).array().exp().matrix());
-      A.block(n, 0, rows, n).noalias() = xr * ys.transpose();
+      const FactoredBlock<S> f(x, y, G, n, rows, 0, n, n);
+      A.block(n, 0, rows, n).noalias() = f.xr * f.ys.transpose();
+    }
+    if (factorable_diagonal(G, n, rows)) {
+      const FactoredBlock<S> f(x, y, G, n, rows, n, rows, n + rows / 2);
+      A.block(n, n, rows, rows).noalias() = f.xr * f.ys.transpose();
+      mask_diagonal_block<S>(A.block(n, n, rows, rows), diagonal);
+      continue;
     }
     for (int64_t r = n; r < n + rows; ++r)
       for (int64_t s = n; s < (diagonal ? r + 1 : r); ++s) {
@@ -76,6 +120,18 @@ Mat<S> decayed_scores(const Mat<S>& x, const Mat<S>& y, const Mat<S>& G, bool di
   return A;
 }
 
+// Adds one factored block's gradients given its dA block (zero outside the scored part).
+template <class S, class Block>
+void factored_block_bwd(const FactoredBlock<S>& f, const Block& dA, int64_t r0, int64_t c0, Mat<S>& dx, Mat<S>& dy,
+                        Mat<S>& dG) {
+  const int64_t rows = f.a.rows(), cols = f.b.rows();
+  const Mat<S> dxr = dA * f.ys, dys = dA.transpose() * f.xr;
+  dx.middleRows(r0, rows) += dxr.cwiseProduct(f.a);
+  dG.middleRows(r0, rows) += f.xr.cwiseProduct(dxr);
+  dy.middleRows(c0, cols) += dys.cwiseProduct(f.b);
+  dG.middleRows(c0, cols) -= f.ys.cwiseProduct(dys);
+}
+
 // Adds the gradients of decayed_scores given dA (zero outside the scored triangle): into dx,
 // dy and dG. G_r's gradient is x_r ⊙ (its dx term), G_s's minus y_s ⊙ (its dy term); the
 // reference row's factors cancel in A, so they get no gradient of their own.
@@ -85,17 +141,11 @@ void decayed_scores_bwd(const Mat<S>& x, const Mat<S>& y, const Mat<S>& G, const
   const int64_t m = x.rows(), K = x.cols();
   for (int64_t n = 0; n < m; n += kSubChunk) {
     const int64_t rows = std::min(kSubChunk, m - n);
-    if (n > 0) {
-      const auto Gn = G.row(n);
-      const Mat<S> a = (G.middleRows(n, rows).rowwise() - Gn).array().exp().matrix();
-      const Mat<S> b = ((-G.topRows(n)).rowwise() + Gn).array().exp().matrix();
-      const Mat<S> xr = x.middleRows(n, rows).cwiseProduct(a), ys = y.topRows(n).cwiseProduct(b);
-      const auto dAb = dA.block(n, 0, rows, n);
-      const Mat<S> dxr = dAb * ys, dys = dAb.transpose() * xr;
-      dx.middleRows(n, rows) += dxr.cwiseProduct(a);
-      dG.middleRows(n, rows) += xr.cwiseProduct(dxr);
-      dy.topRows(n) += dys.cwiseProduct(b);
-      dG.topRows(n) -= ys.cwiseProduct(dys);
+    if (n > 0) factored_block_bwd(FactoredBlock<S>(x, y, G, n, rows, 0, n, n), dA.block(n, 0, rows, n), n, 0, dx, dy, dG);
+    if (factorable_diagonal(G, n, rows)) {
+      factored_block_bwd(FactoredBlock<S>(x, y, G, n, rows, n, rows, n + rows / 2), dA.block(n, n, rows, rows), n, n,
+                         dx, dy, dG);
+      continue;
     }
     for (int64_t r = n; r < n + rows; ++r)
       for (int64_t s = n; s < (diagonal ? r + 1 : r); ++s) {
