@@ -7,10 +7,19 @@
 
 namespace linea {
 
+void check_windows_are_examples(const TokenShards& shards, int64_t seq_len, int64_t stride, const std::string& where) {
+  const int64_t L = shards.example_tokens();
+  if (L == 0) return;
+  LINEA_CHECK_T(ConfigError, seq_len == L && stride == L, where, ": windows of seq_len ", seq_len, " every ", stride,
+                " tokens do not fit the ", L, "-token examples of the synthetic ", shards.synthetic_task(),
+                " shards in ", shards.dir(), ", expected seq_len ", L, " and stride ", L, " (one window per example)");
+}
+
 PackedCausalDataset::PackedCausalDataset(TokenShards shards, int64_t seq_len, bool mask_document_boundaries)
     : shards_(std::move(shards)), seq_len_(seq_len), mask_document_boundaries_(mask_document_boundaries),
       num_examples_(0) {
   LINEA_CHECK_T(ConfigError, seq_len >= 1, "seq_len ", seq_len, ", expected >= 1");
+  check_windows_are_examples(shards_, seq_len, seq_len, "causal dataset");
   const int64_t total = shards_.total_tokens();
   LINEA_CHECK_T(DataError, total >= seq_len + 1, shards_.dir(), ": ", total,
                 " tokens are fewer than one window of seq_len + 1 = ", seq_len + 1);

@@ -4,6 +4,7 @@
 // when the shards mark them (prepare --prompt-field: only responses are targets).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -21,13 +22,19 @@ struct CausalBatch {
 // The target value cross-entropy skips (its ignore_index).
 constexpr int64_t kIgnoreTarget = -100;
 
+// Shards of a synthetic task hold examples of L tokens (TokenShards::example_tokens); windows
+// fit them, window i being example i, only with seq_len L and stride L. ConfigError otherwise,
+// prefixed by `where`; nothing to check for shards of text.
+void check_windows_are_examples(const TokenShards& shards, int64_t seq_len, int64_t stride, const std::string& where);
+
 class PackedCausalDataset {
  public:
   // DataError when the stream is shorter than one window of seq_len + 1 tokens. With
   // mask_document_boundaries, a target that is the first token of a document (predicted
   // from the previous document's tokens, e.g. its eos) becomes kIgnoreTarget; the inputs
   // are unchanged (attention still sees across the boundary). It needs the shards' document
-  // boundaries: DataError naming the shard without /doc_offsets.
+  // boundaries: DataError naming the shard without /doc_offsets. Synthetic-task shards need
+  // seq_len = their example length (check_windows_are_examples).
   PackedCausalDataset(TokenShards shards, int64_t seq_len, bool mask_document_boundaries = false);
 
   int64_t num_examples() const { return num_examples_; }  // (total_tokens - 1) / seq_len

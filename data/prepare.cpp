@@ -290,15 +290,15 @@ int64_t nearest_rank(const std::map<int64_t, int64_t>& counts, int64_t total, do
   return counts.rbegin()->first;
 }
 
-int64_t count_shards(const std::string& dir) {
+}  // namespace
+
+int64_t count_token_shards(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return 0;
   int64_t n = 0;
   for (const auto& entry : fs::directory_iterator(dir)) n += is_shard_name(entry.path().filename().string());
   return n;
 }
-
-}  // namespace
 
 void check_prepare_options(const PrepareOptions& options) {
   LINEA_CHECK_T(DataError, options.shard_tokens > 0, "prepare: shard_tokens ", options.shard_tokens,
@@ -329,7 +329,7 @@ void check_prepare_options(const PrepareOptions& options) {
     outputs.push_back(options.valid_output_dir);
   }
   for (const std::string& dir : outputs) {
-    const int64_t existing = count_shards(dir);
+    const int64_t existing = count_token_shards(dir);
     LINEA_CHECK_T(DataError, options.force || existing == 0, "prepare: output folder ", dir, " already holds ",
                   existing, " shards, expected --force to replace them");
   }

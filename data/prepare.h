@@ -62,5 +62,7 @@ PrepareSummary prepare_shards(const PrepareOptions& options);
 // The checks prepare_shards starts with (inputs exist, shard size, threads, split fraction
 // and folders, an output folder holding shards needs force), for callers that do expensive work first (training a tokenizer).
 void check_prepare_options(const PrepareOptions& options);
+// How many shard_*.h5 files `dir` holds (0 when it does not exist): what --force would replace.
+int64_t count_token_shards(const std::string& dir);
 
 }  // namespace linea

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io/hdf5_file.h"
 #include "data/prepare.h"
+#include "data/synthetic_shards.h"
 
 namespace fs = std::filesystem;
 
@@ -76,6 +77,18 @@ TokenShards::TokenShards(const std::string& dir) : dir_(dir) {
         f.fail(str_cat("append_eos ", int(append_eos), " differs from ", int(append_eos_), " in ", shards_[0].path,
                        ", expected shards prepared in one run"));
     }
+    const std::string task = f.has_attr("/", kSyntheticTaskAttr) ? f.string_attr("/", kSyntheticTaskAttr) : "";
+    const int64_t example_tokens = task.empty() ? 0 : f.int_attr("/", kExampleTokensAttr);
+    if (i == 0) {
+      synthetic_task_ = task;
+      example_tokens_ = example_tokens;
+      if (!task.empty()) synthetic_settings_ = f.string_attr("/", kSyntheticSettingsAttr);
+    } else if (task != synthetic_task_ || example_tokens != example_tokens_) {
+      f.fail(str_cat("synthetic task '", task, "' of ", example_tokens, "-token examples differs from '", synthetic_task_,
+                     "' of ", example_tokens_, " in ", shards_[0].path, ", expected shards prepared in one run"));
+    }
+    if (!task.empty() && example_tokens < 1)
+      f.fail(str_cat(kExampleTokensAttr, " ", example_tokens, ", expected >= 1 tokens per synthetic example"));
     const int64_t length = f.length("/tokens");
     const bool masked = f.exists("/loss_mask");
     if (shards_.empty()) loss_mask_ = masked;

@@ -44,10 +44,17 @@ class TokenShards {
   Tensor read(int64_t start, int64_t count) const;
 
   // Shards of prompted documents (prepare --prompt-field) carry /loss_mask: 1 where a token
-  // counts as a target, 0 on prompt tokens. Mixed shards (some with, some without) are refused.
+  // counts as a target, 0 on prompt tokens (synthetic tasks: 1 on the answers only). Mixed shards (some with, some without) are refused.
   bool has_loss_mask() const { return loss_mask_; }
   // The mask over [start, start + count), as read() (DataError without a mask).
   Tensor read_loss_mask(int64_t start, int64_t count) const;
+
+  // Shards of a synthetic task (prepare --synthetic, data/synthetic_shards.h): its name and
+  // settings (JSON), and L, the tokens of each example (example i is [i*L, (i+1)*L)); "", ""
+  // and 0 for shards of text. Shards that disagree on them are refused.
+  const std::string& synthetic_task() const { return synthetic_task_; }
+  const std::string& synthetic_settings() const { return synthetic_settings_; }
+  int64_t example_tokens() const { return example_tokens_; }
 
  private:
   // Elements [start, start + count) of one stream across the shards; `vocab_check` refuses
@@ -84,6 +91,8 @@ class TokenShards {
   std::string tokenizer_, tokenizer_kind_;
   bool append_eos_ = false;
   bool loss_mask_ = false;
+  std::string synthetic_task_, synthetic_settings_;
+  int64_t example_tokens_ = 0;
   std::vector<int64_t> doc_starts_;  // num_documents + 1 entries, the last total_tokens_
   std::string documents_error_;      // why there are no document boundaries ("" if there are)
 };

@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 #include <unistd.h>
 
 #include "configs/config.h"
 #include "core/io/hdf5_file.h"
 #include "data/prepare.h"
 #include "data/readers.h"
+#include "data/synthetic_shards.h"
 #include "data/token_shards.h"
 #include "data/tokenizer.h"
 #include "layers/decoder.h"
@@ -124,9 +126,17 @@ int run_eval(const EvalCommand& cmd) {
   TrainerState state;
   load_checkpoint(checkpoint, model, nullptr, &state);
   TokenShards shards = open_eval_shards(data, checkpoint, cfg, state);
+  const int64_t stride = cmd.stride > 0 ? cmd.stride : seq_len;
+  check_windows_are_examples(shards, seq_len, stride, "eval");
   announce();
-  EvalResult r = evaluate_sliding(model, shards, seq_len, cmd.stride > 0 ? cmd.stride : seq_len, batch, device);
-  std::printf("tokens %ld | mean nll %.6f | perplexity %.4f\n", long(r.tokens), r.mean_nll, r.perplexity());
+  EvalResult r = evaluate_sliding(model, shards, seq_len, stride, batch, device);
+  // Shards with a /loss_mask score their targets only; then the argmax accuracy too.
+  std::printf("tokens %ld | mean nll %.6f | perplexity %.4f", long(r.tokens), r.mean_nll, r.perplexity());
+  if (r.target_accuracy) std::printf(" | accuracy %.4f", *r.target_accuracy);
+  if (r.example_accuracy)
+    std::printf(" | example accuracy %.4f over %ld %s examples", *r.example_accuracy, long(r.examples),
+                shards.synthetic_task().c_str());
+  std::printf("\n");
   return 0;
 }
 
@@ -168,6 +178,9 @@ int describe_shards(const std::string& path) {
   std::printf("vocab size     %ld\n", long(s.vocab_size()));
   std::printf("special ids    bos %ld, eos %ld, pad %ld, unk %ld; eos after every document: %s\n", long(s.bos_id()),
               long(s.eos_id()), long(s.pad_id()), long(s.unk_id()), s.append_eos() ? "yes" : "no");
+  if (!s.synthetic_task().empty())
+    std::printf("synthetic      %s, examples of %ld tokens: %s\n", s.synthetic_task().c_str(), long(s.example_tokens()),
+                s.synthetic_settings().c_str());
   return 0;
 }
 
@@ -216,7 +229,47 @@ int run_info(const std::string& path, bool verify) {
   return 0;
 }
 
+namespace {
+
+// `linea prepare --synthetic TASK`: every setting checked before anything is written.
+int prepare_synthetic(const PrepareCommand& cmd) {
+  const std::string where = "prepare: --synthetic " + cmd.synthetic;
+  SyntheticShardOptions o;
+  o.task.task = parse_synthetic_task(cmd.synthetic);
+  std::string missing;
+  for (const auto& [given, option] : {std::pair<bool, const char*>{cmd.vocab > 0, "--vocab V"},
+                                      {cmd.seq_len > 0, "--seq-len L"},
+                                      {cmd.examples > 0, "--examples N"},
+                                      {cmd.seed >= 0, "--seed S"},
+                                      {cmd.pairs > 0 || o.task.task != SyntheticTask::mqar, "--pairs P"}})
+    if (!given) missing += (missing.empty() ? "" : ", ") + std::string(option);
+  LINEA_CHECK_T(ConfigError, missing.empty(), where, ": missing ", missing);
+  const bool mqar = o.task.task == SyntheticTask::mqar;
+  LINEA_CHECK_T(ConfigError, mqar || (cmd.pairs == 0 && cmd.query_layout.empty() && cmd.random_non_queries.empty()),
+                where, ": --pairs, --query-layout and --random-non-queries are for mqar only");
+  o.task.vocab_size = cmd.vocab;
+  o.task.seq_len = cmd.seq_len;
+  o.task.pairs = cmd.pairs;
+  if (!cmd.query_layout.empty()) o.task.query_layout = parse_mqar_query_layout(cmd.query_layout);
+  LINEA_CHECK_T(ConfigError, cmd.random_non_queries.empty() || o.task.query_layout == MqarQueryLayout::zoology, where,
+                ": --random-non-queries is for --query-layout zoology (after_sep pads after the queries)");
+  o.task.random_non_queries = cmd.random_non_queries != "false";
+  o.task.seed = uint64_t(cmd.seed);
+  o.examples = cmd.examples;
+  o.output_dir = cmd.output;
+  o.force = cmd.force;
+  const SyntheticShardSummary s = write_synthetic_shards(o);
+  std::printf("wrote 1 shard to %s: %ld %s examples of %ld tokens (seed %ld), %ld tokens, %ld scored targets\n",
+              cmd.output.c_str(), long(cmd.examples), cmd.synthetic.c_str(), long(cmd.seq_len), long(cmd.seed),
+              long(s.tokens), long(s.scored));
+  return 0;
+}
+
+}  // namespace
+
 int run_prepare(const PrepareCommand& cmd) {
+  if (!cmd.synthetic.empty()) return prepare_synthetic(cmd);
+  LINEA_CHECK_T(ConfigError, !cmd.tokenizer.empty(), "prepare: --tokenizer is required (or --synthetic TASK)");
   LINEA_CHECK_T(ConfigError, !cmd.inputs.empty(), "prepare: no --input files given");
   PrepareOptions o;
   o.tokenizer_model = cmd.tokenizer;

@@ -30,6 +30,13 @@ int run_eval(const EvalCommand& cmd);
 int run_info(const std::string& path, bool verify);
 
 struct PrepareCommand {
+  // --synthetic mqar|palindrome|stack: examples of a synthetic task (data/synthetic_shards.h)
+  // instead of tokenized text, with the settings below; 0, -1 and "" mean not given.
+  std::string synthetic;
+  int64_t vocab = 0, seq_len = 0, examples = 0, pairs = 0;
+  int64_t seed = -1;
+  std::string query_layout;        // mqar: zoology (default) or after_sep
+  std::string random_non_queries;  // mqar: true (default) or false
   std::string tokenizer;              // load_tokenizer spec; a SentencePiece .model is created when train_vocab > 0
   int64_t train_vocab = 0;            // > 0: train the tokenizer on the inputs first
   std::vector<std::string> inputs;

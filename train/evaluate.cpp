@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cmath>
 
+#include "autograd/ops/cross_entropy.h"
+#include "autograd/ops/views.h"
 #include "autograd/variable.h"
 #include "core/kernels/reduce.h"
 #include "data/unpad.h"
@@ -31,6 +33,8 @@ std::string format_eval_line(int64_t step, const EvalResult& r) {
   std::string line = "eval step " + std::to_string(step) + " | valid loss " + fixed(r.mean_nll, 4);
   if (r.metrics.empty() && r.language_model) line += " | perplexity " + fixed(r.perplexity(), 2);
   if (r.accuracy) line += " | mlm accuracy " + fixed(*r.accuracy, 4);
+  if (r.target_accuracy) line += " | accuracy " + fixed(*r.target_accuracy, 4);
+  if (r.example_accuracy) line += " | example accuracy " + fixed(*r.example_accuracy, 4);
   return line + format_eval_metrics(r) + " | " + std::to_string(r.tokens) + (r.metrics.empty() ? " tokens" : " examples");
 }
 
@@ -58,18 +62,57 @@ void EvalResult::add_batch(double batch_mean_nll, int64_t scored, std::optional<
   tokens = total;
 }
 
+void EvalResult::add_rows(const RowScores& rows, bool rows_are_examples) {
+  int64_t correct = 0;
+  for (size_t b = 0; b < rows.scored.size(); ++b) {
+    correct += rows.correct[b];
+    if (!rows_are_examples || rows.scored[b] == 0) continue;
+    const double right = double(rows.correct[b]) / double(rows.scored[b]);
+    example_accuracy = (example_accuracy.value_or(0) * double(examples) + right) / double(examples + 1);
+    ++examples;
+  }
+  const int64_t scored = rows.total_scored();
+  if (scored == 0) return;
+  target_accuracy = (target_accuracy.value_or(0) * double(tokens) + double(correct)) / double(tokens + scored);
+  add_batch(rows.mean_nll, scored);
+}
+
+int64_t RowScores::total_scored() const {
+  int64_t n = 0;
+  for (int64_t s : scored) n += s;
+  return n;
+}
+
+RowScores score_rows(CausalLM& model, const Tensor& inputs, const Tensor& targets) {
+  const int64_t B = inputs.shape()[0], T = inputs.shape()[1];
+  const Variable logits = reshape(model.forward(inputs), {B * T, model.vocab_size()});
+  RowScores s;
+  s.mean_nll = cross_entropy(logits, targets.reshape({B * T}), kIgnoreTarget).data().item();
+  Tensor argmax;
+  kernels::reduce(ReduceOp::max, logits.data(), {1}, false, &argmax);
+  const std::vector<double> predicted = argmax.to_vector(), wanted = targets.to_vector();
+  s.scored.assign(static_cast<size_t>(B), 0);
+  s.correct.assign(static_cast<size_t>(B), 0);
+  for (int64_t i = 0; i < B * T; ++i) {
+    if (wanted[size_t(i)] == double(kIgnoreTarget)) continue;
+    ++s.scored[size_t(i / T)];
+    s.correct[size_t(i / T)] += predicted[size_t(i)] == wanted[size_t(i)];
+  }
+  return s;
+}
+
 EvalResult evaluate_windows(CausalLM& model, const PackedCausalDataset& data, int64_t max_batches, int64_t micro_batch,
                             Device device, EvalShard shard) {
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
   r.partial = shard.world > 1;
+  const bool masked = data.shards().has_loss_mask(), rows_are_examples = data.shards().example_tokens() > 0;
   for_each_eval_batch(data.num_examples(), max_batches, micro_batch, shard, [&](const std::vector<int64_t>& idx) {
-    CausalBatch batch = data.get_batch(idx);
-    const double loss = model.loss(batch.inputs.to(device), batch.targets.to(device)).data().item();
-    int64_t scored = 0;  // targets at document boundaries may be ignored
-    for (double t : batch.targets.to_vector()) scored += t != double(kIgnoreTarget);
-    r.add_batch(loss, scored);
+    CausalBatch batch = data.get_batch(idx);  // targets at document boundaries may be ignored
+    const RowScores rows = score_rows(model, batch.inputs.to(device), batch.targets.to(device));
+    if (masked) r.add_rows(rows, rows_are_examples);
+    else r.add_batch(rows.mean_nll, rows.total_scored());
   });
   return r;
 }
@@ -93,10 +136,12 @@ EvalResult evaluate_sliding(CausalLM& model, const TokenShards& shards, int64_t 
                             int64_t micro_batch, Device device) {
   LINEA_CHECK_T(ConfigError, stride >= 1 && stride <= seq_len, "eval: --stride ", stride, " must be in [1, seq_len = ",
                 seq_len, "]");
+  check_windows_are_examples(shards, seq_len, stride, "eval");
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
   const int64_t total = shards.total_tokens();
+  const bool masked = shards.has_loss_mask(), rows_are_examples = shards.example_tokens() > 0;
   // Windows that share a length are batched; the last, shorter window runs alone.
   std::vector<int64_t> starts;
   for (int64_t s = 0; s + 1 < total; s += stride) {
@@ -111,23 +156,22 @@ EvalResult evaluate_sliding(CausalLM& model, const TokenShards& shards, int64_t 
       group.push_back(starts[i++]);
     const int64_t B = int64_t(group.size());
     std::vector<double> inputs, targets;
-    int64_t scored = 0;
     for (int64_t b = 0; b < B; ++b) {
       std::vector<double> w = shards.read(group[b], T + 1).to_vector();
+      const std::vector<double> mask = masked ? shards.read_loss_mask(group[b] + 1, T).to_vector() : std::vector<double>();
       for (int64_t t = 0; t < T; ++t) {
         inputs.push_back(w[t]);
         // Target of position t is global token group[b] + t + 1.
         const bool fresh = group[b] + t + 1 >= scored_until;
-        targets.push_back(fresh ? w[t + 1] : -100.0);
-        scored += fresh;
+        const bool counts = fresh && (!masked || mask[size_t(t)] != 0);
+        targets.push_back(counts ? w[t + 1] : double(kIgnoreTarget));
       }
       scored_until = group[b] + T + 1;
     }
-    const double loss = model.loss(Tensor::from_vector(inputs, {B, T}, DType::i64, device),
-                                   Tensor::from_vector(targets, {B, T}, DType::i64, device))
-                            .data()
-                            .item();
-    r.add_batch(loss, scored);
+    const RowScores rows = score_rows(model, Tensor::from_vector(inputs, {B, T}, DType::i64, device),
+                                      Tensor::from_vector(targets, {B, T}, DType::i64, device));
+    if (masked) r.add_rows(rows, rows_are_examples);
+    else r.add_batch(rows.mean_nll, rows.total_scored());
   }
   return r;
 }

@@ -145,29 +145,65 @@ int main(int argc, char** argv) {
   export_cmd->add_flag("--merge-lora", export_.merge_lora, "fold LoRA adapters into the weights (W + alpha/r B A)");
 
   linea::PrepareCommand prepare;
-  CLI::App* prepare_cmd = app.add_subcommand("prepare", "tokenize text or JSONL corpora into HDF5 token shards");
-  prepare_cmd
-      ->add_option("--tokenizer", prepare.tokenizer,
-                   "X.model (SentencePiece), tokenizer.json (byte-level BPE), vocab.txt (WordPiece), "
-                   "or spm:/bpe:/wordpiece:/wordpiece-cased:PATH")
-      ->required();
-  prepare_cmd->add_option("--train-vocab", prepare.train_vocab, "train the tokenizer on the inputs first, with this vocabulary size");
-  prepare_cmd->add_option("--input", prepare.inputs, "UTF-8 text or JSONL files, optionally .gz")->required();
+  CLI::App* prepare_cmd = app.add_subcommand(
+      "prepare", "tokenize text or JSONL corpora into HDF5 token shards, or generate a synthetic task's examples");
+  // Text corpora (--tokenizer and --input required) ...
+  std::vector<CLI::Option*> text_options = {
+      prepare_cmd->add_option("--tokenizer", prepare.tokenizer,
+                              "X.model (SentencePiece), tokenizer.json (byte-level BPE), vocab.txt (WordPiece), "
+                              "or spm:/bpe:/wordpiece:/wordpiece-cased:PATH (required without --synthetic)"),
+      prepare_cmd->add_option("--train-vocab", prepare.train_vocab,
+                              "train the tokenizer on the inputs first, with this vocabulary size"),
+      prepare_cmd->add_option("--input", prepare.inputs,
+                              "UTF-8 text or JSONL files, optionally .gz (required without --synthetic)"),
+      prepare_cmd->add_option("--shard-tokens", prepare.shard_tokens, "tokens per shard"),
+      prepare_cmd->add_option("--format", prepare.format,
+                              "text (blank-line separated), lines (a document per line), jsonl, or auto (by extension)"),
+      prepare_cmd->add_option("--text-field", prepare.text_field, "the JSONL field holding each document"),
+      prepare_cmd->add_option("--prompt-field", prepare.prompt_field,
+                              "JSONL: a field holding a prompt; each document is prompt + --text-field (the response), "
+                              "and training scores the response tokens only"),
+      prepare_cmd->add_flag("--replace-invalid-utf8", prepare.replace_invalid_utf8,
+                            "replace ill-formed UTF-8 with U+FFFD"),
+      prepare_cmd->add_option("--threads", prepare.threads, "encoding threads (0: all cores)"),
+      prepare_cmd->add_flag("--progress", prepare.progress, "progress on stderr even when it is not a terminal"),
+      prepare_cmd->add_option("--valid-fraction", prepare.valid_fraction, "fraction of the documents for --valid-output"),
+      prepare_cmd->add_option("--valid-output", prepare.valid_output, "output folder for the validation documents"),
+      prepare_cmd->add_option("--split-seed", prepare.split_seed, "seed of the train/validation document split")};
   prepare_cmd->add_option("--output", prepare.output, "output folder")->required();
-  prepare_cmd->add_option("--shard-tokens", prepare.shard_tokens, "tokens per shard");
-  prepare_cmd->add_option("--format", prepare.format,
-                          "text (blank-line separated), lines (a document per line), jsonl, or auto (by extension)");
-  prepare_cmd->add_option("--text-field", prepare.text_field, "the JSONL field holding each document");
-  prepare_cmd->add_option("--prompt-field", prepare.prompt_field,
-                          "JSONL: a field holding a prompt; each document is prompt + --text-field (the response), "
-                          "and training scores the response tokens only");
-  prepare_cmd->add_flag("--replace-invalid-utf8", prepare.replace_invalid_utf8, "replace ill-formed UTF-8 with U+FFFD");
   prepare_cmd->add_flag("--force", prepare.force, "replace shards already in the output folder");
-  prepare_cmd->add_option("--threads", prepare.threads, "encoding threads (0: all cores)");
-  prepare_cmd->add_flag("--progress", prepare.progress, "progress on stderr even when it is not a terminal");
-  prepare_cmd->add_option("--valid-fraction", prepare.valid_fraction, "fraction of the documents for --valid-output");
-  prepare_cmd->add_option("--valid-output", prepare.valid_output, "output folder for the validation documents");
-  prepare_cmd->add_option("--split-seed", prepare.split_seed, "seed of the train/validation document split");
+  // ... or a synthetic task (kimi_linear spec §8.1-8.2; docs/architecture.md "Synthetic tasks").
+  CLI::Option* synthetic_opt =
+      prepare_cmd->add_option("--synthetic", prepare.synthetic,
+                              "generate examples of mqar (Zoology's multi-query associative recall), palindrome or "
+                              "stack instead of tokenizing text; the loss mask marks the answers")
+          ->check(CLI::IsMember({"mqar", "palindrome", "stack"}));
+  for (CLI::Option* o : text_options) synthetic_opt->excludes(o);
+  prepare_cmd->add_option("--vocab", prepare.vocab, "--synthetic: vocabulary size V")->check(kPositive)->needs(synthetic_opt);
+  prepare_cmd->add_option("--seq-len", prepare.seq_len, "--synthetic: tokens per example L (train with data.seq_len L)")
+      ->check(kPositive)
+      ->needs(synthetic_opt);
+  prepare_cmd->add_option("--examples", prepare.examples, "--synthetic: number of examples")
+      ->check(kPositive)
+      ->needs(synthetic_opt);
+  prepare_cmd->add_option("--seed", prepare.seed, "--synthetic: generator seed (train and test sets need different ones)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(synthetic_opt);
+  prepare_cmd->add_option("--pairs", prepare.pairs, "--synthetic mqar: key-value pairs P (and queries), 4P <= L")
+      ->check(kPositive)
+      ->needs(synthetic_opt);
+  prepare_cmd
+      ->add_option("--query-layout", prepare.query_layout,
+                   "--synthetic mqar: zoology (queries spread over the sequence, default) or after_sep (all after a "
+                   "separator, the Kimi paper's illustration)")
+      ->check(CLI::IsMember({"zoology", "after_sep"}))
+      ->needs(synthetic_opt);
+  prepare_cmd
+      ->add_option("--random-non-queries", prepare.random_non_queries,
+                   "--synthetic mqar: true (default) fills positions without a key, value or query with uniform "
+                   "tokens, false with 0")
+      ->check(CLI::IsMember({"true", "false"}))
+      ->needs(synthetic_opt);
 
   std::string info_path;
   CLI::App* info_cmd =

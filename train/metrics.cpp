@@ -75,13 +75,16 @@ void MetricsLog::log_step(const StepMetrics& m) {
 
 void MetricsLog::log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
                           std::optional<double> mlm_accuracy,
-                          const std::vector<std::pair<std::string, double>>& metrics) {
+                          const std::vector<std::pair<std::string, double>>& metrics,
+                          std::optional<double> accuracy, std::optional<double> example_accuracy) {
   nlohmann::json j = {{"step", step},
                       {"split", split},
                       {"loss", number(loss)},
                       {"perplexity", number(perplexity)},
                       {"tokens", tokens}};
   if (mlm_accuracy) j["mlm_accuracy"] = number(*mlm_accuracy);
+  if (accuracy) j["accuracy"] = number(*accuracy);
+  if (example_accuracy) j["example_accuracy"] = number(*example_accuracy);
   if (!metrics.empty()) j["metrics"] = named(metrics);
   write_line(file_, path_, j);
 }

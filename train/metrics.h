@@ -36,10 +36,12 @@ class MetricsLog {
 
   void log_step(const StepMetrics& m);
   // Encoders add mlm_accuracy (perplexity is then the MLM perplexity over masked tokens);
-  // fine-tuning adds its task metrics as the object "metrics": {name: value, ...}.
+  // fine-tuning adds its task metrics as the object "metrics": {name: value, ...}; decoders on
+  // masked shards add accuracy (over scored targets), synthetic tasks also example_accuracy.
   void log_eval(int64_t step, const std::string& split, double loss, double perplexity, int64_t tokens,
                 std::optional<double> mlm_accuracy = std::nullopt,
-                const std::vector<std::pair<std::string, double>>& metrics = {});
+                const std::vector<std::pair<std::string, double>>& metrics = {},
+                std::optional<double> accuracy = std::nullopt, std::optional<double> example_accuracy = std::nullopt);
 
  private:
   std::FILE* file_ = nullptr;

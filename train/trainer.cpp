@@ -359,7 +359,8 @@ class Trainer {
       if (evaluated) {
         EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro, EvalShard{comm_.rank(), comm_.size()});
         if (r.partial) combine_across_ranks(r);
-        if (lead_) log->log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics);
+        if (lead_) log->log_eval(state_.step, "valid", r.mean_nll, r.perplexity(), r.tokens, r.accuracy, r.metrics,
+                                r.target_accuracy, r.example_accuracy);
         schedule_->observe(r.mean_nll);
         if (lead_) std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
         last_eval = r;
@@ -438,16 +439,26 @@ class Trainer {
                  peak.flops() / 1e9, peak.source().c_str(), objective_->flops_per_token());
   }
 
-  // Sums a sharded evaluation's token counts, NLL and correct predictions over the ranks.
-  // Every rank makes the same four reductions, also one that scored no batch.
+  // Sums a sharded evaluation's token counts, NLL and correct predictions (and examples and
+  // their accuracies) over the ranks. Every rank makes the same reductions, also one that
+  // scored no batch.
   void combine_across_ranks(EvalResult& r) {
     const double tokens = comm_.all_reduce_value(double(r.tokens));
     const double nll = comm_.all_reduce_value(r.mean_nll * double(r.tokens));
-    const double correct = comm_.all_reduce_value(r.accuracy.value_or(0) * double(r.tokens));
-    const bool has_accuracy = comm_.all_reduce_value(r.accuracy ? 1 : 0, ReduceOp::max) > 0;
+    // The ranks' accuracies weighted by their tokens (or examples) over the total; none when
+    // no rank has one.
+    auto combine_accuracy = [&](const std::optional<double>& a, double weight, double total) {
+      const double correct = comm_.all_reduce_value(a.value_or(0) * weight);
+      const bool present = comm_.all_reduce_value(a ? 1 : 0, ReduceOp::max) > 0;
+      return present && total > 0 ? std::optional<double>(correct / total) : std::nullopt;
+    };
+    const double examples = comm_.all_reduce_value(double(r.examples));
+    r.accuracy = combine_accuracy(r.accuracy, double(r.tokens), tokens);
+    r.target_accuracy = combine_accuracy(r.target_accuracy, double(r.tokens), tokens);
+    r.example_accuracy = combine_accuracy(r.example_accuracy, double(r.examples), examples);
     r.tokens = int64_t(tokens);
+    r.examples = int64_t(examples);
     r.mean_nll = tokens > 0 ? nll / tokens : 0;
-    r.accuracy = has_accuracy && tokens > 0 ? std::optional<double>(correct / tokens) : std::nullopt;
     r.partial = false;
   }
 
