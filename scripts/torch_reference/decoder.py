@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch reference of linea's decoders: Llama-style (softmax attention with RoPE, RMSNorm,
-SwiGLU) and TransNormerLLM (lightning attention, SimpleRMSNorm, SGLU; specs/transnormer.md
-§2), or any per-layer mix of them that the config's layout describes.
+"""PyTorch reference of linea's decoders: Llama-style (softmax attention with RoPE or NoPE,
+RMSNorm, SwiGLU), TransNormerLLM (lightning attention, SimpleRMSNorm, SGLU;
+specs/transnormer.md §2) and Kimi Delta Attention (kda, specs/kimi_linear.md §1.2-1.7, with
+its Gated DeltaNet and no-delta-rule variants), or any per-layer mix of them that the config's
+layout describes.
 
 Builds the model from a linea checkpoint (HDF5: /model/<name> tensors, root attribute
 config_yaml), computes the mean token cross-entropy on a batch and every parameter's
@@ -11,7 +13,8 @@ gradient, and writes them for comparison:
 
 BATCH.h5 holds /inputs and /targets ([B, T] integer). OUT.h5 gets /loss (scalar) and
 /grad/<name> for every parameter. Runs in float64 so it serves as the reference; written
-from the math (lightning attention in its naive O(T^2) form), not from linea's code.
+from the math (lightning attention in its naive O(T^2) form, KDA as the token-by-token
+recurrence of specs/kimi_linear.md §1.4), not from linea's code.
 bench_decoder.py reuses forward_loss in float32 for throughput comparisons, hf_checkpoint.py
 forward_logits for Hugging Face checkpoints.
 """
@@ -111,10 +114,12 @@ def norm(x, p, name, m):
 
 
 def softmax_attention(h, p, pre, att, m):
-    """Causal softmax attention with RoPE and grouped-query heads (Llama); with a window w > 0,
-    query i attends only to the w keys i - w < j <= i (linea's model.attention.window)."""
-    if att.get("positions", "rope") != "rope":
-        raise NotImplementedError("softmax attention: only RoPE positions")
+    """Causal softmax attention with RoPE (or none: NoPE) and grouped-query heads (Llama); with a
+    window w > 0, query i attends only to the w keys i - w < j <= i (linea's
+    model.attention.window)."""
+    positions = att.get("positions", "rope")
+    if positions not in ("rope", "none"):
+        raise NotImplementedError(f"softmax attention: positions {positions}")
     window = att.get("window") or 0
     hidden, heads, kv_heads = m["hidden"], m["heads"], m["kv_heads"]
     d = hidden // heads
@@ -132,8 +137,9 @@ def softmax_attention(h, p, pre, att, m):
     q = (h @ p[pre + "q_proj.weight"].T).view(B, T, heads, d).transpose(1, 2)
     k = (h @ p[pre + "k_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
     v = (h @ p[pre + "v_proj.weight"].T).view(B, T, kv_heads, d).transpose(1, 2)
-    q = q * cos + rotate_half(q) * sin
-    k = k * cos + rotate_half(k) * sin
+    if positions == "rope":
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
     k = k.repeat_interleave(heads // kv_heads, dim=1)
     v = v.repeat_interleave(heads // kv_heads, dim=1)
     s = q @ k.transpose(-1, -2) / math.sqrt(d) + mask
@@ -188,12 +194,137 @@ def lightning_attention(h, p, pre, att, m, layer):
     return o @ p[pre + "out_proj.weight"].T
 
 
+def short_conv(x, w):
+    """Causal depthwise conv over time of x [B, T, C] (each row one whole sequence) with taps
+    w [C, W]: y[t, c] = sum_j w[c, j] x[t - (W-1) + j, c], x = 0 before the sequence start, so
+    w[c, W-1] multiplies the current token (specs/kimi_linear.md §1.2 step 2)."""
+    T, C, W = x.shape[1], w.shape[0], w.shape[1]
+    y = F.conv1d(x.transpose(1, 2), w[:, None, :], padding=W - 1, groups=C)
+    return y[..., :T].transpose(1, 2)
+
+
+def l2_normalise(x):
+    """x / sqrt(sum x^2 + 1e-6) over the last dim (eps inside the sqrt, §1.2 step 4)."""
+    return x / torch.sqrt(x.pow(2).sum(-1, keepdim=True) + 1e-6)
+
+
+def softplus_exact(z):
+    """log(1 + e^z) without the z > 20 passthrough (torch's F.softplus has one)."""
+    return torch.logaddexp(z, torch.zeros((), dtype=z.dtype))
+
+
+# The keys of model.attention.kda this reference implements; any other key is an error.
+KDA_KEYS = {"head_dim", "value_dim", "value_heads", "gate_rank", "decay", "delta_rule", "conv_size", "chunk",
+            "output_gate"}
+OUTPUT_GATE_ACTIVATIONS = {"sigmoid": torch.sigmoid, "swish": F.silu}
+
+
+def kda_recurrence(q, k, v, g, beta, delta_rule):
+    """The naive recurrence of specs/kimi_linear.md §1.4 from S_0 = 0, token by token.
+    q, k [B, T, HV, K] (already mapped to value heads, l2-normalised, q scaled), v [B, T, HV, V],
+    g [B, T, HV, K] log decays, beta [B, T, HV]. Per value head, S [K, V] key-major:
+      S <- Diag(exp(g_t)) S;  u = beta_t (v_t - S^T k_t)  (without the delta rule: beta_t v_t);
+      S <- S + k_t u^T;  o_t = S^T q_t (the updated state). Returns o [B, T, HV, V]."""
+    B, T, HV, K = q.shape
+    V = v.shape[-1]
+    S = torch.zeros(B, HV, K, V, dtype=q.dtype)
+    outputs = []
+    for t in range(T):
+        S = S * torch.exp(g[:, t])[..., None]
+        if delta_rule:
+            u = beta[:, t, :, None] * (v[:, t] - torch.einsum("bhkv,bhk->bhv", S, k[:, t]))
+        else:
+            u = beta[:, t, :, None] * v[:, t]
+        S = S + k[:, t, :, :, None] * u[:, :, None, :]
+        outputs.append(torch.einsum("bhkv,bhk->bhv", S, q[:, t]))
+    return torch.stack(outputs, 1)
+
+
+def kda_attention(h, p, pre, att, m):
+    """Kimi Delta Attention (specs/kimi_linear.md §1.2) with linea's options (model.attention.kda):
+    q, k, v = SiLU(short_conv(h W^T)) (SiLU also without the conv, conv_size 0); q, k
+    l2-normalised per head, q scaled by K^-1/2; the log decay g = -exp(A_log) softplus(a + dt_bias)
+    per (value head, key channel) from the low-rank f_a/f_b projections (decay: per_channel) or per
+    value head from a_proj (per_head, Gated DeltaNet, §1.3); beta = sigmoid(h b_proj^T); value
+    head e reads q/k head e // G (G = HV / H, §1.7); the recurrence; RMSNorm over V with the
+    shared o_norm weight (eps = model.norm.eps), times act(gate) (rank low: g_a/g_b, full: g_proj,
+    none); o_proj."""
+    if att.get("positions", "none") != "none":
+        raise NotImplementedError(f"kda: positions {att['positions']} (kda takes none)")
+    opt = att.get("kda") or {}
+    unknown = set(opt) - KDA_KEYS
+    if unknown:
+        raise NotImplementedError(f"kda: options {sorted(unknown)}")
+    hidden, H = m["hidden"], m["heads"]
+    K = opt.get("head_dim") or hidden // H
+    V = opt.get("value_dim") or K
+    HV = opt.get("value_heads") or H
+    if HV % H:
+        raise ValueError(f"kda: {HV} value heads over {H} heads")
+    G = HV // H
+    W = opt.get("conv_size", 4)
+    decay = opt.get("decay", "per_channel")
+    delta_rule = opt.get("delta_rule", True)
+    gate = opt.get("output_gate") or {}
+    if set(gate) - {"rank", "act"}:
+        raise NotImplementedError(f"kda: output_gate options {sorted(set(gate) - {'rank', 'act'})}")
+    gate_rank, gate_act = gate.get("rank", "low"), gate.get("act", "sigmoid")
+    if decay not in ("per_channel", "per_head"):
+        raise NotImplementedError(f"kda: decay {decay}")
+    if gate_rank not in ("low", "full", "none"):
+        raise NotImplementedError(f"kda: output_gate.rank {gate_rank}")
+    if gate_act not in OUTPUT_GATE_ACTIVATIONS:
+        raise NotImplementedError(f"kda: output_gate.act {gate_act}")
+    if not isinstance(delta_rule, bool):
+        raise NotImplementedError(f"kda: delta_rule {delta_rule}")
+    B, T, _ = h.shape
+
+    def branch(name):
+        y = h @ p[pre + name + "_proj.weight"].T
+        if W:
+            w = p[pre + name + "_conv1d.weight"]
+            if tuple(w.shape) != (y.shape[-1], W):
+                raise ValueError(f"kda: {name}_conv1d.weight is {tuple(w.shape)}, expected {(y.shape[-1], W)}")
+            y = short_conv(y, w)
+        elif pre + name + "_conv1d.weight" in p:
+            raise ValueError(f"kda: conv_size 0 but the checkpoint has {name}_conv1d.weight")
+        return F.silu(y)
+
+    q = l2_normalise(branch("q").view(B, T, H, K)) * K ** -0.5
+    k = l2_normalise(branch("k").view(B, T, H, K))
+    v = branch("v").view(B, T, HV, V)
+    # Grouped value heads: value head e reads q/k head e // G (a block mapping, not e % H).
+    qk_head = torch.arange(HV) // G
+    q, k = q[:, :, qk_head], k[:, :, qk_head]
+
+    rate = torch.exp(p[pre + "A_log"])  # [HV]
+    if decay == "per_channel":
+        a = (h @ p[pre + "f_a_proj.weight"].T) @ p[pre + "f_b_proj.weight"].T
+        g = -rate[:, None] * softplus_exact(a.view(B, T, HV, K) + p[pre + "dt_bias"].view(HV, K))
+    else:
+        a = h @ p[pre + "a_proj.weight"].T
+        g = (-rate * softplus_exact(a + p[pre + "dt_bias"]))[..., None].expand(B, T, HV, K)
+    beta = torch.sigmoid(h @ p[pre + "b_proj.weight"].T)
+
+    o = kda_recurrence(q, k, v, g, beta, delta_rule)
+    y = rms_norm(o, p[pre + "o_norm.weight"], m["norm"]["eps"])
+    if gate_rank != "none":
+        if gate_rank == "low":
+            z = (h @ p[pre + "g_a_proj.weight"].T) @ p[pre + "g_b_proj.weight"].T
+        else:
+            z = h @ p[pre + "g_proj.weight"].T
+        y = y * OUTPUT_GATE_ACTIVATIONS[gate_act](z.view(B, T, HV, V))
+    return y.reshape(B, T, HV * V) @ p[pre + "o_proj.weight"].T
+
+
 def token_mixer(h, p, pre, att, m, layer):
     kind = att.get("kind", "softmax")
     if kind == "softmax":
         return softmax_attention(h, p, pre + "self_attn.", att, m)
     if kind == "lightning":
         return lightning_attention(h, p, pre + "self_attn.", att, m, layer)
+    if kind == "kda":
+        return kda_attention(h, p, pre + "self_attn.", att, m)
     raise NotImplementedError(f"attention kind {kind}")
 
 
