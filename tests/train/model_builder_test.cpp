@@ -49,8 +49,8 @@ TEST(ModelBuilder, ObjectiveMustMatchTheModel) {
 TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   Config c;
   check_buildable(c);  // the default decoder
-  c.model.attention.kind = AttentionKind::kda;
-  expect_error<ConfigError>([&] { check_buildable(c); }, "model.attention.kind: kda is not implemented yet, expected softmax");
+  c.model.attention.kind = AttentionKind::mla;
+  expect_error<ConfigError>([&] { check_buildable(c); }, "model.attention.kind: mla is not implemented yet, expected softmax");
   c = Config();
   c.model.layers = 3;
   c.model.layout = {LayerGroup{1, c.model.attention, c.model.ffn, {}}, LayerGroup{0, c.model.attention, c.model.ffn, {}}};
