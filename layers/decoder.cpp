@@ -52,6 +52,12 @@ void Decoder::init_parameters(Generator& gen) {
   }
 }
 
+void Decoder::report(std::vector<std::pair<std::string, Variable>>& aux_losses,
+                     std::vector<std::pair<std::string, double>>& metrics) const {
+  for (size_t i = 0; i < layers_->size(); ++i)
+    (*layers_)[i].ffn().report(str_cat("layers.", i, "."), aux_losses, metrics);
+}
+
 Variable Decoder::run(const Tensor& ids, SequenceContext ctx, DecodingState* state) {
   LINEA_CHECK(ids.dim() == 2, "Decoder: expected ids [B, T], got ", ids.desc());
   ctx.B = ids.size(0);

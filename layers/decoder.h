@@ -40,6 +40,11 @@ class Decoder : public CausalLM {
   // PaLM does (T x min(T, window) with a sliding window).
   int64_t flops_per_token(int64_t seq_len = 0) const override;
 
+  // Every layer's channel-mixer report of its last training forward (ChannelMixer::report),
+  // named "layers.<i>.<name>".
+  void report(std::vector<std::pair<std::string, Variable>>& aux_losses,
+              std::vector<std::pair<std::string, double>>& metrics) const;
+
   const Embedding& embed_tokens() const { return *embed_tokens_; }
   const ModuleList<Block>& layers() const { return *layers_; }
   // The final norm of pre-norm models (post-norm blocks end normalized); null otherwise.

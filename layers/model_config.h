@@ -60,12 +60,31 @@ struct KdaConfig {
   KdaOutputGate output_gate;
 };
 
+// The moe channel mixer (specs/kimi_linear.md §4.2, DeepSeek-V3's router): a sigmoid router
+// picks top_k of `experts` SwiGLU experts of width ffn.hidden by score + correction bias, their
+// unbiased scores (renormalized to sum 1 when asked) times routed_scaling weight them, and
+// `shared_experts` SwiGLUs of the same width (one merged SwiGLU) see every token.
+struct MoeConfig {
+  int64_t experts = 8;
+  int64_t top_k = 2;
+  int64_t shared_experts = 1;
+  double routed_scaling = 1.0;  // Kimi-Linear-48B: 2.446
+  bool renormalize = true;
+  // Auxiliary-loss-free balancing: after each optimizer step every expert's correction bias
+  // moves by this much towards balance, b_e += rate * sign(mean load - load_e); 0: off.
+  double bias_update_rate = 1e-3;
+  // Optional balance loss alpha * E * Σ_e f_e P_e over the micro-batch (f_e: share of the
+  // assignments going to e; P_e: mean normalized score of e); 0: none.
+  double aux_loss_alpha = 0.0;
+};
+
 // The channel mixer of a layer.
 struct FfnConfig {
   FfnKind kind = FfnKind::swiglu;
   int64_t hidden = 688;                     // inner width of the feed-forward block
   Activation activation = Activation::silu;  // glu only: act(gate_proj x) * up_proj x
   bool bias = false;  // Llama-layout GLU family: biases on the three projections (TransNormer v1)
+  MoeConfig moe;      // moe only; each expert is a SwiGLU of width `hidden`
 };
 
 struct NormConfig {

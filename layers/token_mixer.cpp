@@ -7,6 +7,7 @@
 #include "layers/hedgehog_window_attention.h"
 #include "layers/kda_attention.h"
 #include "layers/linear_attention.h"
+#include "layers/moe.h"
 #include "layers/softmax_attention.h"
 
 namespace linea {
@@ -23,6 +24,9 @@ std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const Mod
   throw ConfigError(str_cat("make_token_mixer: attention kind ", int(a.kind), " is not implemented yet"));
 }
 
+void ChannelMixer::report(const std::string&, std::vector<std::pair<std::string, Variable>>&,
+                          std::vector<std::pair<std::string, double>>&) const {}
+
 std::shared_ptr<ChannelMixer> make_channel_mixer(const FfnConfig& f, const ModelConfig& m, HfLayout layout,
                                                  double dropout, Device device, DType dtype) {
   switch (f.kind) {
@@ -33,8 +37,8 @@ std::shared_ptr<ChannelMixer> make_channel_mixer(const FfnConfig& f, const Model
       return std::make_shared<GLU>(m.hidden, f.hidden, Activation::gelu, f.bias, dropout, device, dtype);
     case FfnKind::sglu: return std::make_shared<GLU>(m.hidden, f.hidden, Activation::none, f.bias, dropout, device, dtype);
     case FfnKind::glu: return std::make_shared<GLU>(m.hidden, f.hidden, f.activation, f.bias, dropout, device, dtype);
-    case FfnKind::mlp:
-    case FfnKind::moe: break;
+    case FfnKind::moe: return std::make_shared<Moe>(f.moe, m.hidden, f.hidden, device, dtype);
+    case FfnKind::mlp: break;
   }
   // check_buildable refuses these first, naming the recipe key.
   throw ConfigError(str_cat("make_channel_mixer: ffn kind ", int(f.kind), " is not implemented yet"));

@@ -36,6 +36,11 @@ class ChannelMixer : public Module {
   virtual Variable forward(const Variable& x) const = 0;  // x [..., hidden] -> [..., hidden]
   virtual double flops_per_token() const = 0;             // 6 per weight of every matmul
   virtual const Linear& output_projection() const = 0;
+  // What the last training forward adds to its micro-batch's record (an MoE's balance loss
+  // and router load), named under `prefix` ("layers.3."): appended to the objective's
+  // aux_losses and metrics, the same names every micro-batch. Default: nothing.
+  virtual void report(const std::string& prefix, std::vector<std::pair<std::string, Variable>>& aux_losses,
+                      std::vector<std::pair<std::string, double>>& metrics) const;
 };
 
 // `dropout`: the probability a kind applies inside itself (BERT's GeGLU drops its gated

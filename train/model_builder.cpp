@@ -62,8 +62,18 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
             "attention.feature_map", to_string(a.feature_map),
             " with norm_linear, expected elu (TransNormer T1), elu_plus_one (T2), relu, silu or none");
   if (diag) require(a.block > 0, "attention.block", std::to_string(a.block), " with diag_block, expected > 0");
-  require(f.kind != FfnKind::mlp && f.kind != FfnKind::moe, "ffn.kind", to_string(f.kind),
-          " yet, expected swiglu, geglu, sglu or glu");
+  require(f.kind != FfnKind::mlp && (f.kind != FfnKind::moe || decoder), "ffn.kind", to_string(f.kind),
+          str_cat(decoder ? "" : " by the encoder", " yet, expected swiglu, geglu, sglu or glu", decoder ? " or moe" : ""));
+  if (f.kind == FfnKind::moe) {
+    const MoeConfig& e = f.moe;
+    require(e.experts >= 1, "ffn.moe.experts", std::to_string(e.experts), ", expected >= 1");
+    require(e.top_k >= 1 && e.top_k <= e.experts, "ffn.moe.top_k", std::to_string(e.top_k),
+            str_cat(", expected 1 ..", e.experts, " (experts)"));
+    require(e.shared_experts >= 0, "ffn.moe.shared_experts", std::to_string(e.shared_experts), ", expected >= 0");
+    require(e.routed_scaling > 0, "ffn.moe.routed_scaling", str_cat(e.routed_scaling), ", expected > 0");
+    require(e.bias_update_rate >= 0, "ffn.moe.bias_update_rate", str_cat(e.bias_update_rate), ", expected >= 0");
+    require(e.aux_loss_alpha >= 0, "ffn.moe.aux_loss_alpha", str_cat(e.aux_loss_alpha), ", expected >= 0");
+  }
   require(linear || diag || (a.positions != PositionKind::lrpe && a.positions != PositionKind::urpe),
           "attention.positions", to_string(a.positions),
           str_cat(" with ", to_string(a.kind), " attention, expected rope, alibi or none"));

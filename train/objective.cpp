@@ -104,7 +104,9 @@ class CausalLmObjective : public TrainingObjective {
   void init_parameters(Generator& gen) override { model_.init_parameters(gen); }
   MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t) override {
     CausalBatch batch = train_.get_batch(indices);
-    return {model_.loss(batch.inputs.to(device_), batch.targets.to(device_)), batch.inputs.numel(), {}, {}};
+    MicroBatchLoss r{model_.loss(batch.inputs.to(device_), batch.targets.to(device_)), batch.inputs.numel(), {}, {}};
+    model_.report(r.aux_losses, r.metrics);  // MoE layers: balance loss and router load
+    return r;
   }
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
     return evaluate_windows(model_, valid_, max_batches, micro_batch, device_, shard);
