@@ -73,17 +73,18 @@ void add_alibi(A* s, int64_t m, int64_t n, int64_t i0, int64_t j0, float slope) 
   }
 }
 
-// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]; one task per (head, segment, query block).
+// q [B,H,T,D], out [B,H,T,Dv], k [B,Hkv,T,D], v [B,Hkv,T,Dv], lse [B,H,T]; one task per
+// (head, segment, query block).
 template <class A>
 void forward(const A* q, const A* k, const A* v, A* out, A* lse, const AttentionDims& d) {
-  const int64_t T = d.T, D = d.D, group = d.H / d.Hkv;
+  const int64_t T = d.T, D = d.D, Dv = d.Dv, group = d.H / d.Hkv;
   const A scale = A(d.scale);
   const std::vector<Segment> segs = segments_of(d);
   std::vector<QueryBlock> blocks;
   for (int64_t s = 0; s < int64_t(segs.size()); ++s)
     for (int64_t i0 = 0; i0 < segs[size_t(s)].length; i0 += kQueryBlock) blocks.push_back({s, i0});
   if (!d.covers_all) {  // padding rows: out = 0, lse = 0
-    std::fill(out, out + d.B * d.H * T * D, A(0));
+    std::fill(out, out + d.B * d.H * T * Dv, A(0));
     std::fill(lse, lse + d.B * d.H * T, A(0));
   }
   const int64_t nblocks = int64_t(blocks.size());
@@ -98,7 +99,7 @@ void forward(const A* q, const A* k, const A* v, A* out, A* lse, const Attention
       const int64_t i0 = qb.i0, m = std::min(kQueryBlock, sg.length - i0);
       const auto [j0, n] = block_keys(d, sg.length, i0, m);
       const int64_t qrow0 = (sg.b * d.H + h) * T + sg.t0, kvrow0 = (sg.b * d.Hkv + h / group) * T + sg.t0 + j0;
-      ConstMap<A> Q(q + (qrow0 + i0) * D, m, D), K(k + kvrow0 * D, n, D), V(v + kvrow0 * D, n, D);
+      ConstMap<A> Q(q + (qrow0 + i0) * D, m, D), K(k + kvrow0 * D, n, D), V(v + kvrow0 * Dv, n, Dv);
       OutMap<A> S(scratch.data(), m, n);  // scores, then unnormalized probabilities
       S.noalias() = (Q * K.transpose()) * scale;
       if (d.alibi) add_alibi(scratch.data(), m, n, i0, j0, d.alibi[h]);
@@ -115,7 +116,7 @@ void forward(const A* q, const A* k, const A* v, A* out, A* lse, const Attention
         lse[qrow0 + i0 + r] = mx + std::log(sum);
         inv_sum[r] = A(1) / sum;
       }
-      OutMap<A> O(out + (qrow0 + i0) * D, m, D);
+      OutMap<A> O(out + (qrow0 + i0) * Dv, m, Dv);
       O.noalias() = S * V;
       for (int64_t r = 0; r < m; ++r) O.row(r) *= inv_sum[r];
     }
@@ -127,14 +128,14 @@ void forward(const A* q, const A* k, const A* v, A* out, A* lse, const Attention
 template <class A>
 void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, const A* dout, A* dq, A* dk, A* dv,
               const AttentionDims& d) {
-  const int64_t T = d.T, D = d.D, group = d.H / d.Hkv;
+  const int64_t T = d.T, D = d.D, Dv = d.Dv, group = d.H / d.Hkv;
   const A scale = A(d.scale);
   const std::vector<Segment> segs = segments_of(d);
   const int64_t nsegs = int64_t(segs.size());
   if (!d.covers_all) {  // padding rows get zero gradients
     std::fill(dq, dq + d.B * d.H * T * D, A(0));
     std::fill(dk, dk + d.B * d.Hkv * T * D, A(0));
-    std::fill(dv, dv + d.B * d.Hkv * T * D, A(0));
+    std::fill(dv, dv + d.B * d.Hkv * T * Dv, A(0));
   }
 #pragma omp parallel if (worth_threads(d, segs))
   {
@@ -144,7 +145,7 @@ void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, co
       const int64_t kvh = task / nsegs;
       const Segment& sg = segs[size_t(task % nsegs)];
       const int64_t L = sg.length, kvrow0 = (sg.b * d.Hkv + kvh) * T + sg.t0;
-      OutMap<A> dK(dk + kvrow0 * D, L, D), dV(dv + kvrow0 * D, L, D);
+      OutMap<A> dK(dk + kvrow0 * D, L, D), dV(dv + kvrow0 * Dv, L, Dv);
       dK.setZero();
       dV.setZero();
       for (int64_t g = 0; g < group; ++g) {
@@ -152,8 +153,8 @@ void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, co
         for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
           const int64_t m = std::min(kQueryBlock, L - i0), row0 = qrow0 + i0;
           const auto [j0, n] = block_keys(d, L, i0, m);
-          ConstMap<A> Q(q + row0 * D, m, D), dO(dout + row0 * D, m, D);
-          ConstMap<A> K(k + (kvrow0 + j0) * D, n, D), V(v + (kvrow0 + j0) * D, n, D);
+          ConstMap<A> Q(q + row0 * D, m, D), dO(dout + row0 * Dv, m, Dv);
+          ConstMap<A> K(k + (kvrow0 + j0) * D, n, D), V(v + (kvrow0 + j0) * Dv, n, Dv);
           OutMap<A> P(p_buf.data(), m, n), dS(ds_buf.data(), m, n);
           P.noalias() = (Q * K.transpose()) * scale;
           if (d.alibi) add_alibi(p_buf.data(), m, n, i0, j0, d.alibi[h]);
@@ -163,11 +164,11 @@ void backward(const A* q, const A* k, const A* v, const A* out, const A* lse, co
             A* ds = ds_buf.data() + r * n;
             const int64_t lo = first_key(d, i0 + r) - j0, hi = last_key(d, i0 + r, L) - j0;
             const A l = lse[row0 + r];
-            const A* o_r = out + (row0 + r) * D;
-            const A* do_r = dout + (row0 + r) * D;
+            const A* o_r = out + (row0 + r) * Dv;
+            const A* do_r = dout + (row0 + r) * Dv;
             A di = 0;
 #pragma omp simd reduction(+ : di)
-            for (int64_t c = 0; c < D; ++c) di += o_r[c] * do_r[c];
+            for (int64_t c = 0; c < Dv; ++c) di += o_r[c] * do_r[c];
 #pragma omp simd
             for (int64_t c = lo; c < hi; ++c) {
               p[c] = exp_nonpos<A>(p[c] - l);

@@ -69,9 +69,12 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
   check_same_dtype(op, q, v);
   check_dim(op, q, 4, "q [B, H, T, D]");
   check_dim(op, k, 4, "k [B, Hkv, T, D]");
-  check_dim(op, v, 4, "v [B, Hkv, T, D]");
-  LINEA_CHECK(k.shape() == v.shape(), op, ": k ", k.desc(), " and v ", v.desc(), " must have the same shape");
-  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1);
+  check_dim(op, v, 4, "v [B, Hkv, T, Dv]");
+  LINEA_CHECK(k.size(0) == v.size(0) && k.size(1) == v.size(1) && k.size(2) == v.size(2) && v.size(3) > 0, op, ": k ",
+              k.desc(), " and v ", v.desc(), " must agree in batch, heads and sequence length");
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1), Dv = v.size(3);
+  LINEA_CHECK(Dv == D || q.device().is_cpu(), op, ": v's head dim ", Dv, " differs from q's ", D,
+              ", which only the CPU kernel supports so far");
   LINEA_CHECK(k.size(0) == B && k.size(2) == T && k.size(3) == D, op, ": k ", k.desc(),
               " does not match q ", q.desc(), " in batch, sequence length or head dim (expected [", B, ", Hkv, ", T,
               ", ", D, "])");
@@ -95,6 +98,7 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
                          Hkv,
                          T,
                          D,
+                         Dv,
                          opt.causal,
                          opt.window,
                          scale,
@@ -112,7 +116,7 @@ Tensor attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const At
   CheckedAttention c;
   check_qkv(c, "attention", q, k, v, opt);
   const AttentionDims& d = c.dims;
-  Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
+  Tensor out = Tensor::empty({d.B, d.H, d.T, d.Dv}, q.dtype(), q.device());
   Tensor l = Tensor::empty({d.B, d.H, d.T}, lse_dtype(q.dtype()), q.device());
   if (out.numel() > 0)
     LINEA_DISPATCH_DEVICE(q.device(), attention_fwd, q.contiguous(), k.contiguous(), v.contiguous(), out, l, d);
@@ -129,8 +133,8 @@ AttentionGrads attention_bwd(const Tensor& q, const Tensor& k, const Tensor& v, 
   for (const Tensor* t : {&out, &dout}) {
     check_same_device(op, q, *t);
     check_same_dtype(op, q, *t);
-    LINEA_CHECK(t->shape() == q.shape(), op, ": ", (t == &out ? "out " : "dout "), t->desc(), " does not match q ",
-                q.desc());
+    LINEA_CHECK(t->shape() == (Shape{d.B, d.H, d.T, d.Dv}), op, ": ", (t == &out ? "out " : "dout "), t->desc(),
+                " does not match the output [", d.B, ", ", d.H, ", ", d.T, ", ", d.Dv, "]");
   }
   check_same_device(op, q, lse);
   LINEA_CHECK(lse.dtype() == lse_dtype(q.dtype()) && lse.shape() == (Shape{d.B, d.H, d.T}), op, ": lse ", lse.desc(),

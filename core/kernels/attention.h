@@ -41,15 +41,16 @@ struct AttentionOptions {
   AttentionSegments segments;
 };
 
-// out [B,H,T,D] = softmax(scale * q k^T + alibi + masks) v, softmax and accumulation in
-// f32 (f64 for f64). When lse is non-null it receives logsumexp of each scaled score row,
-// [B,H,T] in f32 (f64 for f64 inputs). Any strides (inputs are made contiguous); CUDA
-// takes f32/bf16/f16 with D in {32, 64, 128}.
+// out [B,H,T,Dv] = softmax(scale * q k^T + alibi + masks) v, softmax and accumulation in
+// f32 (f64 for f64). q, k [.., D]; v may have its own head dim Dv (MLA: 192 and 128, or its
+// latent form 576 and 512; CPU only: CUDA needs Dv = D). When lse is non-null it receives
+// logsumexp of each scaled score row, [B,H,T] in f32 (f64 for f64 inputs). Any strides
+// (inputs are made contiguous); CUDA takes f32/bf16/f16 with D in {32, 64, 128}.
 Tensor attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt, Tensor* lse);
 
 struct AttentionGrads {
   Tensor dq;      // [B,H,T,D]
-  Tensor dk, dv;  // [B,Hkv,T,D], summed over the H/Hkv query heads sharing each kv head
+  Tensor dk, dv;  // [B,Hkv,T,D] and [B,Hkv,T,Dv], summed over the H/Hkv query heads sharing each kv head
 };
 // Recomputes P = exp(S - lse) tile by tile: D_i = rowsum(dO_i * O_i), dP = dO v^T,
 // dS = P * (dP - D), dq = scale dS k, dk = scale dS^T q, dv = P^T dO.
@@ -70,6 +71,7 @@ namespace linea {
 // points at H f32 slopes on the tensors' device.
 struct AttentionDims {
   int64_t B, H, Hkv, T, D;
+  int64_t Dv;  // v's and out's head dim (D for all but MLA)
   bool causal;
   int64_t window;  // 0 or >= 1 (causal only)
   double scale;

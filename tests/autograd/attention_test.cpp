@@ -25,12 +25,14 @@ struct Naive {
 Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale, const Tensor& dout = {},
             const std::vector<float>& slopes = {}, const std::vector<int64_t>& lengths = {}, int64_t window = 0) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1), G = H / Hkv;
+  const int64_t Dv = v.size(3);  // v's head dim may differ from q's (MLA)
   const std::vector<double> Q = q.to_vector(), K = k.to_vector(), V = v.to_vector();
-  const std::vector<double> dO = dout.defined() ? dout.to_vector() : std::vector<double>(Q.size());
-  std::vector<double> O(Q.size()), L(size_t(B * H * T)), dQ(Q.size()), dK(K.size()), dV(V.size());
+  std::vector<double> O(size_t(B * H * T * Dv)), L(size_t(B * H * T)), dQ(Q.size()), dK(K.size()), dV(V.size());
+  const std::vector<double> dO = dout.defined() ? dout.to_vector() : std::vector<double>(O.size());
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t h = 0; h < H; ++h) {
       const int64_t qo = (b * H + h) * T * D, ko = (b * Hkv + h / G) * T * D;
+      const int64_t oo = (b * H + h) * T * Dv, vo = (b * Hkv + h / G) * T * Dv;
       std::vector<double> P(size_t(T * T)), dP(size_t(T * T));
       const int64_t len = lengths.empty() ? T : lengths[size_t(b)];
       for (int64_t i = 0; i < len; ++i) {
@@ -47,14 +49,14 @@ Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, doub
         for (int64_t j = 0; j < T; ++j) sum += std::exp(P[i * T + j] - mx);
         L[(b * H + h) * T + i] = mx + std::log(sum);
         for (int64_t j = 0; j < T; ++j) P[i * T + j] = std::exp(P[i * T + j] - mx) / sum;
-        for (int64_t c = 0; c < D; ++c)
-          for (int64_t j = 0; j < T; ++j) O[qo + i * D + c] += P[i * T + j] * V[ko + j * D + c];
+        for (int64_t c = 0; c < Dv; ++c)
+          for (int64_t j = 0; j < T; ++j) O[oo + i * Dv + c] += P[i * T + j] * V[vo + j * Dv + c];
       }
       // dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dq = scale dS K, dk = scale dS^T Q, dv = P^T dO.
       for (int64_t i = 0; i < len; ++i) {
         double row = 0;
         for (int64_t j = 0; j < T; ++j) {
-          for (int64_t c = 0; c < D; ++c) dP[i * T + j] += dO[qo + i * D + c] * V[ko + j * D + c];
+          for (int64_t c = 0; c < Dv; ++c) dP[i * T + j] += dO[oo + i * Dv + c] * V[vo + j * Dv + c];
           row += dP[i * T + j] * P[i * T + j];
         }
         for (int64_t j = 0; j < T; ++j) {
@@ -62,14 +64,14 @@ Naive naive(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, doub
           for (int64_t c = 0; c < D; ++c) {
             dQ[qo + i * D + c] += ds * K[ko + j * D + c];
             dK[ko + j * D + c] += ds * Q[qo + i * D + c];
-            dV[ko + j * D + c] += P[i * T + j] * dO[qo + i * D + c];
           }
+          for (int64_t c = 0; c < Dv; ++c) dV[vo + j * Dv + c] += P[i * T + j] * dO[oo + i * Dv + c];
         }
       }
     }
   }
   auto t = [](const std::vector<double>& x, const Shape& s) { return Tensor::from_vector(x, s, DType::f64); };
-  return Naive{t(O, q.shape()), t(L, {B, H, T}), t(dQ, q.shape()), t(dK, k.shape()), t(dV, v.shape())};
+  return Naive{t(O, {B, H, T, Dv}), t(L, {B, H, T}), t(dQ, q.shape()), t(dK, k.shape()), t(dV, v.shape())};
 }
 
 kernels::AttentionOptions opts(bool causal, double scale) {
@@ -125,6 +127,29 @@ TEST(AttentionValues, MatchNaiveReferenceAcrossQueryBlocks) {
       EXPECT_TRUE(all_close(g.dv, ref.dv, 1e-11, 1e-10)) << "dv T=" << T << " causal=" << causal;
     }
   }
+}
+
+// MLA's shapes: v (and out) with a head dim of their own, here 8 for q/k and 5 for v, with
+// grouped heads (its latent decode form is 1 kv head); T = 70 crosses a query block.
+TEST(AttentionValues, ValueHeadDimMayDifferFromQueryKeyHeadDim) {
+  for (bool causal : {true, false}) {
+    std::vector<Tensor> in = qkv(2, 4, 1, 70, 8, 7 + causal);
+    in[2] = random_tensor({2, 1, 70, 5}, 9, -2, 2);
+    const Tensor dout = random_tensor({2, 4, 70, 5}, 10);
+    const Naive ref = naive(in[0], in[1], in[2], causal, 0.3, dout);
+    Tensor lse;
+    const Tensor out = kernels::attention_fwd(in[0], in[1], in[2], opts(causal, 0.3), &lse);
+    ASSERT_EQ(out.shape(), (Shape{2, 4, 70, 5}));
+    EXPECT_TRUE(all_close(out, ref.out, 1e-12, 1e-12)) << causal;
+    const kernels::AttentionGrads g = kernels::attention_bwd(in[0], in[1], in[2], out, lse, dout, opts(causal, 0.3));
+    EXPECT_TRUE(all_close(g.dq, ref.dq, 1e-11, 1e-10)) << causal;
+    EXPECT_TRUE(all_close(g.dk, ref.dk, 1e-11, 1e-10)) << causal;
+    EXPECT_TRUE(all_close(g.dv, ref.dv, 1e-11, 1e-10)) << causal;
+  }
+  std::vector<Tensor> in = qkv(1, 2, 2, 6, 4, 11);
+  in[2] = random_tensor({1, 2, 6, 3}, 12, -2, 2);
+  LINEA_EXPECT_GRADCHECK([](const std::vector<Variable>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], true); },
+                         in);
 }
 
 TEST(AttentionValues, CausalFirstRowCopiesTheFirstValue) {
@@ -209,8 +234,8 @@ TEST(AttentionErrors, ShapesHeadsAndDtypes) {
   linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k3, k3, true); },
                "query heads H = 4 must be a multiple of kv heads Hkv = 3");
   linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k6, k6, true); }, "does not match q f32[1, 4, 5, 8]");
-  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k, Variable(Tensor::zeros({1, 2, 5, 4})), true); },
-               "must have the same shape");
+  linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, k, Variable(Tensor::zeros({1, 2, 6, 8})), true); },
+               "must agree in batch, heads and sequence length");
   linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(Variable(Tensor::zeros({4, 5, 8})), k, v, true); },
                "expected q [B, H, T, D] with 4 dims, got f32[4, 5, 8]");
   linea::testing::expect_error<ShapeError>([&] { scaled_dot_product_attention(q, Variable(k.data().to(DType::f64)), v, true); }, "f64");
