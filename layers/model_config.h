@@ -78,6 +78,17 @@ struct MoeConfig {
   double aux_loss_alpha = 0.0;
 };
 
+// mla (specs/kimi_linear.md §3, Kimi Linear's Multi-head Latent Attention, NoPE): q = x W_q
+// (no q compression), a latent c = RMSNorm(x W_kv_a[:rank]) and a key slot shared by the heads
+// k_s = x W_kv_a[rank:], per-head [k_nope; v] = c W_kv_bᵀ, keys [k_nope; k_s]; causal softmax
+// over head dims nope + rope for scores and v_head_dim for values. Defaults: Kimi-Linear-48B.
+struct MlaConfig {
+  int64_t kv_lora_rank = 512;
+  int64_t nope_head_dim = 128;
+  int64_t rope_head_dim = 64;  // the shared key slot (never rotated: NoPE)
+  int64_t v_head_dim = 128;
+};
+
 // The channel mixer of a layer.
 struct FfnConfig {
   FfnKind kind = FfnKind::swiglu;
@@ -118,6 +129,7 @@ struct AttentionConfig {
   double init_window_logit = -2.1972245773362196;  // θ, γ = sigmoid(θ) = 0.1 (LoLCATs' w01)
   bool affine_factors = false;  // linear weight λ = 1 - γ instead of 1
   KdaConfig kda;                // kda only
+  MlaConfig mla;                // mla only
 };
 
 // What one layer is made of.

@@ -7,6 +7,7 @@
 #include "layers/hedgehog_window_attention.h"
 #include "layers/kda_attention.h"
 #include "layers/linear_attention.h"
+#include "layers/mla_attention.h"
 #include "layers/moe.h"
 #include "layers/softmax_attention.h"
 
@@ -20,6 +21,7 @@ std::shared_ptr<TokenMixer> make_token_mixer(const AttentionConfig& a, const Mod
   if (a.kind == AttentionKind::diag_block) return std::make_shared<DiagBlockAttention>(a, m, layer, device, dtype);
   if (a.kind == AttentionKind::hedgehog_window) return std::make_shared<HedgehogWindowAttention>(a, m, device, dtype);
   if (a.kind == AttentionKind::kda) return std::make_shared<KdaAttention>(a, m, device, dtype);
+  if (a.kind == AttentionKind::mla) return std::make_shared<MlaAttention>(a, m, device, dtype);
   // check_buildable (train/model_builder.h) refuses these first, naming the recipe key.
   throw ConfigError(str_cat("make_token_mixer: attention kind ", int(a.kind), " is not implemented yet"));
 }

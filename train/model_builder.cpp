@@ -16,9 +16,20 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
   const bool diag = a.kind == AttentionKind::diag_block;
   const bool hedgehog = a.kind == AttentionKind::hedgehog_window && decoder;
   const bool kda = a.kind == AttentionKind::kda && decoder;
-  require(a.kind == AttentionKind::softmax || linear || diag || hedgehog || kda, "attention.kind", to_string(a.kind),
+  const bool mla = a.kind == AttentionKind::mla && decoder;
+  require(a.kind == AttentionKind::softmax || linear || diag || hedgehog || kda || mla, "attention.kind",
+          to_string(a.kind),
           str_cat(decoder ? "" : " by the encoder", " yet, expected softmax, norm_linear, diag_block",
-                  decoder ? ", lightning, kda or hedgehog_window" : ""));
+                  decoder ? ", lightning, kda, mla or hedgehog_window" : ""));
+  if (mla) {
+    require(a.positions == PositionKind::none, "attention.positions", to_string(a.positions),
+            " with mla attention (Kimi Linear's MLA is NoPE; the RoPE variant is not built), expected none");
+    require(a.window == 0, "attention.window", std::to_string(a.window), " with mla attention, expected 0");
+    for (const auto& [key, value] :
+         {std::pair<const char*, int64_t>{"kv_lora_rank", a.mla.kv_lora_rank}, {"nope_head_dim", a.mla.nope_head_dim},
+          {"rope_head_dim", a.mla.rope_head_dim}, {"v_head_dim", a.mla.v_head_dim}})
+      require(value > 0, str_cat("attention.mla.", key), std::to_string(value), ", expected > 0");
+  }
   if (kda) {
     const KdaConfig& k = a.kda;
     require(a.positions == PositionKind::none, "attention.positions", to_string(a.positions),

@@ -144,6 +144,21 @@ const Variant kVariants[] = {
        kda.kind = AttentionKind::kda;
        m.layout = {LayerGroup{1, kda, m.ffn, {}}, LayerGroup{1, m.attention, m.ffn, {}}};
      }},
+    // Kimi's MLA (NoPE) decodes from its latent cache with kv_b_proj absorbed; and the Kimi
+    // hybrid's pattern of KDA layers before an MLA layer.
+    {"mla_latent_cache", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::mla;
+       m.attention.positions = PositionKind::none;
+       m.attention.mla = {6, 4, 2, 3};
+     }},
+    {"kda_mla_layout", [](ModelConfig& m) {
+       m.attention.positions = PositionKind::none;
+       AttentionConfig kda = m.attention, mla = m.attention;
+       kda.kind = AttentionKind::kda;
+       mla.kind = AttentionKind::mla;
+       mla.mla = {5, 3, 2, 4};
+       m.layout = {LayerGroup{1, kda, m.ffn, {}}, LayerGroup{1, mla, m.ffn, {}}};
+     }},
     {"post_norm_simple_rms", [](ModelConfig& m) {
        m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::post};
        m.ffn.kind = FfnKind::sglu;
