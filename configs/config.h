@@ -14,7 +14,7 @@
 namespace linea {
 
 enum class Objective : uint8_t { causal, mlm, classification, attention_transfer };
-enum class OptimKind : uint8_t { adamw, decoupled_adamw, sgd };
+enum class OptimKind : uint8_t { adamw, decoupled_adamw, sgd, muon };
 enum class Precision : uint8_t { fp32, bf16 };
 enum class DistBackend : uint8_t { automatic /* "auto" */, mpi, nccl };
 
@@ -69,6 +69,12 @@ struct OptimConfig {
   // Parameters that get no weight decay: a parameter is excluded when any pattern is a
   // substring of its dotted name ("layers.0.input_layernorm.weight" matches "norm").
   std::vector<std::string> no_decay = {"norm", "bias", "embed_tokens"};
+  // muon (Moonlight's recipe): the 2-D weights; AdamW (betas, eps above) for the rest and for
+  // any matrix whose name contains one of adamw_params.
+  double muon_momentum = 0.95;
+  bool muon_nesterov = true;
+  int64_t muon_ns_steps = 5;
+  std::vector<std::string> adamw_params = {"embed_tokens", "lm_head", "mlp.gate.weight"};
 };
 
 struct ScheduleConfig {

@@ -61,6 +61,12 @@ void visit_attention(V& v, T& c) {
           "hedgehog_window: initial window factor θ; the window's weight is sigmoid(θ) (-2.197...: 0.1)");
   v.field("affine_factors", c.affine_factors, "hedgehog_window: the linear term's weight is 1 - sigmoid(θ) instead of 1");
   v.section("kda", [&] { visit_kda(v, c.kda); });
+  v.section("mla", [&] {
+    v.field("kv_lora_rank", c.mla.kv_lora_rank, "mla: width of the compressed latent c (Kimi: 512)");
+    v.field("nope_head_dim", c.mla.nope_head_dim, "mla: per-head key/query width from the latent (Kimi: 128)");
+    v.field("rope_head_dim", c.mla.rope_head_dim, "mla: width of the key slot shared by all heads, unrotated (Kimi: 64)");
+    v.field("v_head_dim", c.mla.v_head_dim, "mla: per-head value width (Kimi: 128)");
+  });
 }
 
 // A channel mixer's options.
@@ -70,6 +76,17 @@ void visit_ffn(V& v, T& c) {
   v.field("hidden", c.hidden, "inner width of the feed-forward block");
   v.field("activation", c.activation, "glu: activation of the gated branch, act(gate_proj x) * up_proj x");
   v.field("bias", c.bias, "swiglu, sglu, glu (and geglu in decoders): biases on the three projections (TransNormer v1)");
+  v.section("moe", [&] {
+    v.field("experts", c.moe.experts, "moe: routed experts, each a SwiGLU of width ffn.hidden");
+    v.field("top_k", c.moe.top_k, "moe: experts per token, in [1, experts]");
+    v.field("shared_experts", c.moe.shared_experts, "moe: SwiGLUs every token goes through (merged into one), >= 0");
+    v.field("routed_scaling", c.moe.routed_scaling, "moe: factor on the routed experts' weights (Kimi-Linear-48B: 2.446)");
+    v.field("renormalize", c.moe.renormalize, "moe: the chosen experts' sigmoid scores are renormalized to sum 1");
+    v.field("bias_update_rate", c.moe.bias_update_rate,
+            "moe: auxiliary-loss-free balancing, each expert's correction bias moves by this towards balance after "
+            "every optimizer step; 0: off");
+    v.field("aux_loss_alpha", c.moe.aux_loss_alpha, "moe: weight of the balance loss alpha E sum_e f_e P_e; 0: none");
+  });
 }
 
 template <class V, class T>
@@ -164,6 +181,11 @@ void visit_config(V& v, T& c) {
     v.field("grad_clip", c.optim.grad_clip, "global gradient-norm limit; 0 disables clipping");
     v.field("momentum", c.optim.momentum, "sgd: momentum, in [0, 1)");
     v.field("no_decay", c.optim.no_decay, "parameters whose dotted name contains any of these get no weight decay");
+    v.field("muon_momentum", c.optim.muon_momentum, "muon: momentum of the matrices' update, in [0, 1)");
+    v.field("muon_nesterov", c.optim.muon_nesterov, "muon: Nesterov momentum (Moonlight: true)");
+    v.field("muon_ns_steps", c.optim.muon_ns_steps, "muon: Newton-Schulz iterations, >= 1");
+    v.field("adamw_params", c.optim.adamw_params,
+            "muon: matrices whose dotted name contains any of these are trained by AdamW (embeddings, head, router)");
   });
   v.section("schedule", [&] {
     v.field("kind", c.schedule.kind, "learning-rate schedule after warmup");

@@ -111,6 +111,8 @@ void validate_optim(const OptimConfig& o, const Checker& c) {
   c.non_negative(o.weight_decay, "optim.weight_decay");
   c.non_negative(o.grad_clip, "optim.grad_clip");
   c.fraction(o.momentum, "optim.momentum");
+  c.fraction(o.muon_momentum, "optim.muon_momentum");
+  c.positive(o.muon_ns_steps, "optim.muon_ns_steps");
   for (size_t i = 0; i < o.no_decay.size(); ++i)
     c.require(!o.no_decay[i].empty(), str_cat("optim.no_decay[", i, "]"), "''", "a non-empty name pattern");
 }

@@ -100,14 +100,17 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, Sharding sharding, OwnedSli
   }
 }
 
-void Optimizer::add_state(const std::string& state_name) {
-  added_states_.push_back(state_name);
+void Optimizer::add_state(const std::string& state_name, StateFilter applies) {
   for (Slot& slot : slots_)
-    slot.state[state_name] = Tensor::zeros(slot.value().shape(), state_dtype(slot.param.dtype()), slot.param.device());
+    if (!applies || applies(slot.name, slot.param))
+      slot.state[state_name] = Tensor::zeros(slot.value().shape(), state_dtype(slot.param.dtype()), slot.param.device());
+  added_states_.emplace_back(state_name, std::move(applies));
 }
 
-std::vector<std::string> Optimizer::state_names(const Variable& param) const {
-  std::vector<std::string> names = added_states_;
+std::vector<std::string> Optimizer::state_names(const std::string& name, const Variable& param) const {
+  std::vector<std::string> names;
+  for (const auto& [state_name, applies] : added_states_)
+    if (!applies || applies(name, param)) names.push_back(state_name);
   if (is_half(param.dtype())) names.push_back("master");
   std::sort(names.begin(), names.end());
   return names;
@@ -142,7 +145,7 @@ OptimizerState Optimizer::gather_state(Communicator& comm) const {
   if (!sharded_) return state();
   OptimizerState full;
   for (const auto& [name, param] : trained_) {
-    for (const std::string& state_name : state_names(param)) {
+    for (const std::string& state_name : state_names(name, param)) {
       Tensor whole = Tensor::zeros(param.shape(), state_dtype(param.dtype()), param.device());
       for (const Slot& slot : slots_)
         if (slot.name == name) flat_range(whole, slot.begin, slot.length).copy_(slot.state.at(state_name).reshape({slot.length}));
@@ -159,7 +162,7 @@ void Optimizer::load_state(const OptimizerState& state, int64_t step_count) {
   std::set<std::string> trained;
   for (const auto& [name, param] : trained_) {
     trained.insert(name);
-    const std::vector<std::string> expected = state_names(param);
+    const std::vector<std::string> expected = state_names(name, param);
     auto it = state.find(name);
     LINEA_CHECK_T(CheckpointError, it != state.end(), "optimizer state: parameter '", name,
                   "' is missing (expected states: ", names_str(expected), ")");

@@ -5,6 +5,7 @@
 // sharded and replicated optimizers through the same calls.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -116,18 +117,21 @@ class Optimizer {
     // The slot's elements of a tensor shaped like the parameter (its gradient, a state).
     Tensor range(const Tensor& t) const;
   };
-  // Adds a zero state tensor `state_name` to every slot.
-  void add_state(const std::string& state_name);
+  // Whether a parameter (by name and value) keeps a state; empty: every parameter does.
+  using StateFilter = std::function<bool(const std::string& name, const Variable& param)>;
+  // Adds a zero state tensor `state_name` to every slot whose parameter `applies` accepts
+  // (Muon: a momentum for matrices, AdamW's moments for the rest).
+  void add_state(const std::string& state_name, StateFilter applies = {});
   // Updates one slot. grad is dense, shaped like slot.value(), with the parameter's dtype
   // and device; lr already includes the group's lr_scale; step is 1-based.
   virtual void update(Slot& slot, const Tensor& grad, double lr, int64_t step) = 0;
 
  private:
-  std::vector<std::string> state_names(const Variable& param) const;
+  std::vector<std::string> state_names(const std::string& name, const Variable& param) const;
 
   NamedParams trained_;     // every trained parameter, in group order (also those not owned)
   std::vector<Slot> slots_;
-  std::vector<std::string> added_states_;  // add_state's names, in order
+  std::vector<std::pair<std::string, StateFilter>> added_states_;  // add_state's, in order
   Sharding sharding_;
   bool sharded_;
   int64_t step_count_ = 0;
@@ -169,5 +173,41 @@ class SGD : public Optimizer {
   void update(Slot& slot, const Tensor& grad, double lr, int64_t step) override;
   SGDOptions options_;
 };
+
+// Muon (Kimi's Moonlight recipe, specs/kimi_linear.md §4.5) for the 2-D weights it is given,
+// AdamW for every other parameter (embeddings, the head, norms, biases, gates: whatever
+// `adamw_params` patterns match, and every parameter that is not a matrix):
+//   M = μ M + g;  u = g + μ M (nesterov) or M;  O = NS5(u), five Newton-Schulz steps
+//   X <- a X + (b A + c A²) X, A = X Xᵀ, (a, b, c) = (3.4445, -4.7750, 2.0315), from
+//   X = u / (‖u‖_F + 1e-7) (on the transpose when rows > cols); the update is
+//   O · 0.2 · sqrt(max(rows, cols)), which makes its RMS match AdamW's (~0.2), and
+//   θ <- θ - lr (update + weight_decay θ).
+// An update reads a whole matrix, so it is not sharded: under data parallelism every rank
+// holds the full, all-reduced gradient and orthogonalizes the full matrix itself (the same
+// result on every rank); ZeRO-1 sharding is refused for it.
+struct MuonOptions {
+  double momentum = 0.95;
+  bool nesterov = true;
+  int64_t ns_steps = 5;
+  AdamWOptions adamw;                      // for the parameters Muon does not take
+  std::vector<std::string> adamw_params;   // name substrings that go to AdamW even when 2-D
+};
+
+class Muon : public Optimizer {
+ public:
+  explicit Muon(std::vector<ParamGroup> groups, MuonOptions options = {});
+  const char* kind() const override { return "muon"; }
+  // Whether Muon (rather than AdamW) updates this parameter.
+  bool takes(const std::string& name, const Variable& param) const;
+
+ private:
+  void update(Slot& slot, const Tensor& grad, double lr, int64_t step) override;
+  MuonOptions options_;
+};
+
+// The Newton-Schulz orthogonalization Muon applies (steps iterations on a 2-D f32/f64
+// tensor): singular values move towards 1 (into roughly [0.7, 1.2] after 5 steps) with the
+// singular vectors kept.
+Tensor newton_schulz(const Tensor& g, int64_t steps);
 
 }  // namespace linea

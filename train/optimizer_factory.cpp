@@ -19,6 +19,17 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& o, const NamedParam
       s.momentum = o.momentum;
       return std::make_unique<SGD>(param_groups(o, params), s, std::move(owned));
     }
+    case OptimKind::muon: {
+      LINEA_CHECK_T(ConfigError, !owned, "optim.kind: muon orthogonalizes whole matrices and cannot be sharded; "
+                                         "set dist.shard_optimizer: false");
+      MuonOptions m;
+      m.momentum = o.muon_momentum;
+      m.nesterov = o.muon_nesterov;
+      m.ns_steps = o.muon_ns_steps;
+      m.adamw = {o.betas[0], o.betas[1], o.eps};
+      m.adamw_params = o.adamw_params;
+      return std::make_unique<Muon>(param_groups(o, params), m);
+    }
     case OptimKind::adamw:
     case OptimKind::decoupled_adamw:
       break;
