@@ -21,7 +21,7 @@ import sys
 import h5py
 import numpy as np
 a, b, what = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), sys.argv[3]
-groups = ["model"] + (["optim"] if what == "optim" else [])
+groups = ["model"] + (["buffers"] if "buffers" in a else []) + (["optim"] if what == "optim" else [])
 worst = 0.0
 for g in groups:
     names = []
@@ -83,6 +83,49 @@ compare "$(latest resume1)" "$(latest two)"
 compare "$(latest resume2)" "$(latest two)"
 /usr/bin/python3 -c "import h5py,sys; sys.exit(0 if h5py.File('$(latest two)','r').attrs['world_size'] == 2 else 1)" \
   || fail "the 2-rank checkpoint should record world_size 2"
+
+# Kimi Linear's pieces under data parallelism: KDA and MLA layers, MoE channel mixers whose
+# router biases move by the loads summed over the ranks, and Muon, which orthogonalizes the
+# full all-reduced gradient of each matrix on every rank (its state is replicated, not
+# sharded): 2 ranks equal 1 rank, router biases included (/buffers).
+cat > kimi.yaml <<YAML
+seed: 5
+model:
+  vocab_size: 400
+  hidden: 32
+  layers: 4
+  heads: 4
+  kv_heads: 4
+  max_seq_len: 64
+  ffn: {kind: moe, hidden: 16, moe: {experts: 4, top_k: 2, shared_experts: 1, bias_update_rate: 0.01}}
+  attention:
+    kind: kda
+    positions: none
+    kda: {chunk: 16}
+    mla: {kv_lora_rank: 8, nope_head_dim: 8, rope_head_dim: 4, v_head_dim: 8}
+  layer_pattern: [kda, kda, kda, mla]
+data: {train: train, valid: valid, seq_len: 32}
+optim: {kind: muon, lr: 3.0e-3, grad_clip: 1.0}
+schedule: {kind: constant, warmup_steps: 0}
+train: {steps: 6, batch_size: 8, micro_batch_size: 2, log_every: 1, eval_every: 3, eval_batches: 5, ckpt_every: 3,
+        keep_checkpoints: 3, threads: 1}
+dist: {bucket_mb: 0.01}
+YAML
+run1 kimi.yaml --run-dir kimi1
+run2 kimi.yaml --run-dir kimi2
+compare "$(latest kimi2)" "$(latest kimi1)" optim
+/usr/bin/python3 - "$(latest kimi1)" <<'PY' || fail "the router biases should have moved"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+names = []
+f["buffers"].visit(lambda n: names.append(n) if n.endswith("e_score_correction_bias") else None)
+assert len(names) == 4 and all(np.abs(np.asarray(f["buffers"][n])).max() > 0 for n in names), names
+print("ok: router biases moved in", len(names), "MoE layers")
+PY
+if "$ranks" 2 "$linea" train kimi.yaml --run-dir kimi_zero --set dist.shard_optimizer=true --no-progress 2>>"$work/log"; then
+  fail "muon with ZeRO-1 should be refused"
+fi
+grep -q "muon orthogonalizes whole matrices and cannot be sharded" "$work/log" || fail "no clear error for sharded muon"
 
 if [[ $failures -gt 0 ]]; then
   echo "--- stderr of the runs:"; cat "$work/log"
