@@ -66,6 +66,9 @@ void visit_attention(V& v, T& c) {
     v.field("nope_head_dim", c.mla.nope_head_dim, "mla: per-head key/query width from the latent (Kimi: 128)");
     v.field("rope_head_dim", c.mla.rope_head_dim, "mla: width of the key slot shared by all heads, unrotated (Kimi: 64)");
     v.field("v_head_dim", c.mla.v_head_dim, "mla: per-head value width (Kimi: 128)");
+    v.field("qk_clip_tau", c.mla.qk_clip_tau,
+            "mla: QK-clip threshold (MuonClip; Kimi K2: 100): after each step, heads whose largest logit exceeded it "
+            "get their q/k weights scaled down to it; 0: off");
   });
 }
 

@@ -2,7 +2,9 @@
 #include "layers/mla_attention.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
 
 #include "autograd/ops/attention.h"
 #include "autograd/ops/concat.h"
@@ -11,6 +13,9 @@
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/softmax.h"
 #include "autograd/ops/views.h"
+#include "core/dist/communicator.h"
+#include "core/kernels/elementwise.h"
+#include "core/kernels/matmul.h"
 
 namespace linea {
 namespace {
@@ -41,7 +46,9 @@ MlaAttention::MlaAttention(const AttentionConfig& a, const ModelConfig& m, Devic
       rank_(a.mla.kv_lora_rank),
       nope_(a.mla.nope_head_dim),
       rope_(a.mla.rope_head_dim),
-      v_dim_(a.mla.v_head_dim) {
+      v_dim_(a.mla.v_head_dim),
+      qk_clip_tau_(a.mla.qk_clip_tau),
+      max_logit_(static_cast<size_t>(m.heads), -std::numeric_limits<double>::infinity()) {
   LINEA_CHECK_T(ConfigError, heads_ > 0 && rank_ > 0 && nope_ > 0 && rope_ > 0 && v_dim_ > 0,
                 "MlaAttention: heads, kv_lora_rank, nope/rope/v head dims must be positive");
   const int64_t d = m.hidden;
@@ -81,6 +88,7 @@ Variable MlaAttention::forward(const Variable& x, const SequenceContext& ctx) co
       cache->lengths[size_t(b)] = len;
     }
   }
+  if (qk_clip_tau_ > 0 && is_training()) record_max_logits(q, k, ctx);
   kernels::AttentionOptions options;
   options.causal = true;
   options.segments = ctx.segments;
@@ -124,6 +132,49 @@ Variable MlaAttention::step(const Variable& x, const SequenceContext& ctx) const
     cache.lengths[size_t(b)] = p + 1;
   }
   return o_proj_->forward(B == 1 ? outs[0] : concat(outs, 0));
+}
+
+void MlaAttention::record_max_logits(const Variable& q, const Variable& k, const SequenceContext& ctx) const {
+  NoGradGuard no_grad;
+  const int64_t B = ctx.B, T = ctx.T, H = heads_;
+  const double scale = 1.0 / std::sqrt(double(nope_ + rope_));
+  // Each sequence as (batch entry, first row, length).
+  std::vector<std::array<int64_t, 3>> seqs;
+  if (ctx.segments.empty())
+    for (int64_t b = 0; b < B; ++b) seqs.push_back({b, 0, T});
+  else
+    for (size_t s = 0; s < ctx.segments.start.size(); ++s)
+      seqs.push_back({ctx.segments.start[s] / T, ctx.segments.start[s] % T, ctx.segments.length[s]});
+  for (const auto& [b, t0, len] : seqs) {
+    if (len == 0) continue;
+    const Tensor qs = q.data().select(0, b).narrow(1, t0, len), ks = k.data().select(0, b).narrow(1, t0, len);
+    const std::vector<double> scores = kernels::matmul(qs.contiguous(), ks.contiguous(), false, true).to(Device::cpu(), DType::f64).to_vector();
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < len; ++i)
+        for (int64_t j = 0; j <= i; ++j)
+          max_logit_[size_t(h)] = std::max(max_logit_[size_t(h)], scale * scores[size_t((h * len + i) * len + j)]);
+  }
+}
+
+void MlaAttention::after_step(const StepEnd& step) {
+  if (qk_clip_tau_ <= 0) return;
+  Tensor m = Tensor::from_vector(max_logit_, {heads_}, DType::f32).to(step.comm.device());
+  step.comm.all_reduce(m, ReduceOp::max);  // every replica clips alike
+  const std::vector<double> top = m.to(Device::cpu(), DType::f64).to_vector();
+  const int64_t Dqk = nope_ + rope_;
+  Tensor wq = q_proj_->weight().data(), wkv = kv_b_proj_->weight().data();
+  for (int64_t h = 0; h < heads_; ++h) {
+    if (top[size_t(h)] <= qk_clip_tau_) continue;
+    const double gamma = qk_clip_tau_ / top[size_t(h)], root = std::sqrt(gamma);
+    auto scale_rows = [](Tensor w, int64_t begin, int64_t rows, double factor) {
+      Tensor block = w.narrow(0, begin, rows);
+      block.copy_(kernels::unary_fwd(UnaryOp::affine, block, factor, 0.0));
+    };
+    scale_rows(wq, h * Dqk, nope_, root);                   // q_nope
+    scale_rows(wq, h * Dqk + nope_, rope_, gamma);          // q's part against the shared key slot
+    scale_rows(wkv, h * (nope_ + v_dim_), nope_, root);     // k_nope (values untouched)
+  }
+  std::fill(max_logit_.begin(), max_logit_.end(), -std::numeric_limits<double>::infinity());
 }
 
 std::unique_ptr<MixerState> MlaAttention::new_state(int64_t batch) const { return std::make_unique<LatentCache>(batch); }

@@ -10,6 +10,9 @@
 // (multi-query attention over r + rope dims) and maps the attended latent through W_v,h, so
 // no per-head key or value is ever rebuilt. kv_a_layernorm's eps is model.norm.eps (Kimi's
 // rms_norm_eps, as vLLM; HF's KimiRMSNorm default would be 1e-6).
+// QK-clip (mla.qk_clip_tau > 0) records each head's largest logit during training forwards by
+// an extra no-grad score product per sequence (O(T²) per head; the fused kernel does not
+// return row maxima yet) and rescales after the optimizer step.
 #pragma once
 #include "layers/norm.h"
 #include "layers/token_mixer.h"
@@ -25,13 +28,23 @@ class MlaAttention : public TokenMixer {
   // square, as the softmax mixer counts it).
   double flops_per_token(int64_t seq_len) const override;
   const Linear& output_projection() const override { return *o_proj_; }
+  // QK-clip (qk_clip_tau > 0): rescales the heads whose largest logit since the last step,
+  // the maximum over the ranks, exceeded tau.
+  void after_step(const StepEnd& step) override;
+  // Each head's largest causal attention logit seen by training forwards since the last step.
+  const std::vector<double>& max_logits() const { return max_logit_; }
 
  private:
+  // Folds the largest logit of each head over q, k [B, H, T, nope + rope] into max_logit_,
+  // pairs j <= i within each sequence.
+  void record_max_logits(const Variable& q, const Variable& k, const SequenceContext& ctx) const;
   Variable step(const Variable& x, const SequenceContext& ctx) const;
   // x rows -> the normalized latent c [N, r] and the shared key slot [N, rope].
   void latent(const Variable& x, Variable& c, Variable& k_shared) const;
 
   int64_t heads_, rank_, nope_, rope_, v_dim_;
+  double qk_clip_tau_;
+  mutable std::vector<double> max_logit_;
   Child<Linear> q_proj_, kv_a_proj_, kv_b_proj_, o_proj_;
   Child<Norm> kv_a_norm_;
 };

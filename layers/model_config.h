@@ -87,6 +87,11 @@ struct MlaConfig {
   int64_t nope_head_dim = 128;
   int64_t rope_head_dim = 64;  // the shared key slot (never rotated: NoPE)
   int64_t v_head_dim = 128;
+  // QK-clip (Kimi K2's MuonClip): after each optimizer step, a head whose largest attention
+  // logit in the step's training batches exceeded tau has its query and key weights scaled so
+  // the logit would be tau (q_nope and k_nope by sqrt(γ), q's shared-slot part by γ,
+  // γ = tau / max logit; the shared key slot untouched). 0: off.
+  double qk_clip_tau = 0.0;
 };
 
 // The channel mixer of a layer.

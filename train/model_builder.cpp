@@ -29,6 +29,7 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
          {std::pair<const char*, int64_t>{"kv_lora_rank", a.mla.kv_lora_rank}, {"nope_head_dim", a.mla.nope_head_dim},
           {"rope_head_dim", a.mla.rope_head_dim}, {"v_head_dim", a.mla.v_head_dim}})
       require(value > 0, str_cat("attention.mla.", key), std::to_string(value), ", expected > 0");
+    require(a.mla.qk_clip_tau >= 0, "attention.mla.qk_clip_tau", str_cat(a.mla.qk_clip_tau), ", expected >= 0 (0: off)");
   }
   if (kda) {
     const KdaConfig& k = a.kda;

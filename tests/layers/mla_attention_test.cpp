@@ -5,8 +5,10 @@
 // (absorbed kv_b_proj) against the full forward is in decoding_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "core/dist/single_rank_communicator.h"
 #include "layers/decoder.h"
 #include "layers/mla_attention.h"
 #include "support/module_gradcheck.h"
@@ -112,6 +114,49 @@ TEST(MlaAttention, DecoderGradchecksThroughEveryProjection) {
                                         a + "kv_b_proj.weight", a + "o_proj.weight"},
                                        [&] { return model.loss(ids, targets); });
   EXPECT_TRUE(r.ok) << r.message;
+}
+
+// QK-clip: after a step, each head whose largest logit L exceeded tau has its q/k weights
+// scaled by γ = tau / L (q_nope, k_nope by sqrt(γ), q's shared-slot part by γ), so the same
+// inputs give exactly tau; heads below tau and the value weights stay as they were.
+TEST(MlaAttention, QkClipCapsTheLargestLogitAtTau) {
+  ModelConfig m = mla_model();
+  MlaAttention mla(m.attention, m, Device::cpu(), DType::f64);
+  for (auto& [n, p] : mla.named_parameters()) p.set_data(random_tensor(p.shape(), 20 + n.size(), -2.0, 2.0));
+  const Tensor x = random_tensor({2 * 9, 16}, 21);
+  SequenceContext ctx;
+  ctx.B = 2;
+  ctx.T = 9;
+  auto max_logits = [&](double tau) {
+    ModelConfig probe = m;
+    probe.attention.mla.qk_clip_tau = tau;
+    MlaAttention copy(probe.attention, probe, Device::cpu(), DType::f64);
+    for (auto& [n, p] : copy.named_parameters()) p.set_data(mla.parameter(n).data().clone());
+    copy.train();
+    copy.forward(Variable(x), ctx);
+    return copy.max_logits();
+  };
+  const std::vector<double> before = max_logits(1.0);
+  std::vector<double> sorted = before;
+  std::sort(sorted.begin(), sorted.end());
+  const double tau = 0.5 * (sorted[1] + sorted[2]);  // two heads above, two below
+  ModelConfig clipped = m;
+  clipped.attention.mla.qk_clip_tau = tau;
+  MlaAttention clip(clipped.attention, clipped, Device::cpu(), DType::f64);
+  for (auto& [n, p] : clip.named_parameters()) p.set_data(mla.parameter(n).data().clone());
+  clip.train();
+  clip.forward(Variable(x), ctx);
+  SingleRankCommunicator comm;
+  clip.run_after_step(StepEnd{1, comm});
+  for (auto& [n, p] : mla.named_parameters()) p.set_data(clip.parameter(n).data().clone());
+  const std::vector<double> after = max_logits(1.0);
+  for (size_t h = 0; h < 4; ++h) EXPECT_NEAR(after[h], std::min(before[h], tau), 1e-6 * tau) << h;
+  // kv_b_proj's value rows (nope .. nope + v of each head) are untouched.
+  const std::vector<double> w0 = random_tensor({28, 6}, 20 + std::string("kv_b_proj.weight").size(), -2.0, 2.0).to_vector();
+  const std::vector<double> w1 = clip.parameter("kv_b_proj.weight").data().to_vector();
+  for (int64_t h = 0; h < 4; ++h)
+    for (int64_t r = 4; r < 7; ++r)
+      for (int64_t c = 0; c < 6; ++c) EXPECT_EQ(w1[size_t((h * 7 + r) * 6 + c)], w0[size_t((h * 7 + r) * 6 + c)]);
 }
 
 TEST(MlaAttention, BadSettingsAreNamed) {
