@@ -3,6 +3,7 @@
 #include "layers/moe.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
@@ -89,6 +90,12 @@ Variable Moe::forward(const Variable& x) const {
   const DType score_type = X.dtype() == DType::f64 ? DType::f64 : DType::f32;
   const Variable logits = matmul(to_dtype(X, score_type), to_dtype(gate_->weight(), score_type), false, true);
   const Variable s = sigmoid(logits);  // [N, E]
+  auto t0 = std::chrono::steady_clock::now();
+  auto timed = [&] {
+    const auto t1 = std::chrono::steady_clock::now();
+    routing_seconds_ += std::chrono::duration<double>(t1 - t0).count();
+    t0 = t1;
+  };
   const Routing r = route(s.data(), gate_->correction_bias(), k);
   Variable w = gather(s, 1, r.chosen.to(X.device()));  // [N, k]: unbiased scores of the chosen
   if (c_.renormalize) w = w / add_scalar(sum(w, {1}, true), 1e-20);
@@ -96,14 +103,18 @@ Variable Moe::forward(const Variable& x) const {
   const Variable sorted_w = to_dtype(index_select(reshape(w, {N * k}), 0, r.assignment.to(X.device())), X.dtype());
   const Tensor token = r.token.to(X.device());
   const Variable xs = index_select(X, 0, token);  // [N k, d], grouped by expert
+  timed();
   std::vector<Variable> ys;
   for (int64_t e = 0; e < E; ++e) {
     const int64_t begin = r.offset[size_t(e)], end = r.offset[size_t(e + 1)];
     if (end > begin) ys.push_back((*experts_)[size_t(e)].forward(slice(xs, 0, begin, end)));
   }
-  const Variable routed = concat(ys, 0) * reshape(sorted_w, {N * k, 1});
+  const Variable experts_out = concat(ys, 0);
+  t0 = std::chrono::steady_clock::now();
+  const Variable routed = experts_out * reshape(sorted_w, {N * k, 1});
   const Tensor rows = token.reshape({N * k, 1}).expand({N * k, d}).contiguous();
   Variable y = scatter_add(Variable(Tensor::zeros({N, d}, X.dtype(), X.device())), 0, rows, routed);
+  timed();
   if (shared_) y = y + shared_->forward(X);
   if (is_training()) {
     last_load_.assign(size_t(E), 0.0);

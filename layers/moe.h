@@ -44,6 +44,10 @@ class Moe : public ChannelMixer {
 
   // Assignments per expert since the last optimizer step (training forwards only).
   const std::vector<double>& pending_load() const { return pending_load_; }
+  // Wall time of every forward's routing and permutation so far (scores to chosen experts,
+  // the sort, the gather into expert order and the scatter-add back; their backward passes
+  // are not included): bench decoder's "routing share".
+  double routing_seconds() const { return routing_seconds_; }
 
  private:
   MoeConfig c_;
@@ -54,6 +58,7 @@ class Moe : public ChannelMixer {
   // What the last training forward saw, for report(); the load until after_step uses it.
   mutable std::vector<double> pending_load_, last_load_;
   mutable Variable last_aux_loss_;
+  mutable double routing_seconds_ = 0;
 };
 
 }  // namespace linea

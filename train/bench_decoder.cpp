@@ -10,6 +10,7 @@
 #include "core/allocator.h"
 #include "core/rng.h"
 #include "layers/decoder.h"
+#include "layers/moe.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "train/gemm_timing.h"
@@ -46,6 +47,14 @@ int run_bench_decoder(const BenchCommand& cmd) {
   };
   step();  // warm-up: allocator caches, cuBLASLt handles
   reset_peak_memory(device);
+  // MoE layers time their routing and permutation (forward): its share of the step.
+  auto routing_seconds = [&] {
+    double total = 0;
+    for (auto& [name, m] : model.named_modules())
+      if (const auto* moe = dynamic_cast<const Moe*>(m)) total += moe->routing_seconds();
+    return total;
+  };
+  const double routing0 = routing_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < steps; ++s) step();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -57,6 +66,10 @@ int run_bench_decoder(const BenchCommand& cmd) {
               recipe.c_str(), double(model.num_parameters()) / 1e6, long(B), long(T), omp_get_max_threads(),
               tokens_per_s, 1e3 * secs / double(steps), 100 * mfu, peak / 1e9,
               double(memory_stats(device).peak_bytes) / (1 << 20));
+  const double routing = routing_seconds() - routing0;
+  if (routing > 0)
+    std::printf("        MoE routing + permutation (forward): %.1f ms/step, %.1f%% of the step\n",
+                1e3 * routing / double(steps), 100 * routing / secs);
   return 0;
 }
 
