@@ -13,10 +13,10 @@
 #include "autograd/ops/matmul.h"
 #include "layers/decoder.h"
 #include "layers/kda_attention.h"
+#include "support/buildable_problem.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"
-#include "train/model_builder.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -188,15 +188,9 @@ TEST(KdaAttention, PaddedSequencesAreIsolated) {
 
 TEST(KdaAttention, BadSettingsAreNamed) {
   auto problem = [](void (*apply)(ModelConfig&)) {
-    Config c;
-    c.model = kda_model();
-    apply(c.model);
-    try {
-      check_buildable(c);
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    ModelConfig m = kda_model();
+    apply(m);
+    return buildable_problem(m);
   };
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.positions = PositionKind::rope; }).find("attention.positions"),
             std::string::npos);

@@ -11,10 +11,10 @@
 #include "core/dist/single_rank_communicator.h"
 #include "layers/decoder.h"
 #include "layers/mla_attention.h"
+#include "support/buildable_problem.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"
-#include "train/model_builder.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -161,15 +161,9 @@ TEST(MlaAttention, QkClipCapsTheLargestLogitAtTau) {
 
 TEST(MlaAttention, BadSettingsAreNamed) {
   auto problem = [](void (*apply)(ModelConfig&)) {
-    Config c;
-    c.model = mla_model();
-    apply(c.model);
-    try {
-      check_buildable(c);
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    ModelConfig m = mla_model();
+    apply(m);
+    return buildable_problem(m);
   };
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.positions = PositionKind::rope; }).find("attention.positions"),
             std::string::npos);

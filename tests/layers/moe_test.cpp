@@ -16,10 +16,10 @@
 #include "core/dist/single_rank_communicator.h"
 #include "layers/decoder.h"
 #include "layers/moe.h"
+#include "support/buildable_problem.h"
 #include "support/module_gradcheck.h"
 #include "support/testing.h"
 #include "support/tiny_models.h"
-#include "train/model_builder.h"
 
 using namespace linea;
 using namespace linea::testing;
@@ -227,15 +227,10 @@ TEST(Moe, DecoderWithMoeLayersGradchecks) {
 
 TEST(Moe, BadSettingsAreNamed) {
   auto problem = [](void (*apply)(MoeConfig&)) {
-    Config c;
-    c.model.ffn.kind = FfnKind::moe;
-    apply(c.model.ffn.moe);
-    try {
-      check_buildable(c);
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    ModelConfig m;
+    m.ffn.kind = FfnKind::moe;
+    apply(m.ffn.moe);
+    return buildable_problem(m);
   };
   EXPECT_NE(problem([](MoeConfig& e) { e.top_k = 9; }).find("ffn.moe.top_k"), std::string::npos);
   EXPECT_NE(problem([](MoeConfig& e) { e.experts = 0; }).find("ffn.moe.experts"), std::string::npos);
