@@ -75,7 +75,8 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
             " with norm_linear, expected elu (TransNormer T1), elu_plus_one (T2), relu, silu or none");
   if (diag) require(a.block > 0, "attention.block", std::to_string(a.block), " with diag_block, expected > 0");
   require(f.kind != FfnKind::mlp && (f.kind != FfnKind::moe || decoder), "ffn.kind", to_string(f.kind),
-          str_cat(decoder ? "" : " by the encoder", " yet, expected swiglu, geglu, sglu or glu", decoder ? " or moe" : ""));
+          str_cat(decoder ? " yet, expected swiglu, geglu, sglu, glu or moe"
+                          : " by the encoder yet, expected swiglu, geglu, sglu or glu"));
   if (f.kind == FfnKind::moe) {
     const MoeConfig& e = f.moe;
     require(e.experts >= 1, "ffn.moe.experts", std::to_string(e.experts), ", expected >= 1");

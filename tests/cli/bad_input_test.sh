@@ -76,10 +76,10 @@ fi
 # `linea config` refuses what `linea train` would: a model kind this build does not implement.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf 'model:\n  attention: {kind: mla}\n' > "$tmp/mla.yaml"
-expect_user_error "error: model.attention.kind: mla is not implemented" config "$tmp/mla.yaml"
+printf 'model:\n  ffn: {kind: mlp}\n' > "$tmp/mlp.yaml"
+expect_user_error "error: model.ffn.kind: mlp is not implemented" config "$tmp/mlp.yaml"
 expect_user_error "error: config: expected a RECIPE, or --keys" config
-expect_user_error "error: linea: " config --keys "$tmp/mla.yaml"
+expect_user_error "error: linea: " config --keys "$tmp/mlp.yaml"
 if "$linea" version | grep -q "0 GPU(s)"; then
   expect_user_error "cuda:0 requested but" bench core --device cuda --quick
 fi

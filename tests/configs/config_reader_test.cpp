@@ -93,7 +93,7 @@ TEST(ConfigReader, OmittedKeysKeepDefaults) {
 TEST(ConfigReader, UnknownKeysNamePositionPathAndClosestKey) {
   EXPECT_EQ(error_of("optim:\n  kind: adamw\n  lrr: 0.1\n"),
             "r.yaml:3:3: optim.lrr: unknown key (did you mean 'lr'?), expected one of kind, lr, betas, eps, "
-            "weight_decay, grad_clip, momentum, no_decay");
+            "weight_decay, grad_clip, momentum, no_decay, muon_momentum, muon_nesterov, muon_ns_steps, adamw_params");
   EXPECT_TRUE(contains(error_of("model: {attention: {rope_scaling: {factr: 2}}}\n"), "r.yaml:1:36: model.attention.rope_scaling.factr: unknown key (did you mean 'factor'?)"));
   EXPECT_TRUE(contains(error_of("seed: 1\ntrian: {steps: 1}\n"), "r.yaml:2:1: trian: unknown key (did you mean 'train'?)"));
   // Nothing close: no guess, only the valid keys.

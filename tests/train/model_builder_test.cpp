@@ -49,18 +49,24 @@ TEST(ModelBuilder, ObjectiveMustMatchTheModel) {
 TEST(ModelBuilder, CheckBuildableNamesTheKeyOfWhatIsNotImplemented) {
   Config c;
   check_buildable(c);  // the default decoder
-  c.model.attention.kind = AttentionKind::mla;
-  expect_error<ConfigError>([&] { check_buildable(c); }, "model.attention.kind: mla is not implemented yet, expected softmax");
+  c.model.ffn.kind = FfnKind::mlp;
+  expect_error<ConfigError>([&] { check_buildable(c); }, "model.ffn.kind: mlp is not implemented yet, expected swiglu");
+  c = Config();
+  c.model.kind = ModelKind::encoder;
+  c.model.attention.kind = AttentionKind::kda;
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.attention.kind: kda is not implemented by the encoder yet, expected softmax");
   c = Config();
   c.model.layers = 3;
   c.model.layout = {LayerGroup{1, c.model.attention, c.model.ffn, {}}, LayerGroup{0, c.model.attention, c.model.ffn, {}}};
   c.model.layout[1].pattern = {LayerSpec{c.model.attention, c.model.ffn}};
-  c.model.layout[1].pattern[0].ffn.kind = FfnKind::moe;
+  c.model.layout[1].pattern[0].ffn.kind = FfnKind::mlp;
   expect_error<ConfigError>([&] { check_buildable(c); },
-                            "model.layout[1].pattern[0].ffn.kind: moe is not implemented yet, expected swiglu, geglu, sglu or glu");
+                            "model.layout[1].pattern[0].ffn.kind: mlp is not implemented yet, expected swiglu, geglu, sglu, glu or moe");
   c = Config();
   c.model.layer_pattern = {AttentionKind::softmax, AttentionKind::mla};
-  expect_error<ConfigError>([&] { check_buildable(c); }, "model.layer_pattern[1] with model.attention.kind: mla is not implemented yet");
+  expect_error<ConfigError>([&] { check_buildable(c); },
+                            "model.layer_pattern[1] with model.attention.positions: rope is not implemented with mla attention");
   // The TransNormer kinds' options: positions, feature maps, block; LRPE is the linear kinds' alone.
   c = Config();
   c.model.attention.kind = AttentionKind::lightning;
