@@ -146,8 +146,8 @@ std::unique_ptr<MixerState> KdaAttention::new_state(int64_t batch) const { retur
 
 double KdaAttention::flops_per_token(int64_t seq_len) const {
   double weights = 0;
-  for (const auto& [name, p] : named_parameters())
-    if (p.data().dim() == 2 && name.find("conv1d") == std::string::npos) weights += double(p.data().numel());
+  for (const auto& [_, p] : named_parameters())
+    if (p.dim() == 2) weights += double(p.numel());  // projections, and conv taps (2 FLOPs each per token too)
   const double K = double(key_dim_), V = double(value_dim_), C = double(std::min(seq_len, opt_.chunk));
   return 6 * weights + 3 * double(value_heads_) * (6 * K * V + 3 * C * K + C * C);
 }

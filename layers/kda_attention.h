@@ -28,7 +28,7 @@ class KdaAttention : public TokenMixer {
   KdaAttention(const AttentionConfig& a, const ModelConfig& m, Device device, DType dtype);
   Variable forward(const Variable& x, const SequenceContext& ctx) const override;
   std::unique_ptr<MixerState> new_state(int64_t batch) const override;
-  // 6 per weight of every projection, plus the chunkwise algorithm per token and value head,
+  // 6 per weight of every projection and conv tap, plus the chunkwise algorithm per token and value head,
   // 6 K V + 3 C K + C² forward (§2.7, C = min(chunk, T)), x 3 with the backward.
   double flops_per_token(int64_t seq_len) const override;
   const Linear& output_projection() const override { return *o_proj_; }

@@ -181,7 +181,7 @@ std::unique_ptr<MixerState> MlaAttention::new_state(int64_t batch) const { retur
 
 double MlaAttention::flops_per_token(int64_t seq_len) const {
   double weights = 0;
-  for (const auto& [name, p] : named_parameters())
+  for (const auto& [_, p] : named_parameters())
     if (p.dim() == 2) weights += double(p.numel());
   return 6 * weights + 6 * double(heads_) * double(seq_len) * double(nope_ + rope_ + v_dim_);
 }

@@ -64,8 +64,6 @@ void check(Checked& c, const char* op, const Tensor& q, const Tensor& k, const T
                               c.segments.length.data(), N};
 }
 
-Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
-
 Tensor like(const Tensor& x, const Shape& shape, bool zeroed) {
   return zeroed ? Tensor::zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
 }

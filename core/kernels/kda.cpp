@@ -63,12 +63,6 @@ void check(CheckedKda& c, const char* op, const Tensor& q, const Tensor& k, cons
                    c.segments.length.data(), N, covered == B * T};
 }
 
-Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
-
-Tensor output_like(const Tensor& x, const Shape& shape, bool zeroed) {
-  return zeroed ? Tensor::zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
-}
-
 using CpuForward = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                             const Tensor&, const Tensor&, const KdaDims&);
 

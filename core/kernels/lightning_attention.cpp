@@ -57,12 +57,6 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
                          c.segments.start.data(), c.segments.length.data(), N, covered == B * T, opt.causal};
 }
 
-Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
-
-Tensor output_like(const Tensor& x, const Shape& shape, bool zeroed) {
-  return zeroed ? Tensor::zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
-}
-
 }  // namespace
 
 Tensor lightning_attn_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const LightningOptions& opt,

@@ -35,8 +35,6 @@ void check(CheckedConv& c, const char* op, const Tensor& x, const Tensor& weight
   c.dims = ShortConvDims{B, T, C, W, c.segments.start.data(), c.segments.length.data(), N};
 }
 
-Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
-
 }  // namespace
 
 Tensor short_conv_fwd(const Tensor& x, const Tensor& weight, const AttentionSegments& segments,

@@ -18,6 +18,7 @@
 #include "autograd/ops/hedgehog_window.h"
 #include "core/kernels/attention.h"
 #include "core/rng.h"
+#include "support/sequence_rows.h"
 #include "support/testing.h"
 
 using namespace linea;
@@ -77,19 +78,8 @@ kernels::HedgehogWindowOptions options(const Case& c) {
   return o;
 }
 
-// The sequences of a case as (batch entry, first row, length).
-struct Seq {
-  int64_t b, t0, length;
-};
-std::vector<Seq> sequences(const Case& c) {
-  std::vector<Seq> out;
-  if (c.cu_seqlens.empty())
-    for (int64_t b = 0; b < c.B; ++b) out.push_back({b, 0, c.T});
-  else
-    for (size_t s = 0; s + 1 < c.cu_seqlens.size(); ++s)
-      out.push_back({c.cu_seqlens[s] / c.T, c.cu_seqlens[s] % c.T, c.cu_seqlens[s + 1] - c.cu_seqlens[s]});
-  return out;
-}
+using Seq = linea::testing::SequenceRows;
+std::vector<Seq> sequences(const Case& c) { return linea::testing::sequence_rows(c.B, c.T, c.cu_seqlens); }
 
 // 1: j in W(i); 2: j in Λ(i); 0: neither. Positions within a sequence of length l.
 int pair_set(WindowLayout layout, int64_t w, int64_t l, int64_t i, int64_t j) {

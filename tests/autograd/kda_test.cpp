@@ -23,6 +23,7 @@
 #include "core/kernels/kda.h"
 #include "core/kernels/reduce.h"
 #include "core/rng.h"
+#include "support/sequence_rows.h"
 #include "support/testing.h"
 
 using namespace linea;
@@ -97,18 +98,8 @@ kernels::KdaOptions options(const Case& c) {
   return o;
 }
 
-struct Seq {
-  int64_t b, t0, length;
-};
-std::vector<Seq> sequences(const Case& c) {
-  std::vector<Seq> out;
-  if (c.cu_seqlens.empty())
-    for (int64_t b = 0; b < c.B; ++b) out.push_back({b, 0, c.T});
-  else
-    for (size_t s = 0; s + 1 < c.cu_seqlens.size(); ++s)
-      out.push_back({c.cu_seqlens[s] / c.T, c.cu_seqlens[s] % c.T, c.cu_seqlens[s + 1] - c.cu_seqlens[s]});
-  return out;
-}
+using Seq = linea::testing::SequenceRows;
+std::vector<Seq> sequences(const Case& c) { return linea::testing::sequence_rows(c.B, c.T, c.cu_seqlens); }
 
 struct Naive {
   std::vector<double> out, S;  // out [B, HV, T, V]; S [N, HV, K, V]

@@ -42,6 +42,10 @@ TEST(ConfigValidate, RangesOfSingleValues) {
   EXPECT_EQ(error_of("data: {mlm: {eval_mask_ratio: 1.0}}\n"),
             "r.yaml:1:31: data.mlm.eval_mask_ratio: expected a number in (0, 1), got 1");
   EXPECT_EQ(error_of("dist: {timeout_s: 0}\n"), "r.yaml:1:19: dist.timeout_s: expected a number > 0, got 0");
+  EXPECT_EQ(error_of("optim: {muon_momentum: 1}\n"),
+            "r.yaml:1:24: optim.muon_momentum: expected a number in [0, 1), got 1");
+  EXPECT_EQ(error_of("optim: {muon_ns_steps: 0}\n"),
+            "r.yaml:1:24: optim.muon_ns_steps: expected an integer > 0, got 0");
 }
 
 TEST(ConfigValidate, DivisibilityAndCrossSectionRules) {

@@ -197,6 +197,9 @@ TEST(KdaAttention, BadSettingsAreNamed) {
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.value_heads = 6; }).find("attention.kda.value_heads"),
             std::string::npos);
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.chunk = 48; }).find("attention.kda.chunk"), std::string::npos);
+  EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.head_dim = -1; }).find("attention.kda.head_dim"), std::string::npos);
+  EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.gate_rank = -2; }).find("attention.kda.gate_rank"),
+            std::string::npos);
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.conv_size = 1; }).find("attention.kda.conv_size"),
             std::string::npos);
   EXPECT_NE(problem([](ModelConfig& m) { m.kind = ModelKind::encoder; }).find("attention.kind"), std::string::npos);

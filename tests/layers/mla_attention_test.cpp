@@ -169,5 +169,8 @@ TEST(MlaAttention, BadSettingsAreNamed) {
             std::string::npos);
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.mla.v_head_dim = 0; }).find("attention.mla.v_head_dim"),
             std::string::npos);
+  EXPECT_NE(problem([](ModelConfig& m) { m.attention.mla.qk_clip_tau = -1; }).find("attention.mla.qk_clip_tau"),
+            std::string::npos);
+  EXPECT_NE(problem([](ModelConfig& m) { m.attention.window = 4; }).find("attention.window"), std::string::npos);
   EXPECT_EQ(problem([](ModelConfig&) {}), "");
 }

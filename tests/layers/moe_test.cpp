@@ -236,5 +236,7 @@ TEST(Moe, BadSettingsAreNamed) {
   EXPECT_NE(problem([](MoeConfig& e) { e.experts = 0; }).find("ffn.moe.experts"), std::string::npos);
   EXPECT_NE(problem([](MoeConfig& e) { e.routed_scaling = 0; }).find("ffn.moe.routed_scaling"), std::string::npos);
   EXPECT_NE(problem([](MoeConfig& e) { e.bias_update_rate = -1; }).find("ffn.moe.bias_update_rate"), std::string::npos);
+  EXPECT_NE(problem([](MoeConfig& e) { e.shared_experts = -1; }).find("ffn.moe.shared_experts"), std::string::npos);
+  EXPECT_NE(problem([](MoeConfig& e) { e.aux_loss_alpha = -0.1; }).find("ffn.moe.aux_loss_alpha"), std::string::npos);
   EXPECT_EQ(problem([](MoeConfig&) {}), "");
 }
