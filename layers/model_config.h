@@ -100,7 +100,7 @@ struct FfnConfig {
   int64_t hidden = 688;                     // inner width of the feed-forward block
   Activation activation = Activation::silu;  // glu only: act(gate_proj x) * up_proj x
   bool bias = false;  // Llama-layout GLU family: biases on the three projections (TransNormer v1)
-  MoeConfig moe;      // moe only; each expert is a SwiGLU of width `hidden`
+  MoeConfig moe = {};  // moe only; each expert is a SwiGLU of width `hidden`
 };
 
 struct NormConfig {

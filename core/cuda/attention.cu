@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "core/cuda/rowwise.cuh"
+#include "core/cuda/sequence_kernels.cuh"
 #include "core/kernels/attention.h"
 
 namespace linea::cuda {
@@ -293,19 +294,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// fn(TypeTag<E>) for the dtypes the CUDA kernels take.
-template <class Fn>
-void dispatch_dtype(DType t, const char* op, Fn&& fn) {
-  switch (t) {
-    case DType::f32: return fn(TypeTag<float>{});
-    case DType::bf16: return fn(TypeTag<bf16>{});
-    case DType::f16: return fn(TypeTag<f16>{});
-    default: break;
-  }
-  throw ShapeError(str_cat(op, ": CUDA kernels take f32, bf16 or f16, got ", dtype_name(t),
-                           " (f64 attention runs on the CPU only)"));
-}
-
 // fn(std::integral_constant<int, D>) for the head dims the kernels are built for.
 template <class Fn>
 void dispatch_head_dim(int64_t D, const char* op, Fn&& fn) {
@@ -332,32 +320,18 @@ dim3 segment_grid(const char* op, const AttentionDims& d, int64_t heads, int til
 
 // The segment table on the device (caching allocator): i64 [2, S], starts then lengths;
 // undefined for the default layout (segment s is batch entry s whole), which the kernels
-// derive from the block index. The host staging tensor may go at once: the copy has left
-// it before to() returns.
+// derive from the block index.
 Tensor upload_segments(const AttentionDims& d, Device device) {
   bool whole_entries = d.segments == d.B;
   for (int64_t s = 0; whole_entries && s < d.segments; ++s)
     whole_entries = d.seg_start[s] == s * d.T && d.seg_length[s] == d.T;
   if (whole_entries) return Tensor();
-  Tensor host = Tensor::empty({2, d.segments}, DType::i64);
-  int64_t* p = static_cast<int64_t*>(host.data_ptr());
-  std::copy(d.seg_start, d.seg_start + d.segments, p);
-  std::copy(d.seg_length, d.seg_length + d.segments, p + d.segments);
-  return host.to(device);
+  return upload_segment_table(d.seg_start, d.seg_length, d.segments, device);
 }
 
 Layout make_layout(const AttentionDims& d, const Tensor& segments) {
   const int64_t* seg = segments.defined() ? static_cast<const int64_t*>(segments.data_ptr()) : nullptr;
   return Layout{d.H, d.Hkv, d.T, float(d.scale), d.causal, d.window, d.alibi, seg, seg ? seg + d.segments : nullptr};
-}
-
-template <class E>
-const E* cptr(const Tensor& t) {
-  return static_cast<const E*>(t.data_ptr());
-}
-template <class E>
-E* mptr(const Tensor& t) {
-  return static_cast<E*>(t.data_ptr());
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Validation, allocation and dispatch of Kimi Delta Attention (CPU only so far).
+// Validation, allocation and dispatch of Kimi Delta Attention to its CPU or CUDA kernels.
 #include "core/kernels/kda.h"
 
 #include <cmath>
 
+#include "core/kernels/dispatch.h"
+#include "core/kernels/reduce.h"
 #include "core/kernels/segments.h"
 
 namespace linea::kernels {
@@ -20,11 +22,24 @@ void check_shape(const char* op, const char* name, const Tensor& t, const Shape&
 
 // g must be a log decay: <= 0 everywhere (NaN fails too), so every exponent the chunked form
 // takes is of a non-positive difference.
+// On the CPU the first bad element is named; on a GPU the check reads back only the
+// maximum (NaN propagates through it).
 template <class S>
 void check_log_decay(const char* op, const Tensor& g) {
   const S* p = g.data<S>();
   for (int64_t i = 0, n = g.numel(); i < n; ++i)
     LINEA_CHECK(p[i] <= S(0), op, ": g must be a log decay (<= 0), element ", i, " is ", double(p[i]));
+}
+void check_log_decay(const char* op, const Tensor& g) {
+  if (!g.device().is_cpu()) {
+    if (g.numel() == 0) return;
+    const double largest = reduce(ReduceOp::max, g, {}, false).to_vector()[0];
+    LINEA_CHECK(largest <= 0, op, ": g must be a log decay (<= 0), its largest element is ", largest);
+    return;
+  }
+  const Tensor gc = g.contiguous();
+  if (g.dtype() == DType::f64) check_log_decay<double>(op, gc);
+  else check_log_decay<float>(op, gc);
 }
 
 void check(CheckedKda& c, const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
@@ -36,9 +51,8 @@ void check(CheckedKda& c, const char* op, const Tensor& q, const Tensor& k, cons
   }
   check_dim(op, q, 4, "q [B, H, T, K]");
   check_dim(op, v, 4, "v [B, HV, T, V]");
-  LINEA_CHECK(q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
+  LINEA_CHECK(!q.device().is_cpu() || q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
               " must be f32 or f64 (the CPU kernel's types)");
-  LINEA_CHECK(q.device().is_cpu(), op, ": ", q.desc(), " is on ", q.device().str(), "; KDA has a CPU kernel only so far");
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), K = q.size(3), HV = v.size(1), V = v.size(3);
   LINEA_CHECK(H > 0 && K > 0 && V > 0 && HV % H == 0, op, ": value heads (", HV, ") must be a multiple of q/k heads (",
               H, ")");
@@ -55,18 +69,14 @@ void check(CheckedKda& c, const char* op, const Tensor& q, const Tensor& k, cons
     check_same_dtype(op, q, initial_state);
     check_same_device(op, q, initial_state);
   }
-  const Tensor gc = g.contiguous();
-  if (q.dtype() == DType::f64) check_log_decay<double>(op, gc);
-  else check_log_decay<float>(op, gc);
+  check_log_decay(op, g);
   const double scale = opt.scale > 0 ? opt.scale : 1.0 / std::sqrt(double(K));
   c.dims = KdaDims{B, H, HV, T, K, V, opt.chunk, scale, opt.delta_rule, c.segments.start.data(),
                    c.segments.length.data(), N, covered == B * T};
 }
 
-using CpuForward = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                            const Tensor&, const Tensor&, const KdaDims&);
-
-Tensor forward(const char* op, CpuForward cpu_forward, const Tensor& q, const Tensor& k, const Tensor& v,
+// The chunked kernel, or (recurrent) the token loop.
+Tensor forward(const char* op, bool recurrent, const Tensor& q, const Tensor& k, const Tensor& v,
                const Tensor& g, const Tensor& beta, const KdaOptions& opt, const Tensor& initial_state,
                Tensor* final_state) {
   CheckedKda c;
@@ -75,8 +85,10 @@ Tensor forward(const char* op, CpuForward cpu_forward, const Tensor& q, const Te
   Tensor out = output_like(q, {d.B, d.HV, d.T, d.V}, !d.covers_all);
   Tensor final_out;
   if (final_state) final_out = output_like(q, {d.segments, d.HV, d.K, d.V}, false);
-  cpu_forward(q.contiguous(), k.contiguous(), v.contiguous(), g.contiguous(), beta.contiguous(), out,
-              contiguous_or_undefined(initial_state), final_out, d);
+  const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous(), gc = g.contiguous(),
+               bc = beta.contiguous(), s0 = contiguous_or_undefined(initial_state);
+  if (recurrent) LINEA_DISPATCH_DEVICE(q.device(), kda_recurrent_fwd, qc, kc, vc, gc, bc, out, s0, final_out, d);
+  else LINEA_DISPATCH_DEVICE(q.device(), kda_fwd, qc, kc, vc, gc, bc, out, s0, final_out, d);
   if (final_state) *final_state = final_out;
   return out;
 }
@@ -85,12 +97,12 @@ Tensor forward(const char* op, CpuForward cpu_forward, const Tensor& q, const Te
 
 Tensor kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state) {
-  return forward("kda_fwd", &cpu::kda_fwd, q, k, v, g, beta, opt, initial_state, final_state);
+  return forward("kda_fwd", false, q, k, v, g, beta, opt, initial_state, final_state);
 }
 
 Tensor kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state) {
-  return forward("kda_recurrent_fwd", &cpu::kda_recurrent_fwd, q, k, v, g, beta, opt, initial_state, final_state);
+  return forward("kda_recurrent_fwd", true, q, k, v, g, beta, opt, initial_state, final_state);
 }
 
 KdaGrads kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
@@ -100,7 +112,10 @@ KdaGrads kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
   check(c, op, q, k, v, g, beta, opt, initial_state);
   const KdaDims& d = c.dims;
   check_shape(op, "dout", dout, {d.B, d.HV, d.T, d.V});
-  if (dfinal_state.defined()) check_shape(op, "dfinal_state", dfinal_state, {d.segments, d.HV, d.K, d.V});
+  if (dfinal_state.defined()) {
+    check_shape(op, "dfinal_state", dfinal_state, {d.segments, d.HV, d.K, d.V});
+    check_same_device(op, q, dfinal_state);
+  }
   KdaGrads r;
   r.dq = output_like(q, q.shape(), true);
   r.dk = output_like(q, k.shape(), true);
@@ -108,10 +123,10 @@ KdaGrads kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
   r.dg = output_like(q, g.shape(), !d.covers_all);
   r.dbeta = output_like(q, beta.shape(), !d.covers_all);
   if (initial_state.defined()) r.dinitial_state = output_like(q, initial_state.shape(), false);
-  cpu::kda_bwd(q.contiguous(), k.contiguous(), v.contiguous(), g.contiguous(), beta.contiguous(),
-               dout.to(q.dtype()).contiguous(), contiguous_or_undefined(initial_state),
-               dfinal_state.defined() ? dfinal_state.to(q.dtype()).contiguous() : Tensor(), r.dq, r.dk, r.dv, r.dg,
-               r.dbeta, r.dinitial_state, d);
+  LINEA_DISPATCH_DEVICE(q.device(), kda_bwd, q.contiguous(), k.contiguous(), v.contiguous(), g.contiguous(),
+                        beta.contiguous(), dout.to(q.dtype()).contiguous(), contiguous_or_undefined(initial_state),
+                        dfinal_state.defined() ? dfinal_state.to(q.dtype()).contiguous() : Tensor(), r.dq, r.dk, r.dv,
+                        r.dg, r.dbeta, r.dinitial_state, d);
   return r;
 }
 

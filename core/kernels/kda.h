@@ -10,14 +10,17 @@
 // already normalised (the layer L2-normalises them). Sequences lie on the T axis as for the
 // other sequence mixers (AttentionSegments: full rows, packed cu_seqlens or padded); they never
 // see each other, padding rows get out = 0 and zero gradients. States are [N, HV, K, V]
-// (N = sequences; §1.6's one layout, key-major) in q's dtype: f32 or f64, the CPU's types.
+// (N = sequences; §1.6's one layout, key-major) in q's dtype: f32 or f64 on the CPU; f32, bf16
+// or f16 on CUDA (f32 arithmetic and state inside the kernel), K up to 256.
 //
 // Two algorithms compute the same function: kda_recurrent_fwd, the token-by-token loop of
 // §1.4 (the oracle, O(T K V)), and kda_fwd / kda_bwd, the chunkwise form of §2 (chunks of
 // `chunk` rows; inside one, the UT transform T = (I + A_kk)^-1 by forward substitution, across
 // chunks the state). Numerics (§2.4): every exponent is of a non-positive difference of
 // cumulative log decays, never exp(G_r) exp(-G_s) over a chunk, so g of -30 per step (G falls
-// by hundreds within a chunk) stays finite; sums and state in the input's type.
+// by hundreds within a chunk) stays finite; sums and state in the input's type. On CUDA both
+// run the token recurrence, one warp per value column (core/cuda/kda.cu); the chunkwise CUDA
+// kernel is still to come.
 #pragma once
 #include <cstdint>
 
@@ -81,3 +84,15 @@ void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
              const Tensor& dk, const Tensor& dv, const Tensor& dg, const Tensor& dbeta, const Tensor& dinitial_state,
              const KdaDims& d);
 }  // namespace linea::cpu
+
+namespace linea::cuda {
+// The same contract on CUDA tensors (f32, bf16 or f16); both forwards run the recurrence.
+void kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta, const Tensor& out,
+             const Tensor& initial_state, const Tensor& final_state, const KdaDims& d);
+void kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const KdaDims& d);
+void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+             const Tensor& dout, const Tensor& initial_state, const Tensor& dfinal_state, const Tensor& dq,
+             const Tensor& dk, const Tensor& dv, const Tensor& dg, const Tensor& dbeta, const Tensor& dinitial_state,
+             const KdaDims& d);
+}  // namespace linea::cuda

@@ -1,8 +1,9 @@
-// Validation, allocation and dispatch of Lightning attention (CPU only so far).
+// Validation, allocation and dispatch of Lightning attention to its CPU or CUDA kernel.
 #include "core/kernels/lightning_attention.h"
 
 #include <algorithm>
 
+#include "core/kernels/dispatch.h"
 #include "core/kernels/segments.h"
 
 namespace linea::kernels {
@@ -30,10 +31,8 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), Dk = q.size(3), Dv = v.size(3);
   LINEA_CHECK(v.size(0) == B && v.size(1) == H && v.size(2) == T && Dv > 0 && Dk > 0, op, ": v ", v.desc(),
               " does not match q ", q.desc(), " (expected [", B, ", ", H, ", ", T, ", Dv])");
-  LINEA_CHECK(q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
+  LINEA_CHECK(!q.device().is_cpu() || q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
               " must be f32 or f64 (the CPU kernel's types)");
-  LINEA_CHECK(q.device().is_cpu(), op, ": ", q.desc(), " is on ", q.device().str(),
-              "; Lightning attention has a CPU kernel only so far");
   LINEA_CHECK(opt.block > 0, op, ": block must be positive, got ", opt.block);
   c.segments = opt.segments;
   const int64_t covered = resolve_segments(op, c.segments, B, T);
@@ -67,8 +66,8 @@ Tensor lightning_attn_fwd(const Tensor& q, const Tensor& k, const Tensor& v, con
   Tensor out = output_like(q, {d.B, d.H, d.T, d.Dv}, !d.covers_all);
   Tensor final_out;
   if (final_state) final_out = output_like(q, {d.segments, d.H, d.Dk, d.Dv}, false);
-  cpu::lightning_attn_fwd(q.contiguous(), k.contiguous(), v.contiguous(), out, contiguous_or_undefined(initial_state),
-                          final_out, d);
+  LINEA_DISPATCH_DEVICE(q.device(), lightning_attn_fwd, q.contiguous(), k.contiguous(), v.contiguous(), out,
+                        contiguous_or_undefined(initial_state), final_out, d);
   if (final_state) *final_state = final_out;
   return out;
 }
@@ -82,18 +81,19 @@ LightningGrads lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor
   LINEA_CHECK(dout.shape() == (Shape{d.B, d.H, d.T, d.Dv}) && dout.dtype() == q.dtype(),
               "lightning_attn_bwd: dout ", dout.desc(), " must match the output [", d.B, ", ", d.H, ", ", d.T, ", ",
               d.Dv, "]");
-  LINEA_CHECK(!dfinal_state.defined() || dfinal_state.shape() == (Shape{d.segments, d.H, d.Dk, d.Dv}),
+  LINEA_CHECK(!dfinal_state.defined() ||
+                  (dfinal_state.shape() == (Shape{d.segments, d.H, d.Dk, d.Dv}) && dfinal_state.device() == q.device()),
               "lightning_attn_bwd: dfinal_state ", dfinal_state.desc(), " must be [", d.segments, ", ", d.H, ", ",
-              d.Dk, ", ", d.Dv, "]");
+              d.Dk, ", ", d.Dv, "] on ", q.device().str());
   LightningGrads g;
   g.dq = output_like(q, q.shape(), !d.covers_all);
   g.dk = output_like(q, k.shape(), !d.covers_all);
   g.dv = output_like(q, v.shape(), !d.covers_all);
   if (initial_state.defined()) g.dinitial_state = output_like(q, initial_state.shape(), false);
-  cpu::lightning_attn_bwd(q.contiguous(), k.contiguous(), v.contiguous(), dout.contiguous(),
-                          contiguous_or_undefined(initial_state),
-                          dfinal_state.defined() ? dfinal_state.to(q.dtype()).contiguous() : Tensor(), g.dq, g.dk,
-                          g.dv, g.dinitial_state, d);
+  LINEA_DISPATCH_DEVICE(q.device(), lightning_attn_bwd, q.contiguous(), k.contiguous(), v.contiguous(),
+                        dout.contiguous(), contiguous_or_undefined(initial_state),
+                        dfinal_state.defined() ? dfinal_state.to(q.dtype()).contiguous() : Tensor(), g.dq, g.dk, g.dv,
+                        g.dinitial_state, d);
   return g;
 }
 

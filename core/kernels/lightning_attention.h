@@ -5,7 +5,9 @@
 // Shapes: q, k [B, H, T, Dk], v [B, H, T, Dv] (Dk may differ from Dv, e.g. LRPE layers).
 // Sequences lie on the T axis as for softmax attention (AttentionSegments: full rows, packed
 // cu_seqlens or padded); sequences never see each other, padding rows get out = 0 and zero
-// gradients. CPU: f32 and f64 (state and sums in the input's type, f32 at least).
+// gradients. CPU: f32 and f64 (state and sums in the input's type). CUDA: f32, bf16 and f16 with
+// f32 arithmetic and state inside the kernel (states in and out in the input's dtype),
+// head dims up to 256.
 //
 // Non-causal (causal = false, no decay): O = Q (S_0 + Kᵀ V) over each whole sequence, TransNormer's
 // bidirectional NormAttention; its final state is S_0 + Kᵀ V.
@@ -75,3 +77,12 @@ void lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const
                         const Tensor& initial_state, const Tensor& dfinal_state, const Tensor& dq, const Tensor& dk,
                         const Tensor& dv, const Tensor& dinitial_state, const LightningDims& d);
 }  // namespace linea::cpu
+
+namespace linea::cuda {
+// The same contract on CUDA tensors (f32, bf16 or f16).
+void lightning_attn_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                        const Tensor& initial_state, const Tensor& final_state, const LightningDims& d);
+void lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& dout,
+                        const Tensor& initial_state, const Tensor& dfinal_state, const Tensor& dq, const Tensor& dk,
+                        const Tensor& dv, const Tensor& dinitial_state, const LightningDims& d);
+}  // namespace linea::cuda

@@ -1,6 +1,7 @@
-// Validation, allocation and dispatch of the short causal depthwise convolution (CPU only so far).
+// Validation, allocation and dispatch of the short causal depthwise convolution to its CPU or CUDA kernel.
 #include "core/kernels/short_conv.h"
 
+#include "core/kernels/dispatch.h"
 #include "core/kernels/segments.h"
 
 namespace linea::kernels {
@@ -18,9 +19,8 @@ void check(CheckedConv& c, const char* op, const Tensor& x, const Tensor& weight
   check_same_dtype(op, x, weight);
   check_dim(op, x, 3, "x [B, T, C]");
   check_dim(op, weight, 2, "weight [C, W]");
-  LINEA_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, ": ", x.desc(), " must be f32 or f64");
-  LINEA_CHECK(x.device().is_cpu(), op, ": ", x.desc(), " is on ", x.device().str(),
-              "; the short convolution has a CPU kernel only so far");
+  LINEA_CHECK(!x.device().is_cpu() || x.dtype() == DType::f32 || x.dtype() == DType::f64, op, ": ", x.desc(),
+              " must be f32 or f64 (the CPU kernel's types)");
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), W = weight.size(1);
   LINEA_CHECK(weight.size(0) == C && W >= 2, op, ": weight ", weight.desc(), " must be [", C, ", W] with W >= 2");
   c.segments = segments;
@@ -45,7 +45,8 @@ Tensor short_conv_fwd(const Tensor& x, const Tensor& weight, const AttentionSegm
   Tensor y = Tensor::zeros(x.shape(), x.dtype(), x.device());
   Tensor fin;
   if (final_state) fin = Tensor::empty({d.segments, d.C, d.W - 1}, x.dtype(), x.device());
-  cpu::short_conv_fwd(x.contiguous(), weight.contiguous(), contiguous_or_undefined(initial_state), y, fin, d);
+  LINEA_DISPATCH_DEVICE(x.device(), short_conv_fwd, x.contiguous(), weight.contiguous(),
+                        contiguous_or_undefined(initial_state), y, fin, d);
   if (final_state) *final_state = fin;
   return y;
 }
@@ -57,16 +58,18 @@ ShortConvGrads short_conv_bwd(const Tensor& x, const Tensor& weight, const Tenso
   check(c, op, x, weight, segments, initial_state);
   const ShortConvDims& d = c.dims;
   LINEA_CHECK(dy.shape() == x.shape(), op, ": dy ", dy.desc(), " must match x ", x.desc());
-  LINEA_CHECK(!dfinal_state.defined() || dfinal_state.shape() == (Shape{d.segments, d.C, d.W - 1}), op,
-              ": dfinal_state ", dfinal_state.desc(), " must be [", d.segments, ", ", d.C, ", ", d.W - 1, "]");
+  LINEA_CHECK(!dfinal_state.defined() ||
+                  (dfinal_state.shape() == (Shape{d.segments, d.C, d.W - 1}) && dfinal_state.device() == x.device()),
+              op, ": dfinal_state ", dfinal_state.desc(), " must be [", d.segments, ", ", d.C, ", ", d.W - 1, "] on ",
+              x.device().str());
   ShortConvGrads g;
   g.dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
   g.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
   if (initial_state.defined()) g.dinitial_state = Tensor::zeros(initial_state.shape(), x.dtype(), x.device());
-  cpu::short_conv_bwd(x.contiguous(), weight.contiguous(), dy.to(x.dtype()).contiguous(),
-                      contiguous_or_undefined(initial_state),
-                      dfinal_state.defined() ? dfinal_state.to(x.dtype()).contiguous() : Tensor(), g.dx, g.dweight,
-                      g.dinitial_state, d);
+  LINEA_DISPATCH_DEVICE(x.device(), short_conv_bwd, x.contiguous(), weight.contiguous(), dy.to(x.dtype()).contiguous(),
+                        contiguous_or_undefined(initial_state),
+                        dfinal_state.defined() ? dfinal_state.to(x.dtype()).contiguous() : Tensor(), g.dx, g.dweight,
+                        g.dinitial_state, d);
   return g;
 }
 

@@ -5,7 +5,7 @@
 // boundary of a packed batch.
 // Shapes: x [B, T, C]; weight [C, W]; states [N, C, W-1] (N = sequences): the last W-1 inputs
 // before (initial) or at the end of (final) each sequence, oldest first, i.e. the decode cache.
-// Padding rows get y = 0 and zero gradients. CPU: f32 and f64.
+// Padding rows get y = 0 and zero gradients. CPU: f32 and f64. CUDA: f32, bf16, f16 (f32 math).
 #pragma once
 #include "core/kernels/attention.h"
 #include "core/tensor.h"
@@ -46,3 +46,13 @@ void short_conv_bwd(const Tensor& x, const Tensor& weight, const Tensor& dy, con
                     const Tensor& dfinal_state, const Tensor& dx, const Tensor& dweight, const Tensor& dinitial_state,
                     const ShortConvDims& d);
 }  // namespace linea::cpu
+
+namespace linea::cuda {
+// The same contract on CUDA tensors; dx and dinitial_state need not arrive zeroed except on
+// padding rows (which no sequence writes).
+void short_conv_fwd(const Tensor& x, const Tensor& weight, const Tensor& initial_state, const Tensor& y,
+                    const Tensor& final_state, const ShortConvDims& d);
+void short_conv_bwd(const Tensor& x, const Tensor& weight, const Tensor& dy, const Tensor& initial_state,
+                    const Tensor& dfinal_state, const Tensor& dx, const Tensor& dweight, const Tensor& dinitial_state,
+                    const ShortConvDims& d);
+}  // namespace linea::cuda

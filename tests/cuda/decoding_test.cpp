@@ -1,6 +1,7 @@
 // Cached decoding on the GPU: a prefill of prompts of different lengths, then one token per
 // step, gives the GPU's own full-forward logits at every position (global softmax with RoPE
-// and grouped-query heads; a sliding window with ALiBi), and matches the CPU's decoding.
+// and grouped-query heads; a sliding window with ALiBi; Lightning attention; Kimi Delta
+// Attention with its short convolutions), and matches the CPU's decoding.
 // f32: the step path (cuBLAS + softmax) and the fused attention kernel sum in different
 // orders, and cuBLAS differs from Eigen, so logits of order 1 agree to 2e-4, not bit for bit.
 #include <gtest/gtest.h>
@@ -70,5 +71,24 @@ TEST(CudaDecoding, SlidingWindowWithAlibiMatchesTheFullForwardAndTheCpu) {
   ModelConfig m;
   m.attention.window = 4;
   m.attention.positions = PositionKind::alibi;
+  expect_decoding_matches(m);
+}
+
+TEST(CudaDecoding, LightningAttentionMatchesTheFullForwardAndTheCpu) {
+  LINEA_REQUIRE_GPU();
+  ModelConfig m;
+  m.attention.kind = AttentionKind::lightning;
+  m.attention.positions = PositionKind::none;
+  m.norm = {NormKind::simple_rmsnorm, 1e-6, NormPosition::pre};
+  m.ffn.kind = FfnKind::sglu;
+  expect_decoding_matches(m);
+}
+
+TEST(CudaDecoding, KimiDeltaAttentionMatchesTheFullForwardAndTheCpu) {
+  LINEA_REQUIRE_GPU();
+  ModelConfig m;
+  m.attention.kind = AttentionKind::kda;
+  m.attention.positions = PositionKind::none;
+  m.attention.kda.chunk = 16;
   expect_decoding_matches(m);
 }

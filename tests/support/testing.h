@@ -3,6 +3,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
@@ -102,6 +103,27 @@ inline ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, do
   return ::testing::AssertionFailure() << bad << " of " << va.size() << " elements differ; worst at flat index "
                                        << worst << ": " << va[worst] << " vs " << vb[worst] << " (atol " << atol
                                        << ", rtol " << rtol << ")";
+}
+
+// max |a - b| <= rel * max(1, max |b|): agreement relative to the reference's scale, for
+// kernels whose rounding error grows with the size of the sums rather than of each element.
+inline ::testing::AssertionResult close_to_scale(const Tensor& a, const Tensor& b, double rel) {
+  if (a.shape() != b.shape())
+    return ::testing::AssertionFailure() << "shapes differ: " << a.desc() << " vs " << b.desc();
+  const std::vector<double> va = a.to_vector(), vb = b.to_vector();
+  double scale = 1.0, worst = 0.0;
+  size_t at = 0;
+  for (size_t i = 0; i < vb.size(); ++i) scale = std::max(scale, std::abs(vb[i]));
+  for (size_t i = 0; i < va.size(); ++i) {
+    const double err = std::abs(va[i] - vb[i]);
+    if (!(err <= worst)) {  // NaN counts as worst
+      worst = err;
+      at = i;
+    }
+  }
+  if (worst <= rel * scale) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "max error " << worst << " at flat index " << at << " (" << va[at] << " vs "
+                                       << vb[at] << ") exceeds " << rel << " x scale " << scale;
 }
 
 // Runs fn and expects an exception of type E whose message contains `fragment`.
