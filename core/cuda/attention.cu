@@ -50,17 +50,24 @@ __device__ __forceinline__ float alibi_bias(float slope, int64_t i, int64_t j) {
   return -slope * float(abs(int(i - j)));
 }
 
-// q/out [B,H,T,D], k/v [B,Hkv,T,D], lse [B,H,T]. Grid (S, H, ceil(max_length / kFwdRows)):
-// segment, query head, query tile in reverse order (z = 0 is the longest segment's last
-// tile, so under the causal mask the blocks that see the most keys start first).
-// Warp w owns query rows w*kRowsPerWarp + i of the tile; lane owns output dims lane + 32c.
-template <class E, int D>
+// Dynamic shared memory of the forward: q tile [16][D], k tile [32][D+1], v tile [32][DV].
+constexpr size_t fwd_smem_bytes(int D, int DV) {
+  return sizeof(float) * (kFwdRows * D + kKeyTile * (D + 1) + kKeyTile * DV);
+}
+
+// q [B,H,T,D], k [B,Hkv,T,D], v [B,Hkv,T,DV], out [B,H,T,DV], lse [B,H,T]. Grid (S, H,
+// ceil(max_length / kFwdRows)): segment, query head, query tile in reverse order (z = 0 is
+// the longest segment's last tile, so under the causal mask the blocks that see the most
+// keys start first). Warp w owns query rows w*kRowsPerWarp + i of the tile; lane owns
+// output dims lane + 32c.
+template <class E, int D, int DV>
 __global__ void __launch_bounds__(kThreads)
     attention_fwd_kernel(const E* q, const E* k, const E* v, E* out, float* lse, Layout lay) {
-  constexpr int kPer = D / 32;
-  __shared__ float qs[kFwdRows][D];
-  __shared__ float ks[kKeyTile][D + 1];  // +1: lane j reads row j, conflict-free
-  __shared__ float vs[kKeyTile][D];
+  constexpr int kPer = DV / 32, kKS = D + 1;  // kKS: +1, lane j reads k row j, conflict-free
+  extern __shared__ float fwd_smem[];
+  float* qs = fwd_smem;             // [kFwdRows][D]
+  float* ks = qs + kFwdRows * D;    // [kKeyTile][kKS]
+  float* vs = ks + kKeyTile * kKS;  // [kKeyTile][DV]
   const int64_t seg = blockIdx.x, h = blockIdx.y, T = lay.T;
   const int64_t len = lay.seg_length ? lay.seg_length[seg] : T;
   const int64_t q0 = int64_t(gridDim.z - 1 - blockIdx.z) * kFwdRows;  // first query position of the tile
@@ -72,10 +79,10 @@ __global__ void __launch_bounds__(kThreads)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const E* qb = q + row0 * D;
   const E* kb = k + (kv * T + t0) * D;
-  const E* vb = v + (kv * T + t0) * D;
+  const E* vb = v + (kv * T + t0) * DV;
   for (int idx = threadIdx.x; idx < kFwdRows * D; idx += kThreads) {
     const int r = idx / D, c = idx % D;
-    qs[r][c] = q0 + r < len ? load_as<float, E>(qb[(q0 + r) * D + c]) : 0.f;
+    qs[idx] = q0 + r < len ? load_as<float, E>(qb[(q0 + r) * D + c]) : 0.f;
   }
   float m[kRowsPerWarp], l[kRowsPerWarp], o[kRowsPerWarp][kPer];
 #pragma unroll
@@ -90,19 +97,22 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t key_begin = lay.window > 0 ? max(int64_t(0), q0 - lay.window + 1) / kKeyTile * kKeyTile : 0;
   for (int64_t k0 = key_begin; k0 < key_end; k0 += kKeyTile) {
     __syncthreads();  // the previous tile is consumed (and qs is written before the first)
+    // Never past the segment: those rows are another's or padding.
     for (int idx = threadIdx.x; idx < kKeyTile * D; idx += kThreads) {
       const int r = idx / D, c = idx % D;
-      const bool in = k0 + r < len;  // never past the segment: those rows are another's or padding
-      ks[r][c] = in ? load_as<float, E>(kb[(k0 + r) * D + c]) : 0.f;
-      vs[r][c] = in ? load_as<float, E>(vb[(k0 + r) * D + c]) : 0.f;
+      ks[r * kKS + c] = k0 + r < len ? load_as<float, E>(kb[(k0 + r) * D + c]) : 0.f;
+    }
+    for (int idx = threadIdx.x; idx < kKeyTile * DV; idx += kThreads) {
+      const int r = idx / DV;
+      vs[idx] = k0 + r < len ? load_as<float, E>(vb[(k0 + r) * DV + idx % DV]) : 0.f;
     }
     __syncthreads();
     float s[kRowsPerWarp] = {};
 #pragma unroll 8
     for (int c = 0; c < D; ++c) {
-      const float kc = ks[lane][c];
+      const float kc = ks[lane * kKS + c];
 #pragma unroll
-      for (int i = 0; i < kRowsPerWarp; ++i) s[i] += qs[warp * kRowsPerWarp + i][c] * kc;
+      for (int i = 0; i < kRowsPerWarp; ++i) s[i] += qs[(warp * kRowsPerWarp + i) * D + c] * kc;
     }
     const int64_t j = k0 + lane;
     float p[kRowsPerWarp];
@@ -127,7 +137,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int jj = 0; jj < kKeyTile; ++jj) {
       float vc[kPer];
 #pragma unroll
-      for (int c = 0; c < kPer; ++c) vc[c] = vs[jj][lane + 32 * c];
+      for (int c = 0; c < kPer; ++c) vc[c] = vs[jj * DV + lane + 32 * c];
 #pragma unroll
       for (int i = 0; i < kRowsPerWarp; ++i) {
         const float pj = __shfl_sync(kFull, p[i], jj);
@@ -142,12 +152,12 @@ __global__ void __launch_bounds__(kThreads)
     if (qi >= len) continue;
     const float inv = 1.f / l[i];
 #pragma unroll
-    for (int c = 0; c < kPer; ++c) out[(row0 + qi) * D + lane + 32 * c] = store_as<E, float>(o[i][c] * inv);
+    for (int c = 0; c < kPer; ++c) out[(row0 + qi) * DV + lane + 32 * c] = store_as<E, float>(o[i][c] * inv);
     if (lane == 0) lse[row0 + qi] = m[i] + logf(l[i]);
   }
 }
 
-// delta[row] = sum_d dout[row, d] * out[row, d] over rows of D; one warp per row.
+// delta[row] = sum_d dout[row, d] * out[row, d] over rows of D (the value head dim); one warp per row.
 template <class E>
 __global__ void attention_delta_kernel(const E* out, const E* dout, float* delta, int64_t rows, int D) {
   const int lane = threadIdx.x & 31;
@@ -160,28 +170,29 @@ __global__ void attention_delta_kernel(const E* out, const E* dout, float* delta
   }
 }
 
-// Dynamic shared memory of the backward: k, v tiles [32][D+1], q, dout tiles [32][D],
-// P and scale * dS tiles [32][33], lse and delta of the query tile [32].
-constexpr size_t bwd_smem_bytes(int D) {
-  return sizeof(float) * (2 * kKeyTile * (D + 1) + 2 * kBwdRows * D + 2 * kBwdRows * (kKeyTile + 1) + 2 * kBwdRows);
+// Dynamic shared memory of the backward: k, v tiles [32][D+1], [32][DV+1], q, dout tiles
+// [32][D], [32][DV], P and scale * dS tiles [32][33], lse and delta of the query tile [32].
+constexpr size_t bwd_smem_bytes(int D, int DV) {
+  return sizeof(float) *
+         (kKeyTile * (D + 1) + kKeyTile * (DV + 1) + kBwdRows * (D + DV) + 2 * kBwdRows * (kKeyTile + 1) + 2 * kBwdRows);
 }
 
-// q/dout [B,H,T,D], k/v [B,Hkv,T,D], lse/delta [B,H,T]; dq_acc [B,H,T,D] f32, zeroed;
-// dk/dv [B,Hkv,T,D]. Grid (S, Hkv, ceil(max_length / kKeyTile)): segment, kv head, key tile.
+// q [B,H,T,D], dout [B,H,T,DV], k [B,Hkv,T,D], v [B,Hkv,T,DV], lse/delta [B,H,T];
+// dq_acc [B,H,T,D] f32, zeroed; dk [B,Hkv,T,D], dv [B,Hkv,T,DV]. Grid (S, Hkv, ceil(max_length / kKeyTile)): segment, kv head, key tile.
 // Scores: thread (warp, lane) takes key lane and query rows warp + 4i. dk/dv: keys
 // warp + 4jj, dims lane + 32c. dq: rows warp + 4i, dims lane + 32c.
-template <class E, int D>
+template <class E, int D, int DV>
 __global__ void __launch_bounds__(kThreads)
     attention_bwd_kernel(const E* q, const E* k, const E* v, const E* dout, const float* lse, const float* delta,
                          float* dq_acc, E* dk, E* dv, Layout lay) {
-  constexpr int kPer = D / 32, kKS = D + 1, kPS = kKeyTile + 1;
+  constexpr int kPer = D / 32, kPerV = DV / 32, kKS = D + 1, kVS = DV + 1, kPS = kKeyTile + 1;
   constexpr int kKeysPerWarp = kKeyTile / kWarps, kRowsPerWarpB = kBwdRows / kWarps;
   extern __shared__ float smem[];
   float* ks = smem;
   float* vs = ks + kKeyTile * kKS;
-  float* qs = vs + kKeyTile * kKS;
+  float* qs = vs + kKeyTile * kVS;
   float* dos = qs + kBwdRows * D;
-  float* ps = dos + kBwdRows * D;
+  float* ps = dos + kBwdRows * DV;
   float* dss = ps + kBwdRows * kPS;
   float* lses = dss + kBwdRows * kPS;
   float* deltas = lses + kBwdRows;
@@ -195,11 +206,13 @@ __global__ void __launch_bounds__(kThreads)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   for (int idx = threadIdx.x; idx < kKeyTile * D; idx += kThreads) {
     const int r = idx / D, c = idx % D;
-    const bool in = k0 + r < len;
-    ks[r * kKS + c] = in ? load_as<float, E>(k[(krow0 + k0 + r) * D + c]) : 0.f;
-    vs[r * kKS + c] = in ? load_as<float, E>(v[(krow0 + k0 + r) * D + c]) : 0.f;
+    ks[r * kKS + c] = k0 + r < len ? load_as<float, E>(k[(krow0 + k0 + r) * D + c]) : 0.f;
   }
-  float dk_acc[kKeysPerWarp][kPer] = {}, dv_acc[kKeysPerWarp][kPer] = {};
+  for (int idx = threadIdx.x; idx < kKeyTile * DV; idx += kThreads) {
+    const int r = idx / DV, c = idx % DV;
+    vs[r * kVS + c] = k0 + r < len ? load_as<float, E>(v[(krow0 + k0 + r) * DV + c]) : 0.f;
+  }
+  float dk_acc[kKeysPerWarp][kPer] = {}, dv_acc[kKeysPerWarp][kPerV] = {};
   const int64_t j = k0 + lane;
   // Under the causal mask query tiles before this key tile see none of its keys; with a
   // window, neither do rows at or past the tile's last key + window.
@@ -213,9 +226,11 @@ __global__ void __launch_bounds__(kThreads)
       __syncthreads();  // the previous step is done with qs/dos/ps/dss (ks/vs written before the first)
       for (int idx = threadIdx.x; idx < kBwdRows * D; idx += kThreads) {
         const int r = idx / D, c = idx % D;
-        const bool in = q0 + r < len;
-        qs[idx] = in ? load_as<float, E>(q[(qrow0 + q0 + r) * D + c]) : 0.f;
-        dos[idx] = in ? load_as<float, E>(dout[(qrow0 + q0 + r) * D + c]) : 0.f;
+        qs[idx] = q0 + r < len ? load_as<float, E>(q[(qrow0 + q0 + r) * D + c]) : 0.f;
+      }
+      for (int idx = threadIdx.x; idx < kBwdRows * DV; idx += kThreads) {
+        const int r = idx / DV, c = idx % DV;
+        dos[idx] = q0 + r < len ? load_as<float, E>(dout[(qrow0 + q0 + r) * DV + c]) : 0.f;
       }
       if (threadIdx.x < kBwdRows) {
         const bool in = q0 + threadIdx.x < len;
@@ -227,13 +242,15 @@ __global__ void __launch_bounds__(kThreads)
       float s[kRowsPerWarpB] = {}, dp[kRowsPerWarpB] = {};
 #pragma unroll 4
       for (int c = 0; c < D; ++c) {
-        const float kc = ks[lane * kKS + c], vc = vs[lane * kKS + c];
+        const float kc = ks[lane * kKS + c];
 #pragma unroll
-        for (int i = 0; i < kRowsPerWarpB; ++i) {
-          const int r = warp + kWarps * i;
-          s[i] += qs[r * D + c] * kc;
-          dp[i] += dos[r * D + c] * vc;
-        }
+        for (int i = 0; i < kRowsPerWarpB; ++i) s[i] += qs[(warp + kWarps * i) * D + c] * kc;
+      }
+#pragma unroll 4
+      for (int c = 0; c < DV; ++c) {
+        const float vc = vs[lane * kVS + c];
+#pragma unroll
+        for (int i = 0; i < kRowsPerWarpB; ++i) dp[i] += dos[(warp + kWarps * i) * DV + c] * vc;
       }
 #pragma unroll
       for (int i = 0; i < kRowsPerWarpB; ++i) {
@@ -249,21 +266,19 @@ __global__ void __launch_bounds__(kThreads)
       __syncthreads();
       // dv += P^T dout, dk += (scale dS)^T q for keys warp + 4jj.
       for (int r = 0; r < kBwdRows; ++r) {
-        float dor[kPer], qr[kPer];
+        float dor[kPerV], qr[kPer];
 #pragma unroll
-        for (int c = 0; c < kPer; ++c) {
-          dor[c] = dos[r * D + lane + 32 * c];
-          qr[c] = qs[r * D + lane + 32 * c];
-        }
+        for (int c = 0; c < kPerV; ++c) dor[c] = dos[r * DV + lane + 32 * c];
+#pragma unroll
+        for (int c = 0; c < kPer; ++c) qr[c] = qs[r * D + lane + 32 * c];
 #pragma unroll
         for (int jj = 0; jj < kKeysPerWarp; ++jj) {
           const int key = warp + kWarps * jj;
           const float p = ps[r * kPS + key], ds = dss[r * kPS + key];
 #pragma unroll
-          for (int c = 0; c < kPer; ++c) {
-            dv_acc[jj][c] += p * dor[c];
-            dk_acc[jj][c] += ds * qr[c];
-          }
+          for (int c = 0; c < kPerV; ++c) dv_acc[jj][c] += p * dor[c];
+#pragma unroll
+          for (int c = 0; c < kPer; ++c) dk_acc[jj][c] += ds * qr[c];
         }
       }
       // dq += (scale dS) k for rows warp + 4i.
@@ -287,23 +302,28 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t key = k0 + warp + kWarps * jj;
     if (key >= len) continue;
 #pragma unroll
-    for (int c = 0; c < kPer; ++c) {
-      dk[(krow0 + key) * D + lane + 32 * c] = store_as<E, float>(dk_acc[jj][c]);
-      dv[(krow0 + key) * D + lane + 32 * c] = store_as<E, float>(dv_acc[jj][c]);
-    }
+    for (int c = 0; c < kPer; ++c) dk[(krow0 + key) * D + lane + 32 * c] = store_as<E, float>(dk_acc[jj][c]);
+#pragma unroll
+    for (int c = 0; c < kPerV; ++c) dv[(krow0 + key) * DV + lane + 32 * c] = store_as<E, float>(dv_acc[jj][c]);
   }
 }
 
-// fn(std::integral_constant<int, D>) for the head dims the kernels are built for.
+template <int D, int DV>
+struct HeadDims {
+  static constexpr int d = D, dv = DV;
+};
+
+// fn(HeadDims<D, DV>) for the (q/k, v) head dims the kernels are built for: equal dims of
+// 32, 64 and 128, and MLA's (96, 64) (the tiny recipes) and (192, 128) (Kimi Linear).
 template <class Fn>
-void dispatch_head_dim(int64_t D, const char* op, Fn&& fn) {
-  switch (D) {
-    case 32: return fn(std::integral_constant<int, 32>{});
-    case 64: return fn(std::integral_constant<int, 64>{});
-    case 128: return fn(std::integral_constant<int, 128>{});
-    default: break;
-  }
-  throw ShapeError(str_cat(op, ": CUDA kernels support head dim D in {32, 64, 128}, got D = ", D));
+void dispatch_head_dims(int64_t D, int64_t DV, const char* op, Fn&& fn) {
+  if (D == DV && D == 32) return fn(HeadDims<32, 32>{});
+  if (D == DV && D == 64) return fn(HeadDims<64, 64>{});
+  if (D == DV && D == 128) return fn(HeadDims<128, 128>{});
+  if (D == 96 && DV == 64) return fn(HeadDims<96, 64>{});
+  if (D == 192 && DV == 128) return fn(HeadDims<192, 128>{});
+  throw ShapeError(str_cat(op, ": CUDA kernels support head dims (q/k, v) of (32, 32), (64, 64), (128, 128), ",
+                           "(96, 64) and (192, 128), got (", D, ", ", DV, ")"));
 }
 
 // Grid (segments, heads, tiles of the longest segment): x takes up to 2^31 - 1 blocks,
@@ -348,10 +368,13 @@ void attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
   }
   dispatch_dtype(q.dtype(), op, [&](auto tag) {
     using E = typename decltype(tag)::type;
-    dispatch_head_dim(d.D, op, [&](auto dim) {
-      constexpr int D = decltype(dim)::value;
-      attention_fwd_kernel<E, D><<<grid, kThreads, 0, stream()>>>(cptr<E>(q), cptr<E>(k), cptr<E>(v), mptr<E>(out),
-                                                                  mptr<float>(lse), make_layout(d, segments));
+    dispatch_head_dims(d.D, d.Dv, op, [&](auto dims) {
+      constexpr int D = decltype(dims)::d, DV = decltype(dims)::dv;
+      constexpr size_t smem = fwd_smem_bytes(D, DV);
+      LINEA_CUDA_CHECK(cudaFuncSetAttribute(attention_fwd_kernel<E, D, DV>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+      attention_fwd_kernel<E, D, DV><<<grid, kThreads, smem, stream()>>>(
+          cptr<E>(q), cptr<E>(k), cptr<E>(v), mptr<E>(out), mptr<float>(lse), make_layout(d, segments));
     });
   });
   LINEA_CUDA_LAUNCH_CHECK();
@@ -375,14 +398,14 @@ void attention_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
   dispatch_dtype(q.dtype(), op, [&](auto tag) {
     using E = typename decltype(tag)::type;
     attention_delta_kernel<E><<<grid_for(rows * 32, kThreads), kThreads, 0, stream()>>>(
-        cptr<E>(out), cptr<E>(dout), mptr<float>(delta), rows, int(d.D));
+        cptr<E>(out), cptr<E>(dout), mptr<float>(delta), rows, int(d.Dv));
     LINEA_CUDA_LAUNCH_CHECK();
-    dispatch_head_dim(d.D, op, [&](auto dim) {
-      constexpr int D = decltype(dim)::value;
-      constexpr size_t smem = bwd_smem_bytes(D);
-      LINEA_CUDA_CHECK(cudaFuncSetAttribute(attention_bwd_kernel<E, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            int(smem)));
-      attention_bwd_kernel<E, D><<<grid, kThreads, smem, stream()>>>(
+    dispatch_head_dims(d.D, d.Dv, op, [&](auto dims) {
+      constexpr int D = decltype(dims)::d, DV = decltype(dims)::dv;
+      constexpr size_t smem = bwd_smem_bytes(D, DV);
+      LINEA_CUDA_CHECK(cudaFuncSetAttribute(attention_bwd_kernel<E, D, DV>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+      attention_bwd_kernel<E, D, DV><<<grid, kThreads, smem, stream()>>>(
           cptr<E>(q), cptr<E>(k), cptr<E>(v), cptr<E>(dout), cptr<float>(lse), cptr<float>(delta),
           mptr<float>(dq_acc), mptr<E>(dk), mptr<E>(dv), make_layout(d, segments));
     });

@@ -73,8 +73,6 @@ void check_qkv(CheckedAttention& c, const char* op, const Tensor& q, const Tenso
   LINEA_CHECK(k.size(0) == v.size(0) && k.size(1) == v.size(1) && k.size(2) == v.size(2) && v.size(3) > 0, op, ": k ",
               k.desc(), " and v ", v.desc(), " must agree in batch, heads and sequence length");
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Hkv = k.size(1), Dv = v.size(3);
-  LINEA_CHECK(Dv == D || q.device().is_cpu(), op, ": v's head dim ", Dv, " differs from q's ", D,
-              ", which only the CPU kernel supports so far");
   LINEA_CHECK(k.size(0) == B && k.size(2) == T && k.size(3) == D, op, ": k ", k.desc(),
               " does not match q ", q.desc(), " in batch, sequence length or head dim (expected [", B, ", Hkv, ", T,
               ", ", D, "])");

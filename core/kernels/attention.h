@@ -43,9 +43,9 @@ struct AttentionOptions {
 
 // out [B,H,T,Dv] = softmax(scale * q k^T + alibi + masks) v, softmax and accumulation in
 // f32 (f64 for f64). q, k [.., D]; v may have its own head dim Dv (MLA: 192 and 128, or its
-// latent form 576 and 512; CPU only: CUDA needs Dv = D). When lse is non-null it receives
-// logsumexp of each scaled score row, [B,H,T] in f32 (f64 for f64 inputs). Any strides
-// (inputs are made contiguous); CUDA takes f32/bf16/f16 with D in {32, 64, 128}.
+// latent form 576 and 512). When lse is non-null it receives logsumexp of each scaled score
+// row, [B,H,T] in f32 (f64 for f64 inputs). Any strides (inputs are made contiguous); CUDA
+// takes f32/bf16/f16 with (D, Dv) in {(32, 32), (64, 64), (128, 128), (96, 64), (192, 128)}.
 Tensor attention_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt, Tensor* lse);
 
 struct AttentionGrads {
