@@ -1,212 +1,50 @@
-// CUDA Lightning attention. One kernel serves the forward pass and all three gradients:
-// each is a decayed linear attention over one sequence, swept forward or backward in time,
-//   out'_a = Σ_{c<=a} λ^(a-c) (q'_a · k'_c) v'_c + λ^(a+e) q'_a X,
-//   X <- λ^m X + Σ_c λ^(m-c-e) k'_cᵀ v'_c          (after a block of m rows),
-// X starting at the given initial state. With the roles
+// CUDA Lightning attention: the forward pass and all three gradients are decayed linear
+// attentions over each sequence (core/cuda/linear_sweep.cuh), with the roles
 //   out = sweep(q, k, v; S0, forward, e = 1)             final X = the final state
 //   dq  = sweep(dO, v, k; S0ᵀ, forward, e = 1)
 //   dk  = sweep(v, dO, q; dS_finalᵀ, reverse, e = 0)
 //   dv  = sweep(k, q, dO; dS_final, reverse, e = 0)      final X = the initial state's gradient
 // (in reverse time the carried X is λ G of the state gradient G of the row just left, so
 // G's recurrence needs no division by λ, and after the last block X = λ G_0 = dS_0).
-// Non-causal (no decay): X = X0 + Σ k'ᵀ v' over the whole sequence, then out' = q' X; the
-// same role table gives every gradient.
-//
-// One block per (sequence, head, 32 columns of v'): it keeps its X columns [Da x 32] in
-// shared memory and walks the sequence in tiles of 32 rows: tile loads, the masked score
-// tile q' k'ᵀ ⊙ λ^(a-c), the outputs, then the state update. f32 arithmetic for every
-// input dtype; no atomics, so results are deterministic. Each column tile recomputes the
-// score tile (Db/32 times in all), which costs about as much as the products themselves at
-// Db = 64..128; a tensor-core version would share it.
-#include <algorithm>
-#include <cstdint>
-
+// Non-causal (no decay): the same role table gives every gradient.
+#include "core/cuda/linear_sweep.cuh"
 #include "core/cuda/sequence_kernels.cuh"
 #include "core/kernels/lightning_attention.h"
 
 namespace linea::cuda {
 namespace {
 
-constexpr int kRows = 32, kCols = 32, kWarps = 8, kThreads = 32 * kWarps;
-constexpr int64_t kMaxDim = 256;  // Da, the length of a shared-memory row of q' and k'
-
-template <class E>
-struct Sweep {
-  const E* q;        // q' [B, H, T, Da]
-  const E* k;        // k' [B, H, T, Da]
-  const E* v;        // v' [B, H, T, Db]
-  E* out;            // [B, H, T, Db]
-  const E* x0;       // [N, H, Da, Db], or [N, H, Db, Da] when x0_transposed; null: zeros
-  E* x_final;        // [N, H, Da, Db] or null
-  const double* decay;  // [H] s_h (λ = exp(-s_h)), or null for λ = 1
-  const int64_t* seg;   // [2, N]: starts, then lengths
-  int64_t H, T, Da, Db, N;
-  bool x0_transposed, reverse, causal;
-  int e;
+// The device tables of one call and the sweep layout pointing at them (so not copyable).
+struct Tables {
+  Tables(const LightningDims& d, Device device)
+      : segments(upload_segment_table(d.seg_start, d.seg_length, d.segments, device)),
+        decay(upload_f64(d.decay, d.H, device)),
+        layout{d.H, d.T, d.segments, &segments, &decay} {}
+  Tables(const Tables&) = delete;
+  Tables& operator=(const Tables&) = delete;
+  const Tensor segments, decay;
+  const SweepLayout layout;
 };
-
-inline size_t shared_bytes(int64_t Da) {
-  const int64_t lda = Da + 1;  // odd stride for even Da: lanes reading rows c = 0..31 hit distinct banks
-  return sizeof(float) * size_t(2 * kRows * lda + kRows * kCols + kRows * (kRows + 1) + Da * kCols);
-}
-
-template <class E>
-__global__ void __launch_bounds__(kThreads) lightning_sweep_kernel(Sweep<E> p) {
-  extern __shared__ float smem[];
-  __shared__ float pw[kRows + 2];  // λ^i, i = 0 .. kRows + 1
-  const int64_t Da = p.Da, Db = p.Db, lda = Da + 1;
-  float* qs = smem;                      // [kRows][lda]
-  float* ks = qs + kRows * lda;          // [kRows][lda]
-  float* vs = ks + kRows * lda;          // [kRows][kCols]
-  float* ps = vs + kRows * kCols;        // [kRows][kRows + 1]
-  float* xs = ps + kRows * (kRows + 1);  // [Da][kCols]
-  const int64_t s = blockIdx.x, h = blockIdx.y, col0 = int64_t(blockIdx.z) * kCols;
-  const int64_t start = p.seg[s], len = p.seg[p.N + s];
-  const int64_t row0 = (start / p.T * p.H + h) * p.T + start % p.T;  // the sequence's first token's flat row
-  const int ncols = int(min(int64_t(kCols), Db - col0));
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const double decay = p.decay ? p.decay[h] : 0.0;
-  for (int i = tid; i < kRows + 2; i += kThreads) pw[i] = float(exp(-decay * double(i)));
-  const int64_t plane = (s * p.H + h) * Da * Db;
-  for (int64_t i = tid; i < Da * kCols; i += kThreads) {
-    const int64_t a = i / kCols;
-    const int j = int(i % kCols);
-    float x = 0.f;
-    if (p.x0 && j < ncols)
-      x = load_as<float, E>(p.x0_transposed ? p.x0[plane + (col0 + j) * Da + a] : p.x0[plane + a * Db + col0 + j]);
-    xs[i] = x;
-  }
-  // Flat row of the sweep's row r: position r of the sequence, or r from its end.
-  auto row_of = [&](int64_t r) { return row0 + (p.reverse ? len - 1 - r : r); };
-  // Rows a0 .. a0+m-1 of q' (when with_q), k' and v' into shared memory, zero-padded.
-  auto load = [&](int64_t a0, int m, bool with_q) {
-    for (int64_t i = tid; i < kRows * Da; i += kThreads) {
-      const int r = int(i / Da);
-      const int64_t c = i % Da;
-      const bool in = r < m;
-      const int64_t src = in ? row_of(a0 + r) * Da + c : 0;
-      if (with_q) qs[r * lda + c] = in ? load_as<float, E>(p.q[src]) : 0.f;
-      ks[r * lda + c] = in ? load_as<float, E>(p.k[src]) : 0.f;
-    }
-    for (int i = tid; i < kRows * kCols; i += kThreads) {
-      const int r = i / kCols, j = i % kCols;
-      vs[i] = r < m && j < ncols ? load_as<float, E>(p.v[row_of(a0 + r) * Db + col0 + j]) : 0.f;
-    }
-  };
-  // out'_r for the tile's rows: lane = column, warp strides the rows.
-  auto emit = [&](int64_t a0, int m, bool intra) {
-    for (int r = warp; r < m; r += kWarps) {
-      if (lane >= ncols) continue;
-      float acc = 0.f;
-      if (intra)
-        for (int c = 0; c <= r; ++c) acc += ps[r * (kRows + 1) + c] * vs[c * kCols + lane];
-      float qx = 0.f;
-      for (int64_t d = 0; d < Da; ++d) qx += qs[r * lda + d] * xs[d * kCols + lane];
-      acc += (intra ? pw[r + p.e] : 1.f) * qx;
-      p.out[row_of(a0 + r) * Db + col0 + lane] = store_as<E, float>(acc);
-    }
-  };
-  // X <- λ^m X + Σ_c λ^(m-c-e) k'_cᵀ v'_c (λ = 1 for the non-causal sweep).
-  auto update = [&](int m, bool decayed) {
-    for (int64_t d = warp; d < Da; d += kWarps) {
-      float acc = (decayed ? pw[m] : 1.f) * xs[d * kCols + lane];
-      for (int c = 0; c < m; ++c) acc += (decayed ? pw[m - c - p.e] : 1.f) * ks[c * lda + d] * vs[c * kCols + lane];
-      xs[d * kCols + lane] = acc;
-    }
-  };
-  if (p.causal) {
-    for (int64_t a0 = 0; a0 < len; a0 += kRows) {
-      const int m = int(min(int64_t(kRows), len - a0));
-      __syncthreads();  // the previous tile is consumed (pw and xs are written before the first)
-      load(a0, m, true);
-      __syncthreads();
-      for (int i = tid; i < kRows * kRows; i += kThreads) {
-        const int r = i / kRows, c = i % kRows;
-        float acc = 0.f;
-        if (c <= r && r < m) {
-          for (int64_t d = 0; d < Da; ++d) acc += qs[r * lda + d] * ks[c * lda + d];
-          acc *= pw[r - c];
-        }
-        ps[r * (kRows + 1) + c] = acc;
-      }
-      __syncthreads();
-      emit(a0, m, true);
-      __syncthreads();  // every row has read X before it moves on
-      update(m, true);
-    }
-  } else {
-    for (int64_t a0 = 0; a0 < len; a0 += kRows) {
-      const int m = int(min(int64_t(kRows), len - a0));
-      __syncthreads();
-      load(a0, m, false);
-      __syncthreads();
-      update(m, false);
-    }
-    for (int64_t a0 = 0; a0 < len; a0 += kRows) {
-      const int m = int(min(int64_t(kRows), len - a0));
-      __syncthreads();
-      load(a0, m, true);
-      __syncthreads();
-      emit(a0, m, false);
-    }
-  }
-  if (!p.x_final) return;
-  __syncthreads();
-  for (int64_t i = tid; i < Da * kCols; i += kThreads) {
-    const int j = int(i % kCols);
-    if (j < ncols) p.x_final[plane + i / kCols * Db + col0 + j] = store_as<E, float>(xs[i]);
-  }
-}
-
-// The tensors of one sweep (roles as in the file comment) and its table uploads.
-struct SweepArgs {
-  const Tensor *q, *k, *v, *out, *x0, *x_final;
-  int64_t Da, Db;
-  bool x0_transposed, reverse;
-  int e;
-};
-
-void run_sweep(const char* op, const SweepArgs& a, const LightningDims& d, const Tensor& segments,
-               const Tensor& decay) {
-  LINEA_CHECK(a.Da <= kMaxDim && a.Db <= kMaxDim, op, ": the CUDA kernel takes head dims up to ", kMaxDim,
-              ", got Dk = ", d.Dk, ", Dv = ", d.Dv);
-  LINEA_CHECK(d.segments <= 0x7fffffff && d.H <= 65535, op, ": ", d.segments, " sequences x ", d.H,
-              " heads are out of range for the CUDA kernel");
-  if (d.segments == 0) return;
-  const dim3 grid(unsigned(d.segments), unsigned(d.H), unsigned((a.Db + kCols - 1) / kCols));
-  const size_t smem = shared_bytes(a.Da);
-  dispatch_dtype(a.q->dtype(), op, [&](auto tag) {
-    using E = typename decltype(tag)::type;
-    Sweep<E> p{cptr<E>(*a.q), cptr<E>(*a.k), cptr<E>(*a.v), mptr<E>(*a.out), cptr_or_null<E>(*a.x0),
-               mptr_or_null<E>(*a.x_final), cptr_or_null<double>(decay), cptr<int64_t>(segments), d.H, d.T, a.Da, a.Db,
-               d.segments, a.x0_transposed, a.reverse, d.causal, a.e};
-    LINEA_CUDA_CHECK(cudaFuncSetAttribute(lightning_sweep_kernel<E>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          int(smem)));
-    lightning_sweep_kernel<E><<<grid, kThreads, smem, stream()>>>(p);
-  });
-  LINEA_CUDA_LAUNCH_CHECK();
-}
 
 }  // namespace
 
 void lightning_attn_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                         const Tensor& initial_state, const Tensor& final_state, const LightningDims& d) {
-  const Tensor segments = upload_segment_table(d.seg_start, d.seg_length, d.segments, q.device());
-  const Tensor decay = upload_f64(d.decay, d.H, q.device());
-  run_sweep("lightning_attn_fwd", {&q, &k, &v, &out, &initial_state, &final_state, d.Dk, d.Dv, false, false, 1}, d,
-            segments, decay);
+  const Tables t(d, q.device());
+  linear_sweep("lightning_attn_fwd",
+               {&q, &k, &v, &out, &initial_state, &final_state, d.Dk, d.Dv, false, false, d.causal, 1}, t.layout);
 }
 
 void lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& dout,
                         const Tensor& initial_state, const Tensor& dfinal_state, const Tensor& dq, const Tensor& dk,
                         const Tensor& dv, const Tensor& dinitial_state, const LightningDims& d) {
   const char* op = "lightning_attn_bwd";
-  const Tensor segments = upload_segment_table(d.seg_start, d.seg_length, d.segments, q.device());
-  const Tensor decay = upload_f64(d.decay, d.H, q.device());
+  const Tables t(d, q.device());
   const Tensor none;
-  run_sweep(op, {&dout, &v, &k, &dq, &initial_state, &none, d.Dv, d.Dk, true, false, 1}, d, segments, decay);
-  run_sweep(op, {&v, &dout, &q, &dk, &dfinal_state, &none, d.Dv, d.Dk, true, true, 0}, d, segments, decay);
-  run_sweep(op, {&k, &q, &dout, &dv, &dfinal_state, &dinitial_state, d.Dk, d.Dv, false, true, 0}, d, segments, decay);
+  linear_sweep(op, {&dout, &v, &k, &dq, &initial_state, &none, d.Dv, d.Dk, true, false, d.causal, 1}, t.layout);
+  linear_sweep(op, {&v, &dout, &q, &dk, &dfinal_state, &none, d.Dv, d.Dk, true, true, d.causal, 0}, t.layout);
+  linear_sweep(op, {&k, &q, &dout, &dv, &dfinal_state, &dinitial_state, d.Dk, d.Dv, false, true, d.causal, 0},
+               t.layout);
 }
 
 }  // namespace linea::cuda
