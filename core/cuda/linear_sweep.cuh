@@ -6,7 +6,7 @@
 // visit each sequence from its last row. Non-causal: X = X0 + Σ k'ᵀ v' over the whole
 // sequence (λ = 1), then out' = q' X. q', k' [B, H, T, Da]; v', out' [B, H, T, Db] of one
 // dtype (f32, bf16, f16); x0 [N, H, Da, Db] (or [N, H, Db, Da] with x0_transposed);
-// x_final [N, H, Da, Db]; Da, Db <= 256. Rows outside every sequence are not written.
+// x_final [N, H, Da, Db]; Da <= 320. Rows outside every sequence are not written.
 #pragma once
 #include <cstdint>
 

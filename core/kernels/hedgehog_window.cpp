@@ -1,8 +1,9 @@
-// Validation, allocation and dispatch of the hybrid window + linear attention (CPU only so far).
+// Validation, allocation and dispatch of the hybrid window + linear attention to its CPU or CUDA kernel.
 #include "core/kernels/hedgehog_window.h"
 
 #include <cmath>
 
+#include "core/kernels/dispatch.h"
 #include "core/kernels/segments.h"
 
 namespace linea::kernels {
@@ -50,10 +51,8 @@ void check(Checked& c, const char* op, const Tensor& q, const Tensor& k, const T
   LINEA_CHECK(fk.shape() == fq.shape(), op, ": fk ", fk.desc(), " must match fq ", fq.desc());
   LINEA_CHECK(gamma.shape() == Shape{H} && lambda.shape() == Shape{H}, op, ": gamma ", gamma.desc(), " and lambda ",
               lambda.desc(), " must be [", H, "]");
-  LINEA_CHECK(q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
+  LINEA_CHECK(!q.device().is_cpu() || q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
               " must be f32 or f64 (the CPU kernel's types)");
-  LINEA_CHECK(q.device().is_cpu(), op, ": ", q.desc(), " is on ", q.device().str(),
-              "; hedgehog_window attention has a CPU kernel only so far");
   LINEA_CHECK(opt.window >= 0, op, ": window must be >= 1 (or 0: pure linear attention), got ", opt.window);
   c.segments = opt.segments;
   c.covers_all = resolve_segments(op, c.segments, B, T) == B * T;
@@ -80,9 +79,10 @@ HedgehogWindowOutput hedgehog_window_fwd(const Tensor& q, const Tensor& k, const
   HedgehogWindowOutput r;
   r.out = like(q, {d.B, d.H, d.T, d.Dv}, !c.covers_all);
   if (final_state) r.final_state = {like(q, {d.segments, d.H, d.F, d.Dv}, false), like(q, {d.segments, d.H, d.F}, false)};
-  cpu::hedgehog_window_fwd(q.contiguous(), k.contiguous(), v.contiguous(), fq.contiguous(), fk.contiguous(),
-                           gamma.contiguous(), lambda.contiguous(), contiguous_or_undefined(initial_state.S),
-                           contiguous_or_undefined(initial_state.z), r.out, r.final_state.S, r.final_state.z, d);
+  LINEA_DISPATCH_DEVICE(q.device(), hedgehog_window_fwd, q.contiguous(), k.contiguous(), v.contiguous(),
+                        fq.contiguous(), fk.contiguous(), gamma.contiguous(), lambda.contiguous(),
+                        contiguous_or_undefined(initial_state.S), contiguous_or_undefined(initial_state.z), r.out,
+                        r.final_state.S, r.final_state.z, d);
   return r;
 }
 
@@ -107,23 +107,28 @@ HedgehogWindowGrads hedgehog_window_bwd(const Tensor& q, const Tensor& k, const 
   Tensor dgamma = like(q, {d.segments, d.H}, false), dlambda = like(q, {d.segments, d.H}, false);
   if (initial_state.defined())
     g.dinitial_state = {like(q, initial_state.S.shape(), false), like(q, initial_state.z.shape(), false)};
-  cpu::hedgehog_window_bwd(q.contiguous(), k.contiguous(), v.contiguous(), fq.contiguous(), fk.contiguous(),
-                           gamma.contiguous(), lambda.contiguous(), contiguous_or_undefined(initial_state.S),
-                           contiguous_or_undefined(initial_state.z), dout.contiguous(),
-                           contiguous_or_undefined(dfinal_state.S), contiguous_or_undefined(dfinal_state.z), g.dq, g.dk,
-                           g.dv, g.dfq, g.dfk, dgamma, dlambda, g.dinitial_state.S, g.dinitial_state.z, d);
-  // Per-sequence partial sums of the per-head weights' gradients, summed in sequence order.
+  LINEA_DISPATCH_DEVICE(q.device(), hedgehog_window_bwd, q.contiguous(), k.contiguous(), v.contiguous(),
+                        fq.contiguous(), fk.contiguous(), gamma.contiguous(), lambda.contiguous(),
+                        contiguous_or_undefined(initial_state.S), contiguous_or_undefined(initial_state.z),
+                        dout.contiguous(), contiguous_or_undefined(dfinal_state.S),
+                        contiguous_or_undefined(dfinal_state.z), g.dq, g.dk, g.dv, g.dfq, g.dfk, dgamma, dlambda,
+                        g.dinitial_state.S, g.dinitial_state.z, d);
+  // Per-sequence partial sums of the per-head weights' gradients, summed in sequence order
+  // (on the host: H x sequences values).
+  const Tensor dgamma_host = dgamma.to(Device::cpu()), dlambda_host = dlambda.to(Device::cpu());
   g.dgamma = Tensor::zeros({d.H}, q.dtype());
   g.dlambda = Tensor::zeros({d.H}, q.dtype());
   for (int64_t h = 0; h < d.H; ++h) {
     double sg = 0, sl = 0;
     for (int64_t s = 0; s < d.segments; ++s) {
-      sg += dgamma.at({s, h});
-      sl += dlambda.at({s, h});
+      sg += dgamma_host.at({s, h});
+      sl += dlambda_host.at({s, h});
     }
     g.dgamma.set({h}, sg);
     g.dlambda.set({h}, sl);
   }
+  g.dgamma = g.dgamma.to(q.device());
+  g.dlambda = g.dlambda.to(q.device());
   return g;
 }
 

@@ -26,7 +26,9 @@
 // Shapes: q, k [B, H, T, D], v [B, H, T, Dv], fq, fk [B, H, T, F]; γ, λ [H]; sequences on the
 // T axis as for softmax attention (AttentionSegments: full rows, packed cu_seqlens or padded);
 // sequences never see each other, padding rows get y = 0 and zero gradients. CPU: f32 and f64
-// (every sum in the input's type).
+// (every sum in the input's type). CUDA: f32, bf16, f16 with f32 arithmetic, D, Dv, F <= 256
+// (core/cuda/hedgehog_window.cu: the linear part as one inclusive sweep minus the window's
+// linear terms).
 #pragma once
 #include <cstdint>
 
@@ -110,3 +112,15 @@ void hedgehog_window_bwd(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          const Tensor& dk, const Tensor& dv, const Tensor& dfq, const Tensor& dfk, const Tensor& dgamma,
                          const Tensor& dlambda, const Tensor& dS0, const Tensor& dz0, const HedgehogWindowDims& d);
 }  // namespace linea::cpu
+
+namespace linea::cuda {
+// The same contract on CUDA tensors (f32, bf16 or f16).
+void hedgehog_window_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& fq, const Tensor& fk,
+                         const Tensor& gamma, const Tensor& lambda, const Tensor& S0, const Tensor& z0,
+                         const Tensor& out, const Tensor& S_final, const Tensor& z_final, const HedgehogWindowDims& d);
+void hedgehog_window_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& fq, const Tensor& fk,
+                         const Tensor& gamma, const Tensor& lambda, const Tensor& S0, const Tensor& z0,
+                         const Tensor& dout, const Tensor& dS_final, const Tensor& dz_final, const Tensor& dq,
+                         const Tensor& dk, const Tensor& dv, const Tensor& dfq, const Tensor& dfk, const Tensor& dgamma,
+                         const Tensor& dlambda, const Tensor& dS0, const Tensor& dz0, const HedgehogWindowDims& d);
+}  // namespace linea::cuda

@@ -34,6 +34,8 @@ void check(CheckedLightning& c, const char* op, const Tensor& q, const Tensor& k
   LINEA_CHECK(!q.device().is_cpu() || q.dtype() == DType::f32 || q.dtype() == DType::f64, op, ": ", q.desc(),
               " must be f32 or f64 (the CPU kernel's types)");
   LINEA_CHECK(opt.block > 0, op, ": block must be positive, got ", opt.block);
+  LINEA_CHECK(q.device().is_cpu() || (Dk <= 256 && Dv <= 256), op, ": the CUDA kernel takes head dims up to 256, got Dk = ",
+              Dk, ", Dv = ", Dv);
   c.segments = opt.segments;
   const int64_t covered = resolve_segments(op, c.segments, B, T);
   const int64_t N = int64_t(c.segments.start.size());

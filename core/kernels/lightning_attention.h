@@ -79,7 +79,8 @@ void lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const
 }  // namespace linea::cpu
 
 namespace linea::cuda {
-// The same contract on CUDA tensors (f32, bf16 or f16).
+// The same contract on CUDA tensors (f32, bf16 or f16); the kernel takes Dk and Dv up to 320
+// (kernels:: admits 256; hedgehog_window's sweep adds a column of ones to v).
 void lightning_attn_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                         const Tensor& initial_state, const Tensor& final_state, const LightningDims& d);
 void lightning_attn_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& dout,
