@@ -110,7 +110,7 @@ struct TrainConfig {
 // LoLCATs' attention transfer (data.objective: attention_transfer), specs/lolcats.md §2.
 struct TransferConfig {
   double mse_factor = 1000.0;  // x element-mean MSE of per-head outputs, averaged over layers
-  double xent_factor = 0.0;    // attention-weight cross-entropy; only 0 is implemented
+  double xent_factor = 0.0;    // attention-weight cross-entropy (layers/attention_transfer.h)
 };
 
 struct DistConfig {

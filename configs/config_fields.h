@@ -222,7 +222,7 @@ void visit_config(V& v, T& c) {
     v.field("mse_factor", c.transfer.mse_factor,
             "attention_transfer: weight of the mean squared error of per-head attention outputs, >= 0");
     v.field("xent_factor", c.transfer.xent_factor,
-            "attention_transfer: weight of the attention-weight cross-entropy (only 0 is implemented)");
+            "attention_transfer: weight of the attention-weight cross-entropy, >= 0 (LoLCATs: 0 for 7B/8B, 1 for 405B; O(T^2) memory)");
   });
   v.section("dist", [&] {
     v.field("backend", c.dist.backend, "gradient all-reduce: auto is NCCL on GPUs, MPI on CPUs");

@@ -205,8 +205,7 @@ void validate_config(Config& config, const KeyLocations& where, ConfigProblems& 
   c.positive(config.dist.timeout_s, "dist.timeout_s");
   validate_task(config, c);
   c.non_negative(config.transfer.mse_factor, "transfer.mse_factor");
-  c.require(config.transfer.xent_factor == 0, "transfer.xent_factor", config.transfer.xent_factor,
-            "0 (the attention-weight cross-entropy is not implemented; LoLCATs' 7B/8B recipes use 0)");
+  c.non_negative(config.transfer.xent_factor, "transfer.xent_factor");
 }
 
 }  // namespace linea

@@ -5,15 +5,18 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "autograd/ops/concat.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/gather.h"
 #include "autograd/ops/hedgehog_window.h"
 #include "autograd/ops/matmul.h"
+#include "autograd/ops/reduce.h"
 #include "autograd/ops/rope.h"
 #include "autograd/ops/softmax.h"
 #include "autograd/ops/views.h"
+#include "autograd/ops/where.h"
 #include "layers/softmax_attention.h"
 
 namespace linea {
@@ -165,18 +168,23 @@ HedgehogWindowAttention::Heads HedgehogWindowAttention::heads(const Variable& x,
   return h;
 }
 
+HedgehogWindowAttention::Hybrid HedgehogWindowAttention::hybrid(const Heads& h) const {
+  Hybrid y{feature_map_q_->forward(h.q), feature_map_k_->forward(h.k), sigmoid(window_factors_), Variable()};
+  y.lambda = opt_.affine_factors ? add_scalar(neg(y.gamma), 1.0)
+                                 : Variable(Tensor::ones({heads_}, y.gamma.dtype(), y.gamma.device()));
+  return y;
+}
+
 Variable HedgehogWindowAttention::attend(const Heads& h, const SequenceContext& ctx) const {
   auto* state = static_cast<HedgehogState*>(ctx.state);
-  const Variable fq = feature_map_q_->forward(h.q), fk = feature_map_k_->forward(h.k);
-  const Variable gamma = sigmoid(window_factors_);
-  const Variable lambda = opt_.affine_factors ? add_scalar(neg(gamma), 1.0)
-                                              : Variable(Tensor::ones({heads_}, gamma.dtype(), gamma.device()));
+  const Hybrid y = hybrid(h);
+  const Variable& fk = y.fk;
   kernels::HedgehogWindowOptions o;
   o.layout = kernel_layout(opt_.window_layout);
   o.window = opt_.window;
   o.segments = ctx.segments;
-  const HedgehogWindowResult r =
-      hedgehog_window_attention(h.q, h.k, h.v, fq, fk, gamma, lambda, o, Variable(), Variable(), state != nullptr);
+  const HedgehogWindowResult r = hedgehog_window_attention(h.q, h.k, h.v, y.fq, fk, y.gamma, y.lambda, o, Variable(),
+                                                           Variable(), state != nullptr);
   if (state) {  // a prefill: the state over all but the last `window` tokens, those into the cache
     LINEA_CHECK(int64_t(state->lengths.size()) == ctx.B, "HedgehogWindowAttention: a decoding state for ",
                 state->lengths.size(), " sequences got a prefill of ", ctx.B);
@@ -202,6 +210,40 @@ Variable HedgehogWindowAttention::attend(const Heads& h, const SequenceContext& 
     }
   }
   return r.out;
+}
+
+Variable HedgehogWindowAttention::weights(const Heads& h, const SequenceContext& ctx) const {
+  LINEA_CHECK(ctx.segments.empty() && !ctx.state, "HedgehogWindowAttention::weights: full rows only, not decoding");
+  const Hybrid y = hybrid(h);
+  const int64_t T = h.q.size(2), w = opt_.window;
+  const bool terrace = opt_.window_layout == WindowLayout::terrace;
+  // Constant masks of the pair sets: window pairs, linear pairs, and every pair outside the window.
+  std::vector<double> window(size_t(T * T), 0.0), linear(size_t(T * T), 0.0), outside(size_t(T * T), 1.0);
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      const bool in_window = j >= kernels::hedgehog_window_start(i, T, w, terrace);
+      (in_window ? window : linear)[size_t(i * T + j)] = 1.0;
+      if (in_window) outside[size_t(i * T + j)] = 0.0;
+    }
+  const DType dt = h.q.dtype();
+  const Device dev = h.q.device();
+  auto mask = [&](const std::vector<double>& m, DType type) { return Tensor::from_vector(m, {T, T}, type).to(dev); };
+  const Variable per_head_gamma = reshape(y.gamma, {1, heads_, 1, 1}), per_head_lambda = reshape(y.lambda, {1, heads_, 1, 1});
+  Variable num = per_head_lambda * (matmul(y.fq, y.fk, false, true) * Variable(mask(linear, dt)));
+  if (w > 0) {
+    // exp(s − c) with c the row's largest window logit, a constant: q and k carry no gradient here.
+    Tensor e;
+    {
+      NoGradGuard no_grad;
+      const Variable s = masked_fill(scale(matmul(h.q, h.k, false, true), 1.0 / std::sqrt(double(head_dim_))),
+                                     mask(outside, DType::u8), -std::numeric_limits<double>::infinity());
+      e = exp(s - max(s, {3}, true)).data();
+    }
+    num = num + per_head_gamma * Variable(e);
+  }
+  Variable den = sum(num, {3}, true);
+  if (w == 0) den = add_scalar(den, kernels::kPureLinearEps);
+  return num / den;
 }
 
 Variable HedgehogWindowAttention::project_out(const Variable& out, const SequenceContext& ctx) const {

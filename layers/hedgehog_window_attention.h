@@ -67,11 +67,21 @@ class HedgehogWindowAttention : public TokenMixer {
   };
   Heads heads(const Variable& x, const SequenceContext& ctx) const;
   Variable attend(const Heads& h, const SequenceContext& ctx) const;
+  // The student's normalised attention weights [B, H, T, T] over full rows in the explicit
+  // T x T form of spec §1.4: γ exp(s_ij − c_i) on window pairs, λ φq_i·φk_j on linear pairs,
+  // 0 above the diagonal, each row divided by its shared normaliser (so weights · v is
+  // attend's output). O(T²) memory; attention transfer's cross-entropy term reads it.
+  Variable weights(const Heads& h, const SequenceContext& ctx) const;
   // The output projection applied to per-head outputs [B, H, T, D] (rows as ctx says).
   Variable project_out(const Variable& out, const SequenceContext& ctx) const;
 
  private:
   Variable step(const Variable& x, const SequenceContext& ctx) const;
+  // The feature maps of q and k and the per-head weights γ = sigmoid(θ) and λ.
+  struct Hybrid {
+    Variable fq, fk, gamma, lambda;
+  };
+  Hybrid hybrid(const Heads& h) const;
 
   AttentionConfig opt_;
   int64_t heads_, kv_heads_, head_dim_;

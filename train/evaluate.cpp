@@ -117,8 +117,8 @@ EvalResult evaluate_windows(CausalLM& model, const PackedCausalDataset& data, in
   return r;
 }
 
-EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, double mse_factor, int64_t max_batches,
-                             int64_t micro_batch, Device device, EvalShard shard) {
+EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, double mse_factor, double xent_factor,
+                             int64_t max_batches, int64_t micro_batch, Device device, EvalShard shard) {
   NoGradGuard ng;
   EvalModeGuard mode(model);
   EvalResult r;
@@ -126,7 +126,7 @@ EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, do
   r.language_model = false;
   for_each_eval_batch(data.num_examples(), max_batches, micro_batch, shard, [&](const std::vector<int64_t>& idx) {
     CausalBatch batch = data.get_batch(idx);
-    r.add_batch(attention_transfer_loss(model, batch.inputs.to(device), mse_factor).loss.data().item(),
+    r.add_batch(attention_transfer_loss(model, batch.inputs.to(device), mse_factor, xent_factor).loss.data().item(),
                 batch.inputs.numel());
   });
   return r;

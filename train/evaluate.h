@@ -89,8 +89,8 @@ EvalResult evaluate_sliding(CausalLM& model, const TokenShards& shards, int64_t 
 
 // LoLCATs' attention-transfer loss (layers/attention_transfer.h), token-weighted over the
 // first `max_batches` batches of `micro_batch` consecutive windows (all when 0).
-EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, double mse_factor, int64_t max_batches,
-                             int64_t micro_batch, Device device, EvalShard shard = {});
+EvalResult evaluate_transfer(Decoder& model, const PackedCausalDataset& data, double mse_factor, double xent_factor,
+                             int64_t max_batches, int64_t micro_batch, Device device, EvalShard shard = {});
 
 // MLM cross-entropy and accuracy over the masked tokens of the first `max_batches` batches
 // of `micro_batch` consecutive examples (all when 0); masks from the dataset's own seed, epoch 0.

@@ -126,23 +126,26 @@ class CausalLmObjective : public TrainingObjective {
 class AttentionTransferObjective : public CausalLmObjective {
  public:
   AttentionTransferObjective(const Config& c, ShardPair s, Device device, DType dtype)
-      : CausalLmObjective(c, std::move(s), device, dtype), mse_factor_(c.transfer.mse_factor) {}
+      : CausalLmObjective(c, std::move(s), device, dtype),
+        mse_factor_(c.transfer.mse_factor),
+        xent_factor_(c.transfer.xent_factor) {}
   MicroBatchLoss train_loss(const std::vector<int64_t>& indices, int64_t) override {
     CausalBatch batch = train_.get_batch(indices);
-    TransferLoss t = attention_transfer_loss(model_, batch.inputs.to(device_), mse_factor_);
+    TransferLoss t = attention_transfer_loss(model_, batch.inputs.to(device_), mse_factor_, xent_factor_);
     MicroBatchLoss r{t.loss, batch.inputs.numel(), {}, {}};
     for (size_t i = 0; i < t.layer_mse.size(); ++i) r.metrics.emplace_back(str_cat("mse_layer_", i), t.layer_mse[i]);
+    for (size_t i = 0; i < t.layer_xent.size(); ++i) r.metrics.emplace_back(str_cat("xent_layer_", i), t.layer_xent[i]);
     return r;
   }
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
-    return evaluate_transfer(model_, valid_, mse_factor_, max_batches, micro_batch, device_, shard);
+    return evaluate_transfer(model_, valid_, mse_factor_, xent_factor_, max_batches, micro_batch, device_, shard);
   }
   // The teacher's forward (no backward) plus the student maps' forward and backward: about a
   // third of a training step's 6 N per token, as the model's count gives it.
   double flops_per_token() const override { return CausalLmObjective::flops_per_token() / 3.0; }
 
  private:
-  double mse_factor_;
+  double mse_factor_, xent_factor_;
 };
 
 // Validation examples differ from training ones only in mask ratio and mask stream.

@@ -55,14 +55,6 @@ __device__ __forceinline__ bool locate(const RowLayout& l, Row& r) {
   return r.p < r.len;
 }
 
-// The first window key of position p in a sequence of length len.
-__device__ __forceinline__ int64_t window_start(const RowLayout& l, int64_t p, int64_t len) {
-  if (l.window == 0) return p + 1;
-  if (!l.terrace) return max(int64_t(0), p - l.window + 1);
-  const int64_t o = ((-len) % l.window + l.window) % l.window, block = (p + o) / l.window;
-  return block == 0 ? 0 : max(int64_t(0), (block - 1) * l.window - o);
-}
-
 template <class E>
 __device__ __forceinline__ float dot_row(const float* x, const E* y, int64_t n) {
   float acc = 0.f;
@@ -134,7 +126,7 @@ __global__ void __launch_bounds__(32 * kWarps)
   float* qs = smem + (threadIdx.x >> 5) * (l.D + l.F);
   float* fqs = qs + l.D;
   stage_row(qs, fqs, q, fq, r.row(), l, lane);
-  const int64_t ws = window_start(l, r.p, r.len);
+  const int64_t ws = kernels::hedgehog_window_start(r.p, r.len, l.window, l.terrace);
   const WindowSums<E, P> w = window_sums<E, P>(k, v, fk, qs, fqs, r.row0, ws, r.p, l, lane);
   const float g = load_as<float, E>(gamma[r.h]), lam = load_as<float, E>(lambda[r.h]);
   const float* L = lin + r.row() * (l.Dv + 1);
@@ -161,7 +153,7 @@ __global__ void __launch_bounds__(32 * kWarps)
   float* fqs = qs + l.D;
   float* gs = fqs + l.F;  // G = dy / den, all Dv dims, for the lanes' per-key dots
   stage_row(qs, fqs, q, fq, r.row(), l, lane);
-  const int64_t ws = window_start(l, r.p, r.len), row = r.row();
+  const int64_t ws = kernels::hedgehog_window_start(r.p, r.len, l.window, l.terrace), row = r.row();
   const WindowSums<E, P> w = window_sums<E, P>(k, v, fk, qs, fqs, r.row0, ws, r.p, l, lane);
   const float g = load_as<float, E>(gamma[r.h]), lam = load_as<float, E>(lambda[r.h]);
   const float* L = lin + row * (l.Dv + 1);

@@ -32,12 +32,22 @@
 #pragma once
 #include <cstdint>
 
+#include "core/half.h"
 #include "core/kernels/attention.h"
 #include "core/tensor.h"
 
 namespace linea::kernels {
 
 enum class WindowLayout : uint8_t { terrace, sliding };
+
+// The first key of position p's window in a sequence of len tokens: keys [start, p] are its
+// softmax window W(p), keys [0, start) its linear part Λ(p) (window 0: start = p + 1, all linear).
+LINEA_HD int64_t hedgehog_window_start(int64_t p, int64_t len, int64_t window, bool terrace) {
+  if (window == 0) return p + 1;
+  if (!terrace) return p - window + 1 > 0 ? p - window + 1 : 0;
+  const int64_t o = ((-len) % window + window) % window, block = (p + o) / window;
+  return block == 0 || (block - 1) * window - o < 0 ? 0 : (block - 1) * window - o;
+}
 
 // Added to the denominator of pure linear attention (window 0), as LoLCATs' reference does.
 constexpr double kPureLinearEps = 1e-12;

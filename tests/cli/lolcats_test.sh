@@ -74,7 +74,7 @@ expect_user_error "train.trainable: '*nothing*' matches no parameter" train tran
   --set 'train.trainable=["*nothing*"]'
 expect_user_error "data.objective: attention_transfer needs a decoder with hedgehog_window layers" train teacher.yaml \
   --run-dir bad --no-progress --set data.objective=attention_transfer
-expect_user_error "transfer.xent_factor" train transfer.yaml --run-dir bad --no-progress --set transfer.xent_factor=1
+expect_user_error "transfer.xent_factor" train transfer.yaml --run-dir bad --no-progress --set transfer.xent_factor=-1
 expect_user_error "model.lora.targets: layer 0's token mixer has no projection 'qkv_proj'" train lora.yaml --run-dir bad \
   --no-progress --set 'model.lora.targets=[qkv_proj]'
 
