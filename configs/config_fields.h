@@ -29,6 +29,9 @@ void visit_kda(V& v, T& c) {
   v.field("delta_rule", c.delta_rule, "kda: the delta rule; false gives gated linear attention (the no-delta baseline)");
   v.field("conv_size", c.conv_size, "kda: taps of the short causal conv on q, k and v (Kimi: 4); 0: none");
   v.field("chunk", c.chunk, "kda: rows per chunk of the chunkwise kernel: 16, 32 or 64");
+  v.field("gate_lower_bound", c.gate_lower_bound,
+          "kda: lb in [-5, 0) for fla's lower-bound gate g = lb sigmoid(exp(A_log) (a + dt_bias)); 0: Kimi's unbounded "
+          "gate -exp(A_log) softplus(a + dt_bias)");
   v.section("output_gate", [&] {
     v.field("rank", c.output_gate.rank, "kda: output gate low rank (Kimi), full (the GDN baseline) or none");
     v.field("act", c.output_gate.act, "kda: output gate activation sigmoid (Kimi, GDN-H) or swish (fla's GDN layer)");

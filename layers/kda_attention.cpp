@@ -68,11 +68,12 @@ KdaAttention::KdaAttention(const AttentionConfig& a, const ModelConfig& m, Devic
 }
 
 void KdaAttention::init_own_parameters(Generator& gen) {
-  // A_log = log U(1, 16): decay rates e^A_log in [1, 16].
+  // A_log = log U(1, 16): decay rates e^A_log in [1, 16]; 0 under the lower-bound gate (fla).
+  // The draw happens either way, so dt_bias gets the same numbers with either gate.
   Tensor rate = Tensor::empty({value_heads_}, DType::f64);
   uniform_(rate, gen, 1.0, 16.0);
   std::vector<double> a = rate.to_vector();
-  for (double& e : a) e = std::log(e);
+  for (double& e : a) e = opt_.gate_lower_bound < 0 ? 0.0 : std::log(e);
   Tensor(A_log_.data()).copy_(Tensor::from_vector(a, {value_heads_}, DType::f64));
   // dt_bias = softplus⁻¹(dt), dt log-uniform in [1e-3, 0.1] and at least 1e-4 (Mamba's init).
   Tensor u = Tensor::empty(dt_bias_.data().shape(), DType::f64);
@@ -107,16 +108,19 @@ Variable KdaAttention::forward(const Variable& x, const SequenceContext& ctx) co
   const Variable q = l2_normalise(heads_first(conv_branch(*q_proj_, q_conv_, x, ctx, state ? &state->conv_q : nullptr), H, K));
   const Variable k = l2_normalise(heads_first(conv_branch(*k_proj_, k_conv_, x, ctx, state ? &state->conv_k : nullptr), H, K));
   const Variable v = heads_first(conv_branch(*v_proj_, v_conv_, x, ctx, state ? &state->conv_v : nullptr), HV, V);
-  // g = -exp(A_log) softplus(a + dt_bias), per (value head, key channel) or per value head.
+  // g = -exp(A_log) softplus(a + dt_bias), or lb sigmoid(exp(A_log) (a + dt_bias)) with the
+  // lower-bound gate; per (value head, key channel) or per value head.
   const Variable rate = exp(reshape(A_log_, {HV, 1}));
+  const double lb = opt_.gate_lower_bound;
+  auto log_decay = [&](const Variable& z, int64_t width) {
+    const Variable zz = reshape(z, {B * T, HV, width});
+    return lb < 0 ? scale(sigmoid(zz * rate), lb) : neg(softplus(zz) * rate);
+  };
   Variable g;
   if (opt_.decay == KdaDecay::per_channel) {
-    const Variable z = f_b_proj_->forward(f_a_proj_->forward(x)) + dt_bias_;
-    g = heads_first(neg(reshape(softplus(z), {B * T, HV, K}) * rate), HV, K);
+    g = heads_first(log_decay(f_b_proj_->forward(f_a_proj_->forward(x)) + dt_bias_, K), HV, K);
   } else {
-    const Variable z = a_proj_->forward(x) + dt_bias_;
-    const Variable per_head = neg(reshape(softplus(z), {B * T, HV, 1}) * rate);
-    g = heads_first(expand(per_head, {B * T, HV, K}), HV, K);
+    g = heads_first(expand(log_decay(a_proj_->forward(x) + dt_bias_, 1), {B * T, HV, K}), HV, K);
   }
   const Variable beta = contiguous(permute(reshape(sigmoid(b_proj_->forward(x)), {B, T, HV}), {0, 2, 1}));
   kernels::KdaOptions options;

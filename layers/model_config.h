@@ -57,6 +57,10 @@ struct KdaConfig {
   bool delta_rule = true;   // false: gated linear attention (the "no delta rule" baseline)
   int64_t conv_size = 4;    // short causal conv on q, k, v; 0: none
   int64_t chunk = 64;       // rows per chunk of the chunkwise kernel: 16, 32 or 64
+  // fla's lower-bound ("safe") gate, specs/kimi_linear.md §1.3: g = lb·sigmoid(e^A_log (a + dt_bias))
+  // with lb in [-5, 0), so g in (lb, 0); A_log starts at 0. 0: Kimi-48B's unbounded gate
+  // g = −e^A_log softplus(a + dt_bias).
+  double gate_lower_bound = 0.0;
   KdaOutputGate output_gate;
 };
 

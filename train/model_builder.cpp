@@ -46,6 +46,8 @@ void check_layer_spec(const ModelConfig& m, const AttentionConfig& a, const FfnC
             ", expected 16, 32 or 64");
     require(k.conv_size == 0 || k.conv_size >= 2, "attention.kda.conv_size", std::to_string(k.conv_size),
             ", expected 0 (no conv) or >= 2");
+    require(k.gate_lower_bound == 0 || (k.gate_lower_bound >= -5 && k.gate_lower_bound < 0),
+            "attention.kda.gate_lower_bound", str_cat(k.gate_lower_bound), ", expected 0 (off) or in [-5, 0)");
   }
   if (hedgehog) {
     require(a.positions == PositionKind::rope || a.positions == PositionKind::none, "attention.positions",

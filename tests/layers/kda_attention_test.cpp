@@ -1,6 +1,7 @@
 // The kda token mixer (specs/kimi_linear.md §1): decoders of KDA layers gradcheck through
 // every parameter kind (projections, conv taps, A_log, dt_bias, the low-rank and full gates,
-// o_norm) for KDA with grouped value heads, Gated DeltaNet and the no-delta baseline; a
+// o_norm) for KDA with grouped value heads, Gated DeltaNet, the no-delta baseline and fla's
+// lower-bound gate (which is lb·sigmoid, tested against an equivalent default gate); a
 // per-channel gate whose channels agree is the per-head (GDN) gate; packed and padded
 // batches give each sequence what it gets alone; the init follows fla's layer; the
 // parameters carry the Hugging Face names. Decoding against the full forward is in
@@ -113,6 +114,8 @@ TEST(KdaAttention, DecoderGradchecksThroughEveryParameterKind) {
          k.output_gate.rank = OutputGateRank::none;
        },
        {"q_proj.weight", "v_proj.weight", "f_b_proj.weight", "b_proj.weight", "o_norm.weight"}},
+      {"lower_bound_gate", [](KdaConfig& k) { k.gate_lower_bound = -5.0; },
+       {"A_log", "dt_bias", "f_a_proj.weight", "f_b_proj.weight", "q_proj.weight"}},
   };
   for (const Case& c : cases) {
     ModelConfig m = kda_model();
@@ -166,6 +169,41 @@ TEST(KdaAttention, ChannelConstantGateEqualsThePerHeadGate) {
   EXPECT_TRUE(all_close(a.forward(ids).data(), b.forward(ids).data(), 1e-12, 1e-12));
 }
 
+// fla's lower-bound gate (§1.3) g = lb·sigmoid(e^A_log (a + dt_bias)): A_log starts at 0; with
+// f_b zeroed the gate is the constant lb·sigmoid(e^A_log dt_bias) per channel, which the default
+// gate −e^A_log' softplus(dt_bias') gives with A_log' = 0 and dt_bias' = softplus⁻¹(−g): the two
+// models agree (1e-12, f64).
+TEST(KdaAttention, LowerBoundGateIsLbTimesSigmoid) {
+  ModelConfig bounded = kda_model(), plain = kda_model();
+  bounded.attention.kda.gate_lower_bound = -5.0;
+  Decoder a(bounded), b(plain);
+  Generator g1(21);
+  a.init_parameters(g1);
+  for (double v : a.parameter("layers.0.self_attn.A_log").data().to_vector()) EXPECT_EQ(v, 0.0);
+  a.to(Device::cpu(), DType::f64);
+  b.to(Device::cpu(), DType::f64);
+  for (auto& [n, v] : b.named_parameters()) v.set_data(a.parameter(n).data().clone());
+  for (int64_t layer = 0; layer < 2; ++layer) {
+    const std::string p = "layers." + std::to_string(layer) + ".self_attn.";
+    const Tensor zero = Tensor::zeros(a.parameter(p + "f_b_proj.weight").shape(), DType::f64);
+    a.parameter(p + "f_b_proj.weight").set_data(zero);
+    b.parameter(p + "f_b_proj.weight").set_data(zero.clone());
+    const Tensor A_log = random_tensor({4}, 22 + layer, -1.0, 1.0).to(DType::f64);
+    const Tensor dt = random_tensor({16}, 24 + layer, -2.0, 2.0).to(DType::f64);
+    a.parameter(p + "A_log").set_data(A_log);
+    a.parameter(p + "dt_bias").set_data(dt);
+    std::vector<double> equivalent;
+    for (int64_t i = 0; i < 16; ++i) {
+      const double rate = std::exp(A_log.at({i / 4})), g = -5.0 / (1.0 + std::exp(-rate * dt.at({i})));
+      equivalent.push_back(std::log(std::expm1(-g)));  // softplus(x) = -g
+    }
+    b.parameter(p + "A_log").set_data(Tensor::zeros({4}, DType::f64));
+    b.parameter(p + "dt_bias").set_data(Tensor::from_vector(equivalent, {16}, DType::f64));
+  }
+  const Tensor ids = random_ids({2, 21}, 26);
+  EXPECT_TRUE(all_close(a.forward(ids).data(), b.forward(ids).data(), 1e-12, 1e-12));
+}
+
 // A padded batch (a prefill of prompts of 7 and 13 tokens; packed batches are tested on the
 // kernels) gives each sequence what it gets alone: the conv and the state start at each
 // sequence's first token and ignore the padding after it.
@@ -201,6 +239,10 @@ TEST(KdaAttention, BadSettingsAreNamed) {
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.gate_rank = -2; }).find("attention.kda.gate_rank"),
             std::string::npos);
   EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.conv_size = 1; }).find("attention.kda.conv_size"),
+            std::string::npos);
+  EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.gate_lower_bound = -6; }).find("attention.kda.gate_lower_bound"),
+            std::string::npos);
+  EXPECT_NE(problem([](ModelConfig& m) { m.attention.kda.gate_lower_bound = 0.5; }).find("attention.kda.gate_lower_bound"),
             std::string::npos);
   EXPECT_NE(problem([](ModelConfig& m) { m.kind = ModelKind::encoder; }).find("attention.kind"), std::string::npos);
   EXPECT_EQ(problem([](ModelConfig&) {}), "");
