@@ -15,14 +15,14 @@
 namespace linea {
 
 int run_bench_kda(const BenchCommand& cmd) {
+  const Device device = cmd.device.empty() ? Device::cpu() : device_from_name(cmd.device);
   const int64_t B = cmd.batch, H = cmd.heads, D = cmd.head_dim;
   LINEA_CHECK_T(ConfigError, B > 0 && H > 0 && D > 0 && !cmd.contexts.empty(),
                 "bench kda: --batch, --heads, --head-dim must be positive and --lengths non-empty");
-  LINEA_CHECK_T(ConfigError, cmd.device.empty() || cmd.device == "cpu", "bench kda: --device ", cmd.device,
-                ": KDA has a CPU kernel only so far");
-  std::printf("linea kda: B=%ld H=%ld K=V=%ld chunk 64, f32 cpu, %d threads; forward + backward (recurrent: forward "
-              "only), peak = allocator high-water mark incl. inputs and gradients\n",
-              long(B), long(H), long(D), omp_get_max_threads());
+  std::printf("linea kda: B=%ld H=%ld K=V=%ld chunk 64, f32 %s, %d threads; forward + backward (recurrent: forward "
+              "only), peak = allocator high-water mark incl. inputs and gradients%s\n",
+              long(B), long(H), long(D), device.str().c_str(), omp_get_max_threads(),
+              device.is_cpu() ? "" : "; on CUDA both KDA rows run the token recurrence (no chunkwise CUDA kernel yet)");
   std::printf("%-14s %7s %10s %12s %10s\n", "kernel", "T", "ms", "tokens/s", "peak MiB");
   Generator gen(7);
   for (int64_t T : cmd.contexts) {
@@ -36,12 +36,13 @@ int run_bench_kda(const BenchCommand& cmd) {
     auto normal = [&](const Shape& shape) {
       Tensor t = Tensor::empty(shape, DType::f32);
       normal_(t, gen, 0.0, 1.0);
-      return t;
+      return t.to(device);
     };
-    const Variable q(l2(rand_uniform(s, gen, DType::f32)), true), k(l2(rand_uniform(s, gen, DType::f32)), true);
-    const Variable v(rand_uniform(s, gen, DType::f32), true);
+    const Variable q(l2(rand_uniform(s, gen, DType::f32, device)), true);
+    const Variable k(l2(rand_uniform(s, gen, DType::f32, device)), true);
+    const Variable v(rand_uniform(s, gen, DType::f32, device), true);
     const Variable g(logsigmoid(Variable(normal(s))).data(), true), beta(sigmoid(Variable(normal({B, H, T}))).data(), true);
-    const Variable w(rand_uniform(s, gen, DType::f32));
+    const Variable w(rand_uniform(s, gen, DType::f32, device));
     const int64_t repeats = std::max<int64_t>(1, 8192 / T);
     const kernels::KdaOptions options;
     const MixerTiming chunked =
@@ -49,7 +50,7 @@ int run_bench_kda(const BenchCommand& cmd) {
     const MixerTiming recurrent = time_forward(
         [&] { return Variable(kernels::kda_recurrent_fwd(q.data(), k.data(), v.data(), g.data(), beta.data(), options,
                                                          Tensor(), nullptr)); },
-        Device::cpu(), repeats);
+        device, repeats);
     const MixerTiming softmax =
         time_forward_backward([&] { return scaled_dot_product_attention(q, k, v, true); }, {q, k, v}, w, repeats);
     for (const auto& [name, t] : {std::pair<const char*, MixerTiming>{"kda_chunked", chunked},
