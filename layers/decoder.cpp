@@ -35,7 +35,7 @@ void Decoder::init_parameters(Generator& gen) {
   std::vector<const Linear*> residual_outputs;
   for (size_t i = 0; i < layers_->size(); ++i) {
     residual_outputs.push_back(&(*layers_)[i].mixer().output_projection());
-    residual_outputs.push_back(&(*layers_)[i].ffn().output_projection());
+    for (const Linear* p : (*layers_)[i].ffn().output_projections()) residual_outputs.push_back(p);
   }
   for (auto& [name, m] : named_modules()) {
     if (auto* lin = dynamic_cast<Linear*>(m)) {

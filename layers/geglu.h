@@ -11,7 +11,7 @@ class GeGLU : public ChannelMixer {
   GeGLU(int64_t hidden, int64_t ffn_hidden, double dropout, Device device = Device::cpu(), DType dtype = DType::f32);
   Variable forward(const Variable& x) const override;
   double flops_per_token() const override;
-  const Linear& output_projection() const override { return *wo_; }
+  std::vector<const Linear*> output_projections() const override { return {wo_.get()}; }
 
   const Linear& gated_layers() const { return *gated_layers_; }
   const Linear& wo() const { return *wo_; }

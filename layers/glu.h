@@ -17,7 +17,7 @@ class GLU : public ChannelMixer {
       Device device = Device::cpu(), DType dtype = DType::f32);
   Variable forward(const Variable& x) const override;
   double flops_per_token() const override;
-  const Linear& output_projection() const override { return *down_proj_; }
+  std::vector<const Linear*> output_projections() const override { return {down_proj_.get()}; }
   const Linear& gate_proj() const { return *gate_proj_; }
   const Linear& up_proj() const { return *up_proj_; }
   const Linear& down_proj() const { return *down_proj_; }

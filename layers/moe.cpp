@@ -164,6 +164,13 @@ void Moe::report(const std::string& prefix, std::vector<std::pair<std::string, V
   if (last_aux_loss_.defined()) aux_losses.emplace_back(prefix + "moe_balance_loss", last_aux_loss_);
 }
 
+std::vector<const Linear*> Moe::output_projections() const {
+  std::vector<const Linear*> out;
+  for (size_t e = 0; e < experts_->size(); ++e) out.push_back(&(*experts_)[e].down_proj());
+  if (shared_) out.push_back(&shared_->down_proj());
+  return out;
+}
+
 double Moe::flops_per_token() const {
   const double expert = 3.0 * double(hidden_) * double(expert_hidden_);
   return 6 * (double(hidden_) * double(c_.experts) + double(c_.top_k) * expert + double(c_.shared_experts) * expert);

@@ -37,7 +37,7 @@ class Moe : public ChannelMixer {
   Variable forward(const Variable& x) const override;
   // 6 per weight a token passes: the router, top_k experts and the shared SwiGLU.
   double flops_per_token() const override;
-  const Linear& output_projection() const override { return shared_ ? shared_->down_proj() : (*experts_)[0].down_proj(); }
+  std::vector<const Linear*> output_projections() const override;
   void after_step(const StepEnd& step) override;
   void report(const std::string& prefix, std::vector<std::pair<std::string, Variable>>& aux_losses,
               std::vector<std::pair<std::string, double>>& metrics) const override;

@@ -5,6 +5,7 @@
 // make_channel_mixer are the one place mapping options to classes.
 #pragma once
 #include <memory>
+#include <vector>
 
 #include "layers/linear.h"
 #include "layers/sequence_context.h"
@@ -35,7 +36,10 @@ class ChannelMixer : public Module {
  public:
   virtual Variable forward(const Variable& x) const = 0;  // x [..., hidden] -> [..., hidden]
   virtual double flops_per_token() const = 0;             // 6 per weight of every matmul
-  virtual const Linear& output_projection() const = 0;
+  // The projections whose outputs are added to the residual stream (their init is scaled by
+  // 1 / sqrt(2 layers)): the down projection, or every expert's in an MoE (as Megatron's
+  // output_layer_init_method does for expert fc2).
+  virtual std::vector<const Linear*> output_projections() const = 0;
   // What the last training forward adds to its micro-batch's record (an MoE's balance loss
   // and router load), named under `prefix` ("layers.3."): appended to the objective's
   // aux_losses and metrics, the same names every micro-batch. Default: nothing.
