@@ -324,8 +324,10 @@ struct Prepared {
 
 Tensor f32(const Tensor& t) { return t.dtype() == DType::f32 ? t : t.to(DType::f32); }
 
-void prepare(Prepared& pr, const Tensor& fq, const Tensor& fk, const Tensor& v, const Tensor& S0, const Tensor& z0,
-             bool final_state, const HedgehogWindowDims& d) {
+void prepare(const char* op, Prepared& pr, const Tensor& fq, const Tensor& fk, const Tensor& v, const Tensor& S0,
+             const Tensor& z0, bool final_state, const HedgehogWindowDims& d) {
+  LINEA_CHECK(d.segments <= 0x7fffffff && d.H <= 65535, op, ": ", d.segments, " sequences x ", d.H,
+              " heads are out of range for the CUDA kernel");
   const Device dev = fq.device();
   pr.segments = upload_segment_table(d.seg_start, d.seg_length, d.segments, dev);
   pr.fq = f32(fq);
@@ -354,10 +356,8 @@ void hedgehog_window_fwd(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          const Tensor& gamma, const Tensor& lambda, const Tensor& S0, const Tensor& z0,
                          const Tensor& out, const Tensor& S_final, const Tensor& z_final, const HedgehogWindowDims& d) {
   const char* op = "hedgehog_window_fwd";
-  LINEA_CHECK(d.segments <= 0x7fffffff && d.H <= 65535, op, ": ", d.segments, " sequences x ", d.H,
-              " heads are out of range for the CUDA kernel");
   Prepared pr;
-  prepare(pr, fq, fk, v, S0, z0, S_final.defined(), d);
+  prepare(op, pr, fq, fk, v, S0, z0, S_final.defined(), d);
   if (d.segments == 0) return;
   const size_t smem = sizeof(float) * size_t(kWarps * (d.D + d.F));
   dispatch_dtype(q.dtype(), op, [&](auto tag) {
@@ -383,10 +383,8 @@ void hedgehog_window_bwd(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          const Tensor& dk, const Tensor& dv, const Tensor& dfq, const Tensor& dfk, const Tensor& dgamma,
                          const Tensor& dlambda, const Tensor& dS0, const Tensor& dz0, const HedgehogWindowDims& d) {
   const char* op = "hedgehog_window_bwd";
-  LINEA_CHECK(d.segments <= 0x7fffffff && d.H <= 65535, op, ": ", d.segments, " sequences x ", d.H,
-              " heads are out of range for the CUDA kernel");
   Prepared pr;
-  prepare(pr, fq, fk, v, S0, z0, false, d);
+  prepare(op, pr, fq, fk, v, S0, z0, false, d);
   const Device dev = q.device();
   auto zeros = [&](const Shape& s) { return Tensor::zeros(s, DType::f32, dev); };
   const Tensor dk_w = zeros(k.shape()), dv_w = zeros(v.shape()), dfk_w = zeros(fk.shape()), dfq_w = zeros(fq.shape());

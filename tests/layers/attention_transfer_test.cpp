@@ -122,6 +122,23 @@ double xent_by_loops(const Tensor& A, const Tensor& q, const Tensor& k) {
   return total / double(B * H * T);
 }
 
+// Layer 0's hybrid mixer on the embeddings of ids (what teacher forcing hands it).
+struct FirstLayer {
+  FirstLayer(Decoder& model, const Tensor& ids)
+      : mixer(dynamic_cast<const HedgehogWindowAttention&>(model.layers()[0].mixer())) {
+    ctx.B = ids.size(0);
+    ctx.T = ids.size(1);
+    ctx.positions = &model.position_tables();
+    heads = mixer.heads(model.layers()[0].mixer_norm().forward(reshape(model.embed_tokens().forward(ids),
+                                                                       {ctx.B * ctx.T, model.config().hidden})),
+                        ctx);
+  }
+  Tensor weights() const { return mixer.weights(heads, ctx).data(); }
+  const HedgehogWindowAttention& mixer;
+  SequenceContext ctx;
+  HedgehogWindowAttention::Heads heads;
+};
+
 }  // namespace
 
 TEST(AttentionTransfer, StudentWeightsTimesValuesAreTheHybridOutput) {
@@ -154,16 +171,9 @@ TEST(AttentionTransfer, CrossEntropyTermIsTheRenormalisedCrossEntropy) {
   for (double v : t.layer_xent) mean += v / 3;
   EXPECT_NEAR(t.loss.data().item(), only_mse.loss.data().item() + 0.5 * mean, 1e-12 * t.loss.data().item());
   // Layer 0 by loops, from its weights and the teacher's scores over the same q, k.
-  const auto& mixer = dynamic_cast<const HedgehogWindowAttention&>(model.layers()[0].mixer());
-  SequenceContext ctx;
-  ctx.B = 2;
-  ctx.T = 10;
-  ctx.positions = &model.position_tables();
   NoGradGuard no_grad;
-  const Variable x = model.layers()[0].mixer_norm().forward(
-      reshape(model.embed_tokens().forward(ids), {ctx.B * ctx.T, model.config().hidden}));
-  const HedgehogWindowAttention::Heads h = mixer.heads(x, ctx);
-  EXPECT_NEAR(t.layer_xent[0], xent_by_loops(mixer.weights(h, ctx).data(), h.q.data(), h.k.data()), 1e-12);
+  const FirstLayer first(model, ids);
+  EXPECT_NEAR(t.layer_xent[0], xent_by_loops(first.weights(), first.heads.q.data(), first.heads.k.data()), 1e-12);
 }
 
 TEST(AttentionTransfer, CrossEntropyIsTheTeachersEntropyWhenTheWindowCoversEveryKey) {
@@ -173,19 +183,12 @@ TEST(AttentionTransfer, CrossEntropyIsTheTeachersEntropyWhenTheWindowCoversEvery
   const TransferLoss t = attention_transfer_loss(model, ids, 0.0, 1.0);
   EXPECT_LT(t.layer_mse[0], 1e-24);
   // The student's rows are the teacher's: CE = −Σ A* log A* (plus log(1 + (T−1−i)·1e-12)).
-  const auto& mixer = dynamic_cast<const HedgehogWindowAttention&>(model.layers()[0].mixer());
-  SequenceContext ctx;
-  ctx.B = 2;
-  ctx.T = 12;
-  ctx.positions = &model.position_tables();
   NoGradGuard no_grad;
-  const Variable x = model.layers()[0].mixer_norm().forward(
-      reshape(model.embed_tokens().forward(ids), {ctx.B * ctx.T, model.config().hidden}));
-  const Tensor w = mixer.weights(mixer.heads(x, ctx), ctx).data();
+  const Tensor w = FirstLayer(model, ids).weights();
   double entropy = 0;
   for (double v : w.to_vector())
     if (v > 0) entropy -= v * std::log(v);
-  EXPECT_NEAR(t.layer_xent[0], entropy / double(w.numel() / ctx.T), 1e-10);
+  EXPECT_NEAR(t.layer_xent[0], entropy / double(w.numel() / w.size(2)), 1e-10);
 }
 
 TEST(AttentionTransfer, CrossEntropyTermGradcheck) {
