@@ -24,6 +24,7 @@ const char* to_string(FfnKind v);
 const char* to_string(Activation v);
 const char* to_string(NormKind v);
 const char* to_string(NormPosition v);
+const char* to_string(AbsolutePositions v);
 const char* to_string(AttentionKind v);
 const char* to_string(PositionKind v);
 const char* to_string(BlockScores v);

@@ -15,6 +15,7 @@ LINEA_CONFIG_ENUM(FfnKind, "swiglu", "geglu", "sglu", "glu", "mlp", "moe")
 LINEA_CONFIG_ENUM(Activation, "none", "silu", "gelu", "gelu_tanh", "relu", "sigmoid", "elu", "elu_plus_one")
 LINEA_CONFIG_ENUM(NormKind, "rmsnorm", "layernorm", "simple_rmsnorm")
 LINEA_CONFIG_ENUM(NormPosition, "pre", "post")
+LINEA_CONFIG_ENUM(AbsolutePositions, "none", "sinusoidal")
 LINEA_CONFIG_ENUM(AttentionKind, "softmax", "mla", "norm_linear", "diag_block", "lightning", "kda",
                   "hedgehog_window")
 LINEA_CONFIG_ENUM(PositionKind, "rope", "alibi", "none", "lrpe", "urpe")

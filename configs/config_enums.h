@@ -21,6 +21,7 @@ const EnumNames& enum_names(OutputGateRank);
 const EnumNames& enum_names(OutputGateActivation);
 const EnumNames& enum_names(NormKind);
 const EnumNames& enum_names(NormPosition);
+const EnumNames& enum_names(AbsolutePositions);
 const EnumNames& enum_names(AttentionKind);
 const EnumNames& enum_names(PositionKind);
 const EnumNames& enum_names(Objective);

@@ -133,6 +133,8 @@ void visit_model(V& v, T& c) {
       });
   v.field("tie_embeddings", c.tie_embeddings, "output projection shares the token embedding");
   v.field("scale_embeddings", c.scale_embeddings, "decoder: token embeddings times sqrt(hidden) (TransNormerLLM, Gemma)");
+  v.field("absolute_positions", c.absolute_positions,
+          "decoder: none, or sinusoidal (fairseq's sinusoids from position 2, added after the scaling: TransNormer v1's LM)");
   v.field("dropout", c.dropout, "dropout probability, in [0, 1)");
   v.field("init_std", c.init_std, "standard deviation of the normal init, > 0");
   v.field("max_seq_len", c.max_seq_len, "longest sequence the model accepts; data.seq_len must fit");

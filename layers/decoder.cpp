@@ -1,10 +1,12 @@
 // Decoder: construction, initialization, forward, decoding and the FLOPs count.
 #include "layers/decoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/checkpoint.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/gather.h"
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/views.h"
 #include "layers/lora_linear.h"
@@ -65,6 +67,16 @@ Variable Decoder::run(const Tensor& ids, SequenceContext ctx, DecodingState* sta
   ctx.positions = &positions_;
   Variable x = reshape(embed_tokens_->forward(ids), {ctx.B * ctx.T, m_.hidden});
   if (m_.scale_embeddings) x = scale(x, std::sqrt(double(m_.hidden)));
+  if (m_.absolute_positions == AbsolutePositions::sinusoidal) {
+    // Each row's position in its sequence (a decoding step continues after the tokens seen).
+    std::vector<int64_t> seen;
+    for (int64_t b = 0; state && b < state->batch; ++b) seen.push_back(state->length(b));
+    const Tensor rows = row_positions(ctx, seen, DType::i64, x.device()).reshape({ctx.B * ctx.T});
+    int64_t longest = ctx.T;
+    for (int64_t s : seen) longest = std::max(longest, s + ctx.T);
+    const Tensor table = positions_.sinusoids(m_.hidden, longest, x.device(), x.dtype());
+    x = x + Variable(index_select(Variable(table), 0, rows).data());
+  }
   for (size_t i = 0; i < layers_->size(); ++i) {
     const Block& block = (*layers_)[i];
     if (state) ctx.state = state->layers[i].get();

@@ -21,6 +21,9 @@ enum class Activation : uint8_t { none, silu, gelu, gelu_tanh, relu, sigmoid, el
 enum class BlockScores : uint8_t { softmax, relu };
 enum class NormKind : uint8_t { rmsnorm, layernorm, simple_rmsnorm };
 enum class NormPosition : uint8_t { pre, post };
+// Absolute positions added to a decoder's token embeddings: none (positions live in the token
+// mixers: RoPE, ALiBi, LRPE, URPE, decay) or fairseq's sinusoids (TransNormer v1's LM).
+enum class AbsolutePositions : uint8_t { none, sinusoidal };
 enum class AttentionKind : uint8_t { softmax, mla, norm_linear, diag_block, lightning, kda, hedgehog_window };
 // lrpe: TransNormerLLM's learnable relative positions (lightning, norm_linear); urpe: TransNormer
 // v1's unitary relative positions (norm_linear, diag_block).
@@ -183,6 +186,7 @@ struct ModelConfig {
   std::vector<LayerGroup> layout;  // empty: every layer is {attention, ffn}
   bool tie_embeddings = true;
   bool scale_embeddings = false;  // decoder: token embeddings times sqrt(hidden) (TransNormerLLM, Gemma)
+  AbsolutePositions absolute_positions = AbsolutePositions::none;  // decoder: added after the scaling
   double dropout = 0.0;    // in [0, 1)
   double init_std = 0.02;  // std of the normal init
   int64_t max_seq_len = 2048;  // longest sequence the model accepts; data.seq_len must fit

@@ -2,6 +2,8 @@
 #include "layers/sequence_context.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 namespace linea {
 
@@ -44,6 +46,33 @@ Tensor PositionTables::alibi_slopes(int64_t heads, Device device) {
   Tensor t = Tensor::from_vector(std::vector<double>(s.begin(), s.end()), {heads}, DType::f32).to(device);
   alibi_.emplace_back(device, heads, t);
   return t;
+}
+
+Tensor PositionTables::sinusoids(int64_t hidden, int64_t T, Device device, DType dtype) {
+  for (const auto& [d, t, h, table] : sinusoids_)
+    if (d == device && t == dtype && h == hidden && table.size(0) >= T) return table;
+  int64_t rows = 64;
+  for (const auto& [d, t, h, table] : sinusoids_)
+    if (d == device && t == dtype && h == hidden) rows = std::max(rows, 2 * table.size(0));
+  while (rows < T) rows *= 2;
+  const int64_t half = hidden / 2;
+  LINEA_CHECK(half >= 2, "sinusoidal positions need hidden >= 4, got ", hidden);
+  std::vector<double> values(size_t(rows * hidden), 0.0);
+  for (int64_t p = 0; p < rows; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = double(p + 2) * std::exp(-double(i) * std::log(10000.0) / double(half - 1));
+      values[size_t(p * hidden + i)] = std::sin(angle);
+      values[size_t(p * hidden + half + i)] = std::cos(angle);
+    }
+  Tensor table = Tensor::from_vector(values, {rows, hidden}, dtype).to(device);
+  sinusoids_.erase(std::remove_if(sinusoids_.begin(), sinusoids_.end(),
+                                  [&](const auto& e) {
+                                    return std::get<0>(e) == device && std::get<1>(e) == dtype &&
+                                           std::get<2>(e) == hidden;
+                                  }),
+                   sinusoids_.end());
+  sinusoids_.emplace_back(device, dtype, hidden, table);
+  return table;
 }
 
 Tensor row_positions(const SequenceContext& ctx, const std::vector<int64_t>& seen, DType dtype, Device device) {

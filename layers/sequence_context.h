@@ -29,6 +29,11 @@ class PositionTables {
   kernels::RopeTables rope(const AttentionConfig& a, int64_t head_dim, int64_t T, Device device);
   // f32 [heads] slopes on `device`.
   Tensor alibi_slopes(int64_t heads, Device device);
+  // fairseq's sinusoidal position embeddings [rows >= T, hidden] in dtype: row p holds position
+  // p + 2 (fairseq numbers a sequence's first token padding_idx + 1 = 2), [sin(q f_i), cos(q f_i)]
+  // for q = p + 2, f_i = 10000^(-i / (half - 1)), i < half = hidden / 2, then a zero column when
+  // hidden is odd. Cached; grows (doubling) when a longer sequence asks.
+  Tensor sinusoids(int64_t hidden, int64_t T, Device device, DType dtype);
 
  private:
   struct Rope {
@@ -40,6 +45,7 @@ class PositionTables {
   };
   std::vector<Rope> rope_;
   std::vector<std::tuple<Device, int64_t, Tensor>> alibi_;
+  std::vector<std::tuple<Device, DType, int64_t, Tensor>> sinusoids_;
 };
 
 struct SequenceContext {

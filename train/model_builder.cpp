@@ -139,6 +139,9 @@ void check_buildable(const Config& c) {
     LINEA_CHECK_T(ConfigError, m.kv_heads == m.heads, "model.kv_heads: ", m.kv_heads,
                   " differs from model.heads; the encoder's fused Wqkv has no grouped-query attention, expected ",
                   m.heads);
+    LINEA_CHECK_T(ConfigError, m.absolute_positions == AbsolutePositions::none,
+                  "model.absolute_positions: ", to_string(m.absolute_positions),
+                  " is for decoders; the encoder has learned position embeddings");
     LINEA_CHECK_T(ConfigError, !m.scale_embeddings, "model.scale_embeddings: true is not implemented by the encoder, "
                   "expected false");
     LINEA_CHECK_T(ConfigError, m.tie_embeddings, "model.tie_embeddings: false is not implemented by the encoder, "

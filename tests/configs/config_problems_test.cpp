@@ -22,7 +22,7 @@ TEST(ConfigProblems, ThreeIndependentErrorsAreReportedTogether) {
   EXPECT_EQ(config_error([&] { load_config(r); }),
             r + ":2:3: model.hiden: unknown key (did you mean 'hidden'?), expected one of kind, vocab_size, hidden, "
                 "layers, heads, kv_heads, ffn, norm, attention, layer_pattern, layout, tie_embeddings, "
-                "scale_embeddings, dropout, init_std, max_seq_len, type_vocab_size, unpad, lora\n" +
+                "scale_embeddings, absolute_positions, dropout, init_std, max_seq_len, type_vocab_size, unpad, lora\n" +
                 r + ":4:7: optim.lr: expected a number, got 'fast'\n" +
                 r + ":5:16: train.steps: expected an integer >= 0, got -5");
 }

@@ -1,7 +1,8 @@
 // Decoding with caches: a prefill of prompts of different lengths followed by one token at a
 // time gives the logits of one full forward at every position, for every token mixer kind
 // (global softmax with RoPE, ALiBi or no positions; sliding windows below and above the
-// length; grouped-query heads; a mixed layout; lightning, norm_linear and diag_block;
+// length; grouped-query heads; a mixed layout; lightning, norm_linear (also with v1's
+// sinusoidal absolute positions) and diag_block;
 // LoLCATs' hedgehog_window (sliding layout, T2R, pure linear); KDA, GDN and the no-delta
 // baseline, alone and beside softmax; a post-norm model). f32 throughout: the step
 // path scores keys with matmul + softmax, the full forward with the fused kernel, so they
@@ -75,6 +76,15 @@ const Variant kVariants[] = {
        m.attention.kind = AttentionKind::norm_linear;
        m.attention.positions = PositionKind::lrpe;
        m.attention.feature_map = Activation::elu_plus_one;
+     }},
+    // TransNormer v1's LM input: embeddings times sqrt(d) plus fairseq's sinusoids, whose
+    // steps must continue at each sequence's own position.
+    {"norm_linear_sinusoidal_positions", [](ModelConfig& m) {
+       m.attention.kind = AttentionKind::norm_linear;
+       m.attention.positions = PositionKind::none;
+       m.attention.feature_map = Activation::elu_plus_one;
+       m.scale_embeddings = true;
+       m.absolute_positions = AbsolutePositions::sinusoidal;
      }},
     // Blocks of 4: prompts of 5, 1 and 9 tokens and the steps after them cross block borders.
     {"diag_block_softmax", [](ModelConfig& m) {
