@@ -337,6 +337,8 @@ void prepare(const char* op, Prepared& pr, const Tensor& fq, const Tensor& fk, c
   pr.lin = Tensor::zeros({d.B, d.H, d.T, d.Dv + 1}, DType::f32, dev);
   if (final_state) pr.x_all = Tensor::empty({d.segments, d.H, d.F, d.Dv + 1}, DType::f32, dev);
   pr.longest = d.segments ? *std::max_element(d.seg_length, d.seg_length + d.segments) : 0;
+  LINEA_CHECK((pr.longest + kWarps - 1) / kWarps <= 65535, op, ": a sequence of ", pr.longest,
+              " tokens is too long for the CUDA kernel (at most ", 65535 * kWarps, ")");
   pr.layout = RowLayout{d.H,        d.T,        d.D,
                         d.Dv,       d.F,        d.segments,
                         d.window,   d.layout == kernels::WindowLayout::terrace,

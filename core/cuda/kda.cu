@@ -7,7 +7,7 @@
 // the GPU path's correctness baseline and runs O(T K V) per head like the CPU oracle.
 //
 // Backward: the same warp first sweeps its column forward, saving s at every 64th token in
-// a scratch checkpoint buffer; then, chunk by chunk from the end, it recomputes the chunk's
+// a scratch checkpoint buffer (total tokens / 64 states of K x V per value head); then, chunk by chunk from the end, it recomputes the chunk's
 // states from its checkpoint into shared memory and runs the column's reverse step:
 //   ds += scale q_t do_tj; dq_t += scale do_tj s_t; du = k_t · ds; dk_t += u_j ds;
 //   dβ_t += w du (w = v_tj - k_t · a, or v_tj); dv_tj = β_t du;
@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "core/cuda/rowwise.cuh"
 #include "core/cuda/sequence_kernels.cuh"
@@ -111,27 +112,30 @@ __global__ void __launch_bounds__(32 * kFwdWarps)
     }
 }
 
-// Accumulators in f32: dq, dk [B*H*T, K]; dg [B*HV*T, K]; dβ [B*HV*T]. checkpoints: per
-// column (plane * V + j), `chunks` states of K floats.
+// Accumulators in f32: dq, dk [B*H*T, K]; dg [B*HV*T, K]; dβ [B*HV*T]. checkpoints
+// [Σ_s chunks_s, HV, V, K]: sequence s's chunk c at row chunk_start[s] + c (its own count, so
+// a packed batch of many short documents needs no more than its tokens).
 template <class E, int P>
 __global__ void __launch_bounds__(32 * kBwdWarps)
     kda_bwd_kernel(const E* q, const E* k, const E* v, const E* g, const E* beta, const E* dout, const E* s0,
                    const E* ds_final, float* dq, float* dk, float* dg, float* dbeta, E* dv, E* ds0, float* checkpoints,
-                   int64_t chunks, KdaLayout l) {
+                   const int64_t* chunk_start, KdaLayout l) {
   extern __shared__ float saved[];  // [kBwdWarps][kChunk][K]: s_{t-1} of each token of the chunk
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int64_t j = int64_t(blockIdx.z) * kBwdWarps + warp;
   if (j >= l.V) return;  // each warp uses only its own slice of shared memory: no __syncthreads
   const PlaneRows p = plane_rows(l, blockIdx.x, blockIdx.y);
   float* mine = saved + int64_t(warp) * kChunk * l.K;
-  float* ck = checkpoints + (p.state * l.V + j) * chunks * l.K;
+  const int64_t e = blockIdx.y;
+  // Chunk c's saved state of this column.
+  auto ck = [&](int64_t c) { return checkpoints + (((chunk_start[blockIdx.x] + c) * l.HV + e) * l.V + j) * l.K; };
   float st[P], kk[P], a[P];
   load_state(st, s0, p.state, j, l, lane);
   for (int64_t t = 0; t < p.len; ++t) {
     if (t % kChunk == 0)
 #pragma unroll
       for (int i = 0; i < P; ++i)
-        if (lane + 32 * i < l.K) ck[(t / kChunk) * l.K + lane + 32 * i] = st[i];
+        if (lane + 32 * i < l.K) ck(t / kChunk)[lane + 32 * i] = st[i];
     float w, u;
     step<E, P>(k, g, v, beta, p.qk + t, p.v + t, j, l, lane, st, kk, a, w, u);
   }
@@ -140,7 +144,7 @@ __global__ void __launch_bounds__(32 * kBwdWarps)
   for (int64_t c0 = (p.len - 1) / kChunk * kChunk; p.len > 0 && c0 >= 0; c0 -= kChunk) {
     const int64_t c1 = std::min<int64_t>(p.len, c0 + kChunk);
 #pragma unroll
-    for (int i = 0; i < P; ++i) st[i] = lane + 32 * i < l.K ? ck[(c0 / kChunk) * l.K + lane + 32 * i] : 0.f;
+    for (int i = 0; i < P; ++i) st[i] = lane + 32 * i < l.K ? ck(c0 / kChunk)[lane + 32 * i] : 0.f;
     for (int64_t t = c0; t < c1; ++t) {
 #pragma unroll
       for (int i = 0; i < P; ++i)
@@ -251,9 +255,15 @@ void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
   Tensor dq_acc = accumulator(dq), dk_acc = accumulator(dk), dg_acc = accumulator(dg), dbeta_acc = accumulator(dbeta);
   if (d.segments > 0) {
     const Tensor seg = upload_segment_table(d.seg_start, d.seg_length, d.segments, q.device());
-    const int64_t longest = *std::max_element(d.seg_length, d.seg_length + d.segments);
-    const int64_t chunks = std::max<int64_t>(1, (longest + kChunk - 1) / kChunk);
-    Tensor checkpoints = Tensor::empty({d.segments * d.HV * d.V, chunks, d.K}, DType::f32, q.device());
+    // Each sequence's first checkpoint row: its chunks follow the earlier sequences' own counts.
+    std::vector<int64_t> first_chunk(static_cast<size_t>(d.segments), 0);
+    int64_t chunks = 0;
+    for (int64_t s = 0; s < d.segments; ++s) {
+      first_chunk[size_t(s)] = chunks;
+      chunks += (d.seg_length[s] + kChunk - 1) / kChunk;
+    }
+    const Tensor chunk_start = Tensor::from_indices(first_chunk, q.device());
+    Tensor checkpoints = Tensor::empty({std::max<int64_t>(1, chunks), d.HV, d.V, d.K}, DType::f32, q.device());
     const size_t smem = sizeof(float) * size_t(kBwdWarps * kChunk * d.K);
     dispatch_dtype(q.dtype(), op, [&](auto tag) {
       using E = typename decltype(tag)::type;
@@ -265,7 +275,7 @@ void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
             cptr<E>(q), cptr<E>(k), cptr<E>(v), cptr<E>(g), cptr<E>(beta), cptr<E>(dout),
             cptr_or_null<E>(initial_state), cptr_or_null<E>(dfinal_state), mptr<float>(dq_acc), mptr<float>(dk_acc),
             mptr<float>(dg_acc), mptr<float>(dbeta_acc), mptr<E>(dv), mptr_or_null<E>(dinitial_state),
-            mptr<float>(checkpoints), chunks, layout(d, seg));
+            mptr<float>(checkpoints), cptr<int64_t>(chunk_start), layout(d, seg));
       });
     });
     LINEA_CUDA_LAUNCH_CHECK();
