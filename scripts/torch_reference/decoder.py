@@ -215,7 +215,7 @@ def softplus_exact(z):
 
 # The keys of model.attention.kda this reference implements; any other key is an error.
 KDA_KEYS = {"head_dim", "value_dim", "value_heads", "gate_rank", "decay", "delta_rule", "conv_size", "chunk",
-            "output_gate"}
+            "gate_lower_bound", "output_gate"}
 OUTPUT_GATE_ACTIVATIONS = {"sigmoid": torch.sigmoid, "swish": F.silu}
 
 
@@ -243,7 +243,8 @@ def kda_recurrence(q, k, v, g, beta, delta_rule):
 def kda_attention(h, p, pre, att, m):
     """Kimi Delta Attention (specs/kimi_linear.md §1.2) with linea's options (model.attention.kda):
     q, k, v = SiLU(short_conv(h W^T)) (SiLU also without the conv, conv_size 0); q, k
-    l2-normalised per head, q scaled by K^-1/2; the log decay g = -exp(A_log) softplus(a + dt_bias)
+    l2-normalised per head, q scaled by K^-1/2; the log decay g = -exp(A_log) softplus(a + dt_bias),
+    or with gate_lower_bound lb < 0 fla's lower-bound gate g = lb sigmoid(exp(A_log) (a + dt_bias)),
     per (value head, key channel) from the low-rank f_a/f_b projections (decay: per_channel) or per
     value head from a_proj (per_head, Gated DeltaNet, §1.3); beta = sigmoid(h b_proj^T); value
     head e reads q/k head e // G (G = HV / H, §1.7); the recurrence; RMSNorm over V with the
@@ -277,6 +278,12 @@ def kda_attention(h, p, pre, att, m):
         raise NotImplementedError(f"kda: output_gate.act {gate_act}")
     if not isinstance(delta_rule, bool):
         raise NotImplementedError(f"kda: delta_rule {delta_rule}")
+    lb = float(opt.get("gate_lower_bound", 0.0))
+    if lb > 0:
+        raise NotImplementedError(f"kda: gate_lower_bound {lb} (expected 0 or negative)")
+
+    def log_decay(z, rate):
+        return lb * torch.sigmoid(rate * z) if lb < 0 else -rate * softplus_exact(z)
     B, T, _ = h.shape
 
     def branch(name):
@@ -300,10 +307,10 @@ def kda_attention(h, p, pre, att, m):
     rate = torch.exp(p[pre + "A_log"])  # [HV]
     if decay == "per_channel":
         a = (h @ p[pre + "f_a_proj.weight"].T) @ p[pre + "f_b_proj.weight"].T
-        g = -rate[:, None] * softplus_exact(a.view(B, T, HV, K) + p[pre + "dt_bias"].view(HV, K))
+        g = log_decay(a.view(B, T, HV, K) + p[pre + "dt_bias"].view(HV, K), rate[:, None])
     else:
         a = h @ p[pre + "a_proj.weight"].T
-        g = (-rate * softplus_exact(a + p[pre + "dt_bias"]))[..., None].expand(B, T, HV, K)
+        g = log_decay(a + p[pre + "dt_bias"], rate)[..., None].expand(B, T, HV, K)
     beta = torch.sigmoid(h @ p[pre + "b_proj.weight"].T)
 
     o = kda_recurrence(q, k, v, g, beta, delta_rule)
@@ -353,6 +360,16 @@ def forward_logits(p, cfg, inputs):
     x = p["embed_tokens.weight"][inputs]
     if m.get("scale_embeddings", False):
         x = x * math.sqrt(m["hidden"])
+    positions = m.get("absolute_positions", "none")
+    if positions == "sinusoidal":  # fairseq's SinusoidalPositionalEmbedding, first token at position 2
+        d, T = m["hidden"], x.shape[1]
+        half = d // 2
+        freq = torch.exp(torch.arange(half, dtype=x.dtype) * -(math.log(10000.0) / (half - 1)))
+        angle = (torch.arange(T, dtype=x.dtype) + 2)[:, None] * freq[None]
+        table = torch.cat([torch.sin(angle), torch.cos(angle), torch.zeros(T, d - 2 * half, dtype=x.dtype)], 1)
+        x = x + table
+    elif positions != "none":
+        raise NotImplementedError(f"absolute_positions {positions}")
     for i, (att, ffn) in enumerate(layer_specs(m)):
         pre = f"layers.{i}."
         x = x + token_mixer(norm(x, p, pre + "input_layernorm", m), p, pre, att, m, i)

@@ -206,6 +206,13 @@ TEST(TorchParity, TiedDecoderWithLlama31RopeScaling) {
 
 TEST(TorchParity, TransNormerLlmDecoder) { check_against_torch(tiny_tnl_config(), kF64); }
 
+// TransNormer v1's LM input: embeddings times sqrt(d) plus fairseq's sinusoids (from position 2).
+TEST(TorchParity, SinusoidalAbsolutePositions) {
+  Config c = tiny_tnl_config();
+  c.model.absolute_positions = AbsolutePositions::sinusoidal;
+  check_against_torch(c, kF64);
+}
+
 // KDA with grouped value heads (HV = 2 H: value head e reads q/k head e / 2), V = 6 != K = 8,
 // the 4-tap conv, rank-3 decay and output gates, chunk 16 over T = 40; untied head.
 TEST(TorchParity, KdaDecoderWithGroupedValueHeads) {
@@ -240,6 +247,16 @@ TEST(TorchParity, KdaWithoutDeltaRuleConvOrOutputGate) {
   k.output_gate.rank = OutputGateRank::none;
   k.value_dim = 5;
   check_against_torch(c, kKdaF64, Init{true});
+}
+
+// fla's lower-bound gate (§1.3): g = lb sigmoid(exp(A_log) (a + dt_bias)), per channel and per head.
+TEST(TorchParity, KdaLowerBoundGate) {
+  for (KdaDecay decay : {KdaDecay::per_channel, KdaDecay::per_head}) {
+    Config c = tiny_kda_config();
+    c.model.attention.kda.gate_lower_bound = -5.0;
+    c.model.attention.kda.decay = decay;
+    check_against_torch(c, kKdaF64, Init{true});
+  }
 }
 
 // A layout mixing kda with NoPE softmax attention (Kimi Linear's hybrid, §3): kda, softmax,
