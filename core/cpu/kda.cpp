@@ -231,27 +231,44 @@ Inputs<S> inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
   return {q.data<S>(), k.data<S>(), v.data<S>(), g.data<S>(), beta.data<S>()};
 }
 
+// Where a plane's states go: the final state [N*HV] and the chunk-start snapshots
+// [N, HV, slots] (each [K, V]); null when not asked for.
 template <class S>
-void forward_plane(const Inputs<S>& in, S* out, const Tensor& initial_state, S* final_state, const KdaDims& d,
-                   int64_t s, int64_t e) {
+struct StatesOut {
+  S *final_state, *chunk_states;
+  int64_t slots;
+  void snapshot(const Mat<S>& state, const KdaDims& d, const Plane& p, int64_t t) const {
+    if (chunk_states && t % d.chunk == 0)
+      Rows<S>(chunk_states + (p.state * slots + t / d.chunk) * d.K * d.V, d.K, d.V) = state;
+  }
+  void finish(const Mat<S>& state, const KdaDims& d, const Plane& p) const {
+    if (final_state) Rows<S>(final_state + p.state * d.K * d.V, d.K, d.V) = state;
+  }
+};
+
+template <class S>
+void forward_plane(const Inputs<S>& in, S* out, const Tensor& initial_state, const StatesOut<S>& states,
+                   const KdaDims& d, int64_t s, int64_t e) {
   const Plane p = plane(d, s, e);
   Mat<S> state = initial<S>(initial_state, d, p);
   Chunk<S> c;
   for (int64_t r0 = 0; r0 < p.length; r0 += d.chunk) {
     const int64_t m = std::min(d.chunk, p.length - r0);
+    states.snapshot(state, d, p, r0);
     load_chunk(c, in.q, in.k, in.v, in.g, in.beta, p, r0, m, d);
     chunk_forward(c, state, out + (p.v_row + r0) * d.V, d);
   }
-  if (final_state) Rows<S>(final_state + p.state * d.K * d.V, d.K, d.V) = state;
+  states.finish(state, d, p);
 }
 
 // §1.4 verbatim: decay, delta, update, read, one token at a time.
 template <class S>
-void recurrent_plane(const Inputs<S>& in, S* out, const Tensor& initial_state, S* final_state, const KdaDims& d,
-                     int64_t s, int64_t e) {
+void recurrent_plane(const Inputs<S>& in, S* out, const Tensor& initial_state, const StatesOut<S>& states,
+                     const KdaDims& d, int64_t s, int64_t e) {
   const Plane p = plane(d, s, e);
   Mat<S> state = initial<S>(initial_state, d, p);
   for (int64_t t = 0; t < p.length; ++t) {
+    states.snapshot(state, d, p, t);
     const ConstRows<S> q(in.q + (p.qk_row + t) * d.K, 1, d.K), k(in.k + (p.qk_row + t) * d.K, 1, d.K);
     const ConstRows<S> v(in.v + (p.v_row + t) * d.V, 1, d.V), g(in.g + (p.v_row + t) * d.K, 1, d.K);
     const S beta = in.beta[p.v_row + t];
@@ -260,7 +277,7 @@ void recurrent_plane(const Inputs<S>& in, S* out, const Tensor& initial_state, S
     state.noalias() += k.transpose() * u;
     Rows<S>(out + (p.v_row + t) * d.V, 1, d.V).noalias() = S(d.scale) * (q * state);
   }
-  if (final_state) Rows<S>(final_state + p.state * d.K * d.V, d.K, d.V) = state;
+  states.finish(state, d, p);
 }
 
 template <class S>
@@ -355,13 +372,15 @@ S* data_or_null(const Tensor& t) {
 
 template <class S, class PlaneFn>
 void forward(PlaneFn plane_fn, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-             const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const KdaDims& d) {
+             const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const Tensor& chunk_states,
+             const KdaDims& d) {
   const Inputs<S> in = inputs<S>(q, k, v, g, beta);
   S* o = out.data<S>();
-  S* fin = data_or_null<S>(final_state);
+  const StatesOut<S> states{data_or_null<S>(final_state), data_or_null<S>(chunk_states),
+                            chunk_states.defined() ? chunk_states.size(2) : 0};
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t s = 0; s < d.segments; ++s)
-    for (int64_t e = 0; e < d.HV; ++e) plane_fn(in, o, initial_state, fin, d, s, e);
+    for (int64_t e = 0; e < d.HV; ++e) plane_fn(in, o, initial_state, states, d, s, e);
 }
 
 // Parallel over (sequence, q/k head): the value heads of a group add into the same dq, dk rows.
@@ -381,15 +400,18 @@ void backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g
 }  // namespace
 
 void kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta, const Tensor& out,
-             const Tensor& initial_state, const Tensor& final_state, const KdaDims& d) {
-  if (q.dtype() == DType::f64) forward<double>(forward_plane<double>, q, k, v, g, beta, out, initial_state, final_state, d);
-  else forward<float>(forward_plane<float>, q, k, v, g, beta, out, initial_state, final_state, d);
+             const Tensor& initial_state, const Tensor& final_state, const Tensor& chunk_states, const KdaDims& d) {
+  if (q.dtype() == DType::f64)
+    forward<double>(forward_plane<double>, q, k, v, g, beta, out, initial_state, final_state, chunk_states, d);
+  else forward<float>(forward_plane<float>, q, k, v, g, beta, out, initial_state, final_state, chunk_states, d);
 }
 
 void kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const KdaDims& d) {
-  if (q.dtype() == DType::f64) forward<double>(recurrent_plane<double>, q, k, v, g, beta, out, initial_state, final_state, d);
-  else forward<float>(recurrent_plane<float>, q, k, v, g, beta, out, initial_state, final_state, d);
+                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state,
+                       const Tensor& chunk_states, const KdaDims& d) {
+  if (q.dtype() == DType::f64)
+    forward<double>(recurrent_plane<double>, q, k, v, g, beta, out, initial_state, final_state, chunk_states, d);
+  else forward<float>(recurrent_plane<float>, q, k, v, g, beta, out, initial_state, final_state, chunk_states, d);
 }
 
 void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,

@@ -34,7 +34,7 @@ constexpr int kChunk = 64;     // checkpoint spacing of the backward
 constexpr int64_t kMaxK = 256;  // 8 key channels per lane
 
 struct KdaLayout {
-  int64_t H, HV, T, K, V, N, G;
+  int64_t H, HV, T, K, V, N, G, chunk;
   float scale;
   bool delta;
   const int64_t* seg;  // [2, N]: starts, then lengths
@@ -82,10 +82,11 @@ __device__ __forceinline__ void load_state(float (&st)[P], const E* s0, int64_t 
   }
 }
 
+// s_chunks (optional) [N, HV, slots, K, V] f32: the state entering every l.chunk-th token.
 template <class E, int P>
 __global__ void __launch_bounds__(32 * kFwdWarps)
     kda_fwd_kernel(const E* q, const E* k, const E* v, const E* g, const E* beta, E* out, const E* s0, E* s_final,
-                   KdaLayout l) {
+                   float* s_chunks, int64_t slots, KdaLayout l) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int64_t j = int64_t(blockIdx.z) * kFwdWarps + warp;
   if (j >= l.V) return;  // no block-wide synchronisation in this kernel
@@ -93,6 +94,12 @@ __global__ void __launch_bounds__(32 * kFwdWarps)
   float st[P], kk[P], a[P];
   load_state(st, s0, p.state, j, l, lane);
   for (int64_t t = 0; t < p.len; ++t) {
+    if (s_chunks && t % l.chunk == 0)
+#pragma unroll
+      for (int i = 0; i < P; ++i) {
+        const int64_t c = lane + 32 * i;
+        if (c < l.K) s_chunks[((p.state * slots + t / l.chunk) * l.K + c) * l.V + j] = st[i];
+      }
     float w, u;
     step<E, P>(k, g, v, beta, p.qk + t, p.v + t, j, l, lane, st, kk, a, w, u);
     float qs = 0.f;
@@ -207,7 +214,8 @@ void dispatch_per_lane(int64_t K, const char* op, Fn&& fn) {
 }
 
 KdaLayout layout(const KdaDims& d, const Tensor& seg) {
-  return KdaLayout{d.H, d.HV, d.T, d.K, d.V, d.segments, d.group(), float(d.scale), d.delta_rule, cptr<int64_t>(seg)};
+  return KdaLayout{d.H,     d.HV,           d.T,          d.K, d.V, d.segments, d.group(),
+                   d.chunk, float(d.scale), d.delta_rule, cptr<int64_t>(seg)};
 }
 
 dim3 grid(const char* op, const KdaDims& d, int warps) {
@@ -226,7 +234,7 @@ Tensor accumulator(const Tensor& t) {
 }  // namespace
 
 void kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta, const Tensor& out,
-             const Tensor& initial_state, const Tensor& final_state, const KdaDims& d) {
+             const Tensor& initial_state, const Tensor& final_state, const Tensor& chunk_states, const KdaDims& d) {
   const char* op = "kda_fwd";
   if (d.segments == 0) return;
   const Tensor seg = upload_segment_table(d.seg_start, d.seg_length, d.segments, q.device());
@@ -236,15 +244,17 @@ void kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
       constexpr int P = decltype(per_lane)::value;
       kda_fwd_kernel<E, P><<<grid(op, d, kFwdWarps), 32 * kFwdWarps, 0, stream()>>>(
           cptr<E>(q), cptr<E>(k), cptr<E>(v), cptr<E>(g), cptr<E>(beta), mptr<E>(out), cptr_or_null<E>(initial_state),
-          mptr_or_null<E>(final_state), layout(d, seg));
+          mptr_or_null<E>(final_state), mptr_or_null<float>(chunk_states),
+          chunk_states.defined() ? chunk_states.size(2) : 0, layout(d, seg));
     });
   });
   LINEA_CUDA_LAUNCH_CHECK();
 }
 
 void kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const KdaDims& d) {
-  kda_fwd(q, k, v, g, beta, out, initial_state, final_state, d);
+                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state,
+                       const Tensor& chunk_states, const KdaDims& d) {
+  kda_fwd(q, k, v, g, beta, out, initial_state, final_state, chunk_states, d);
 }
 
 void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,

@@ -1,6 +1,7 @@
 // Validation, allocation and dispatch of Kimi Delta Attention to its CPU or CUDA kernels.
 #include "core/kernels/kda.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/kernels/dispatch.h"
@@ -78,31 +79,45 @@ void check(CheckedKda& c, const char* op, const Tensor& q, const Tensor& k, cons
 // The chunked kernel, or (recurrent) the token loop.
 Tensor forward(const char* op, bool recurrent, const Tensor& q, const Tensor& k, const Tensor& v,
                const Tensor& g, const Tensor& beta, const KdaOptions& opt, const Tensor& initial_state,
-               Tensor* final_state) {
+               Tensor* final_state, Tensor* chunk_states) {
   CheckedKda c;
   check(c, op, q, k, v, g, beta, opt, initial_state);
   const KdaDims& d = c.dims;
   Tensor out = output_like(q, {d.B, d.HV, d.T, d.V}, !d.covers_all);
-  Tensor final_out;
+  Tensor final_out, chunks_out;
   if (final_state) final_out = output_like(q, {d.segments, d.HV, d.K, d.V}, false);
+  if (chunk_states) {
+    int64_t longest = 0;
+    for (int64_t s = 0; s < d.segments; ++s) longest = std::max(longest, d.seg_length[s]);
+    const DType type = q.dtype() == DType::f64 ? DType::f64 : DType::f32;
+    chunks_out = Tensor::zeros({d.segments, d.HV, (longest + d.chunk - 1) / d.chunk, d.K, d.V}, type, q.device());
+  }
   const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous(), gc = g.contiguous(),
                bc = beta.contiguous(), s0 = contiguous_or_undefined(initial_state);
-  if (recurrent) LINEA_DISPATCH_DEVICE(q.device(), kda_recurrent_fwd, qc, kc, vc, gc, bc, out, s0, final_out, d);
-  else LINEA_DISPATCH_DEVICE(q.device(), kda_fwd, qc, kc, vc, gc, bc, out, s0, final_out, d);
+  if (recurrent)
+    LINEA_DISPATCH_DEVICE(q.device(), kda_recurrent_fwd, qc, kc, vc, gc, bc, out, s0, final_out, chunks_out, d);
+  else LINEA_DISPATCH_DEVICE(q.device(), kda_fwd, qc, kc, vc, gc, bc, out, s0, final_out, chunks_out, d);
   if (final_state) *final_state = final_out;
+  if (chunk_states) *chunk_states = chunks_out;
   return out;
 }
 
 }  // namespace
 
 Tensor kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-               const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state) {
-  return forward("kda_fwd", false, q, k, v, g, beta, opt, initial_state, final_state);
+               const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state, Tensor* chunk_states) {
+  return forward("kda_fwd", false, q, k, v, g, beta, opt, initial_state, final_state, chunk_states);
 }
 
 Tensor kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                         const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state) {
-  return forward("kda_recurrent_fwd", true, q, k, v, g, beta, opt, initial_state, final_state);
+                         const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state,
+                         Tensor* chunk_states) {
+  return forward("kda_recurrent_fwd", true, q, k, v, g, beta, opt, initial_state, final_state, chunk_states);
+}
+
+Tensor kda_state_transpose(const Tensor& state) {
+  check_dim("kda_state_transpose", state, 4, "a state [N, HV, K, V] or [N, HV, V, K]");
+  return state.transpose(2, 3).contiguous();
 }
 
 KdaGrads kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,

@@ -38,10 +38,24 @@ struct KdaOptions {
 
 // out [B, HV, T, V] in q's dtype. initial_state [N, HV, K, V] or undefined for zeros; with
 // final_state non-null it receives the state after each sequence.
+// chunk_states non-null (spec §2.2's return_chunk_states, for prefix caches): the state
+// entering each chunk, h[n] = the state after the sequence's first n * chunk tokens (h[0] the
+// initial state), as [N, HV, slots, K, V] in §1.6's layout, slots = the longest sequence's
+// chunk count; slots past a shorter sequence's last chunk are 0. f64 for f64 inputs, else
+// fp32 whatever q's type (fla stores them in bf16; a bf16 state drifts, §6). Both algorithms
+// give them, so the recurrence checks the chunked kernel's.
 Tensor kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-               const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state);
+               const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state,
+               Tensor* chunk_states = nullptr);
 Tensor kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                         const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state);
+                         const KdaOptions& opt, const Tensor& initial_state, Tensor* final_state,
+                         Tensor* chunk_states = nullptr);
+
+// §1.6's conversion point for peers that keep the state V-first, [N, HV, V, K]: fla's KDA
+// layer since 0.5.1 (state_v_first=True), vLLM's and sglang's serving caches. Transposes the
+// last two axes (nothing else) into a new contiguous tensor; the same call converts back. HF's
+// cache and fla's kernels at their default already use linea's [N, HV, K, V].
+Tensor kda_state_transpose(const Tensor& state);
 
 struct KdaGrads {
   Tensor dq, dk, dv, dg, dbeta;
@@ -73,11 +87,13 @@ struct KdaDims {
 }  // namespace linea
 
 namespace linea::cpu {
-// Contiguous CPU tensors of one floating dtype; states [N, HV, K, V] or undefined.
+// Contiguous CPU tensors of one floating dtype; states [N, HV, K, V], chunk states
+// [N, HV, slots, K, V] (zeroed), each undefined when not wanted.
 void kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta, const Tensor& out,
-             const Tensor& initial_state, const Tensor& final_state, const KdaDims& d);
+             const Tensor& initial_state, const Tensor& final_state, const Tensor& chunk_states, const KdaDims& d);
 void kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const KdaDims& d);
+                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state,
+                       const Tensor& chunk_states, const KdaDims& d);
 // dq and dk arrive zeroed (value heads of a group add into their q/k head).
 void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
              const Tensor& dout, const Tensor& initial_state, const Tensor& dfinal_state, const Tensor& dq,
@@ -86,11 +102,13 @@ void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
 }  // namespace linea::cpu
 
 namespace linea::cuda {
-// The same contract on CUDA tensors (f32, bf16 or f16); both forwards run the recurrence.
+// The same contract on CUDA tensors (f32, bf16 or f16; chunk states f32); both forwards run
+// the recurrence.
 void kda_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta, const Tensor& out,
-             const Tensor& initial_state, const Tensor& final_state, const KdaDims& d);
+             const Tensor& initial_state, const Tensor& final_state, const Tensor& chunk_states, const KdaDims& d);
 void kda_recurrent_fwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state, const KdaDims& d);
+                       const Tensor& out, const Tensor& initial_state, const Tensor& final_state,
+                       const Tensor& chunk_states, const KdaDims& d);
 void kda_bwd(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
              const Tensor& dout, const Tensor& initial_state, const Tensor& dfinal_state, const Tensor& dq,
              const Tensor& dk, const Tensor& dv, const Tensor& dg, const Tensor& dbeta, const Tensor& dinitial_state,

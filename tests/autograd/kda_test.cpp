@@ -14,6 +14,7 @@
 // rounding 6e-8 through ~T K-term sums and the 64 x 64 forward substitution).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/ops/elementwise.h"
@@ -103,6 +104,8 @@ std::vector<Seq> sequences(const Case& c) { return linea::testing::sequence_rows
 
 struct Naive {
   std::vector<double> out, S;  // out [B, HV, T, V]; S [N, HV, K, V]
+  std::vector<double> h;       // [N, HV, slots, K, V]: S entering each chunk, 0 past a sequence's end
+  int64_t slots = 0;
 };
 
 // §1.4 as plain loops: decay, delta, update, read.
@@ -111,8 +114,11 @@ Naive naive(const Case& c, const Inputs& x) {
                             beta = x.beta.to_vector();
   const std::vector<Seq> seqs = sequences(c);
   const int64_t K = c.K, V = c.V, HV = c.HV();
-  Naive r{std::vector<double>(size_t(c.B * HV * c.T * V), 0.0),
-          x.S0.defined() ? x.S0.to_vector() : std::vector<double>(size_t(c.N() * HV * K * V), 0.0)};
+  Naive r;
+  r.out.assign(size_t(c.B * HV * c.T * V), 0.0);
+  r.S = x.S0.defined() ? x.S0.to_vector() : std::vector<double>(size_t(c.N() * HV * K * V), 0.0);
+  for (const Seq& sq : seqs) r.slots = std::max(r.slots, (sq.length + c.chunk - 1) / c.chunk);
+  r.h.assign(size_t(c.N() * HV * r.slots * K * V), 0.0);
   const double scale = 1.0 / std::sqrt(double(K));
   for (size_t s = 0; s < seqs.size(); ++s)
     for (int64_t e = 0; e < HV; ++e) {
@@ -120,6 +126,8 @@ Naive naive(const Case& c, const Inputs& x) {
       const int64_t h = e / c.G;
       double* S = r.S.data() + (int64_t(s) * HV + e) * K * V;
       for (int64_t t = 0; t < sq.length; ++t) {
+        if (t % c.chunk == 0)
+          std::copy(S, S + K * V, r.h.begin() + ((int64_t(s) * HV + e) * r.slots + t / c.chunk) * K * V);
         const int64_t qr = (sq.b * c.H + h) * c.T + sq.t0 + t, vr = (sq.b * HV + e) * c.T + sq.t0 + t;
         for (int64_t i = 0; i < K; ++i)
           for (int64_t j = 0; j < V; ++j) S[i * V + j] *= std::exp(g[size_t(vr * K + i)]);
@@ -202,6 +210,28 @@ TEST_P(KdaCase, ChunkedF32IsWithinF32RoundingOfTheRecurrence) {
   const Tensor out = kernels::kda_fwd(x.q, x.k, x.v, x.g, x.beta, options(c), x.S0, &fin);
   EXPECT_LE(max_diff(out.to_vector(), want.out), 3e-5 * std::max(1.0, max_abs(want.out)));
   EXPECT_LE(max_diff(fin.to_vector(), want.S), 3e-5 * std::max(1.0, max_abs(want.S)));
+}
+
+// Spec §2.2's return_chunk_states: h[n] is the state after the sequence's first n chunks, from
+// both algorithms; f32 inputs give f32 snapshots within the f32 forward's tolerance.
+TEST_P(KdaCase, ChunkStatesAreTheStatesEnteringEachChunk) {
+  const Case& c = GetParam();
+  const Naive want = naive(c, inputs(c, 16));
+  const double sscale = std::max(1.0, max_abs(want.h));
+  for (bool chunked : {true, false}) {
+    const Inputs x = inputs(c, 16);
+    Tensor h;
+    if (chunked) kernels::kda_fwd(x.q, x.k, x.v, x.g, x.beta, options(c), x.S0, nullptr, &h);
+    else kernels::kda_recurrent_fwd(x.q, x.k, x.v, x.g, x.beta, options(c), x.S0, nullptr, &h);
+    EXPECT_EQ(h.shape(), (Shape{c.N(), c.HV(), want.slots, c.K, c.V}));
+    EXPECT_EQ(h.dtype(), DType::f64);
+    EXPECT_LE(max_diff(h.to_vector(), want.h), 1e-10 * sscale) << (chunked ? "chunked" : "recurrent");
+  }
+  const Inputs x32 = inputs(c, 16, DType::f32);
+  Tensor h32;
+  kernels::kda_fwd(x32.q, x32.k, x32.v, x32.g, x32.beta, options(c), x32.S0, nullptr, &h32);
+  EXPECT_EQ(h32.dtype(), DType::f32);
+  EXPECT_LE(max_diff(h32.to_vector(), want.h), 3e-5 * sscale);
 }
 
 // L = out·wo + S_T·wS; dL along a random direction of each input, analytic vs central
@@ -344,6 +374,52 @@ TEST(Kda, PiecesThroughTheStateEqualOnePass) {
         const double got = t < 37 ? a[size_t((h * 37 + t) * 6 + j)] : b[size_t((h * 63 + t - 37) * 6 + j)];
         ASSERT_NEAR(got, w[size_t((h * 100 + t) * 6 + j)], 1e-12);
       }
+}
+
+// Spec §1.6's conversion tests, with K != V so that a missing transpose fails loudly. A peer
+// keeping the state V-first (fla's layer, vLLM, sglang) runs the recurrence on S[j, i] itself;
+// its state imported through kda_state_transpose then decodes the next token as a one-shot
+// forward over T + 1 tokens does; export and import round-trip; the untransposed state is refused.
+TEST(Kda, VFirstStatesConvertAtTheBoundary) {
+  const Case c{"layout", 1, 41, 2, 2, 8, 5, 16, {}, Gate::random, true};
+  const int64_t T = c.T - 1, HV = c.HV(), K = c.K, V = c.V;
+  const Inputs x = inputs(c, 71);
+  const kernels::KdaOptions o = options(c);
+  Tensor full_state;
+  const std::vector<double> full = kernels::kda_fwd(x.q, x.k, x.v, x.g, x.beta, o, x.S0, &full_state).to_vector();
+  // The peer: S0 exported V-first, then T tokens of the recurrence on its own [V, K] state.
+  std::vector<double> peer = kernels::kda_state_transpose(x.S0).to_vector();
+  const std::vector<double> q = x.q.to_vector(), k = x.k.to_vector(), v = x.v.to_vector(), g = x.g.to_vector(),
+                            beta = x.beta.to_vector();
+  for (int64_t e = 0; e < HV; ++e) {
+    double* S = peer.data() + e * V * K;  // S[j * K + i]
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t qr = (e / c.G) * c.T + t, vr = e * c.T + t;
+      for (int64_t j = 0; j < V; ++j) {
+        double p = 0;
+        for (int64_t i = 0; i < K; ++i) {
+          S[j * K + i] *= std::exp(g[size_t(vr * K + i)]);
+          p += S[j * K + i] * k[size_t(qr * K + i)];
+        }
+        const double u = beta[size_t(vr)] * (v[size_t(vr * V + j)] - p);
+        for (int64_t i = 0; i < K; ++i) S[j * K + i] += k[size_t(qr * K + i)] * u;
+      }
+    }
+  }
+  const Tensor v_first = Tensor::from_vector(peer, {1, HV, V, K}, DType::f64);
+  const Tensor imported = kernels::kda_state_transpose(v_first);
+  EXPECT_EQ(imported.shape(), (Shape{1, HV, K, V}));
+  EXPECT_LE(max_diff(kernels::kda_state_transpose(imported).to_vector(), peer), 0.0);  // export o import
+  auto last = [&](const Tensor& t) { return slice(Variable(t), 2, T, T + 1).data().contiguous(); };
+  Tensor decoded_state;
+  const std::vector<double> step = kernels::kda_recurrent_fwd(last(x.q), last(x.k), last(x.v), last(x.g),
+                                                              last(x.beta), o, imported, &decoded_state)
+                                       .to_vector();
+  for (int64_t e = 0; e < HV; ++e)
+    for (int64_t j = 0; j < V; ++j) EXPECT_NEAR(step[size_t(e * V + j)], full[size_t((e * c.T + T) * V + j)], 1e-12);
+  EXPECT_LE(max_diff(decoded_state.to_vector(), full_state.to_vector()), 1e-12);
+  EXPECT_THROW(kernels::kda_recurrent_fwd(last(x.q), last(x.k), last(x.v), last(x.g), last(x.beta), o, v_first, nullptr),
+               Error);
 }
 
 TEST(Kda, GradcheckOfTheOp) {

@@ -80,12 +80,14 @@ void expect_parity(const Case& c, DType dt, uint64_t seed) {
   auto gpu = [&](const Tensor& t) { return t.defined() ? t.to(kGpu, dt) : Tensor(); };
   auto back = [&](const Tensor& t) { return t.to(kCpu, DType::f64); };
 
-  Tensor fin, fin_g;
-  const Tensor out = kernels::kda_fwd(q, k, v, g, beta, opt, s0, &fin);
-  const Tensor out_g = kernels::kda_fwd(gpu(q), gpu(k), gpu(v), gpu(g), gpu(beta), opt, gpu(s0), &fin_g);
+  Tensor fin, fin_g, h, h_g;
+  const Tensor out = kernels::kda_fwd(q, k, v, g, beta, opt, s0, &fin, &h);
+  const Tensor out_g = kernels::kda_fwd(gpu(q), gpu(k), gpu(v), gpu(g), gpu(beta), opt, gpu(s0), &fin_g, &h_g);
   EXPECT_EQ(out_g.dtype(), dt) << what;
   EXPECT_TRUE(close_to_scale(back(out_g), out, fwd_tol)) << "out " << what;
   EXPECT_TRUE(close_to_scale(back(fin_g), fin, fwd_tol)) << "final state " << what;
+  EXPECT_EQ(h_g.dtype(), DType::f32) << what;  // fp32 snapshots whatever the input type
+  EXPECT_TRUE(close_to_scale(back(h_g), h, fwd_tol)) << "chunk states " << what;
   const Tensor out_r = kernels::kda_recurrent_fwd(gpu(q), gpu(k), gpu(v), gpu(g), gpu(beta), opt, gpu(s0), nullptr);
   EXPECT_TRUE(close_to_scale(back(out_r), out, fwd_tol)) << "recurrent out " << what;
 
