@@ -106,6 +106,9 @@ struct TrainConfig {
   std::optional<std::string> init_from;
   std::vector<std::string> trainable;  // globs; empty: every parameter trains
   bool keep_best = false;              // keep checkpoints/best.h5 (lowest validation loss)
+  // > 0: stop (checkpointing) after the first evaluation whose example accuracy exceeds it,
+  // Zoology's rule for synthetic tasks (test accuracy > 0.99); 0: run train.steps.
+  double stop_at_accuracy = 0;
 };
 
 // LoLCATs' attention transfer (data.objective: attention_transfer), specs/lolcats.md §2.

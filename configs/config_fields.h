@@ -222,6 +222,9 @@ void visit_config(V& v, T& c) {
     v.field("trainable", c.train.trainable,
             "globs over parameter names (Module::freeze's: '*' spans dots); only matches train; []: every parameter");
     v.field("keep_best", c.train.keep_best, "also keep checkpoints/best.h5, the lowest validation loss so far");
+    v.field("stop_at_accuracy", c.train.stop_at_accuracy,
+            "in (0, 1): stop after the first evaluation whose example accuracy exceeds it (synthetic tasks; Zoology's "
+            "0.99); 0: never");
   });
   v.section("transfer", [&] {
     v.field("mse_factor", c.transfer.mse_factor,

@@ -157,6 +157,9 @@ void validate_train(TrainConfig& t, const Checker& c) {
   c.require(!t.init_from || !t.init_from->empty(), "train.init_from", "''", "a checkpoint path or null");
   for (size_t i = 0; i < t.trainable.size(); ++i)
     c.require(!t.trainable[i].empty(), str_cat("train.trainable[", i, "]"), "''", "a glob over parameter names");
+  c.fraction(t.stop_at_accuracy, "train.stop_at_accuracy");
+  c.require(t.stop_at_accuracy == 0 || t.eval_every > 0, "train.stop_at_accuracy", t.stop_at_accuracy,
+            "train.eval_every > 0: it is read from the evaluations");
 }
 
 void validate_task(const Config& config, const Checker& c) {

@@ -4,8 +4,9 @@
 # batch 64, cosine to 0 over STEPS (16 epochs = 5,000 steps), the test set evaluated every
 # epoch; the recipes recipes/kimi-linear/synthetic/mqar_<mixer>.yaml (d_model 128, 2 layers,
 # 2 heads) with those settings. A run stops once its test example accuracy (Zoology's test
-# accuracy) exceeds 0.99, as Zoology's loop does: the trainer takes SIGINT, checkpoints and
-# exits. Results accumulate in $OUT/results.md: best example accuracy and the step it came at.
+# accuracy) exceeds 0.99, as Zoology's loop does (the recipes' train.stop_at_accuracy).
+# Results accumulate in $OUT/results.md: best example accuracy and the step it came at. SET
+# adds --set overrides to every run (e.g. SET="train.threads=1").
 #   MIXERS="softmax kda gdn no_delta lightning" SETTINGS="64:4 128:8 256:16" LRS="1e-3" \
 #     OUT=runs/mqar_grid scripts/mqar_grid.sh
 set -euo pipefail
@@ -22,21 +23,7 @@ mkdir -p "$OUT"
 results="$OUT/results.md"
 [[ -f "$results" ]] || printf '| mixer | L | P | lr | best example accuracy | at step | stopped early |\n|---|---|---|---|---|---|---|\n' > "$results"
 
-# The best test example accuracy so far and its step, from a run's metrics.jsonl.
-best_accuracy() {
-  /usr/bin/python3 - "$1" <<'EOF'
-import json, sys
-best, step = -1.0, 0
-try:
-    for line in open(sys.argv[1]):
-        r = json.loads(line)
-        if r.get("split") == "valid" and "example_accuracy" in r and r["example_accuracy"] > best:
-            best, step = r["example_accuracy"], r["step"]
-except FileNotFoundError:
-    pass
-print(f"{best:.4f} {step}")
-EOF
-}
+source scripts/lib/synthetic_runs.sh
 
 for setting in $SETTINGS; do
   L="${setting%%:*}" P="${setting##*:}"
@@ -48,28 +35,11 @@ for setting in $SETTINGS; do
   done
   for mixer in $MIXERS; do
     for lr in $LRS; do
-      run="$OUT/L$L/${mixer}_lr$lr"
-      if [[ -f "$run/done" ]]; then continue; fi
-      rm -rf "$run"
-      "$linea" train "recipes/kimi-linear/synthetic/mqar_$mixer.yaml" --run-dir "$run" \
+      run_synthetic "$results" "| $mixer | $L | $P | $lr" "$OUT/L$L/${mixer}_lr$lr" "$OUT/L$L-$mixer-$lr.log" \
+        "recipes/kimi-linear/synthetic/mqar_$mixer.yaml" \
         --set "model.vocab_size=1024" "model.max_seq_len=$L" "data.seq_len=$L" "data.train=$data/train" \
         "data.valid=$data/test" "train.batch_size=64" "train.micro_batch_size=64" "train.steps=$STEPS" \
-        "train.eval_every=312" "train.log_every=52" "train.ckpt_every=1560" "optim.lr=$lr" > "$OUT/L$L-$mixer-$lr.log" 2>&1 &
-      pid=$!
-      early=no
-      while kill -0 "$pid" 2>/dev/null; do
-        sleep 10
-        read -r acc _ < <(best_accuracy "$run/metrics.jsonl")
-        if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$acc') > 0.99 else 1)"; then
-          early=yes
-          kill -INT "$pid" 2>/dev/null || true
-          break
-        fi
-      done
-      wait "$pid" || true
-      read -r acc step < <(best_accuracy "$run/metrics.jsonl")
-      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$mixer" "$L" "$P" "$lr" "$acc" "$step" "$early" >> "$results"
-      touch "$run/done"
+        "train.eval_every=312" "train.log_every=52" "train.ckpt_every=1560" "optim.lr=$lr" ${SET:-}
     done
   done
 done

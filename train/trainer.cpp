@@ -189,6 +189,22 @@ class Trainer {
     }
   }
 
+  // train.stop_at_accuracy: whether evaluation `r` ends the run (Zoology's "test accuracy >
+  // 0.99"). Only synthetic-task shards report an example accuracy.
+  bool reached_accuracy(const EvalResult& r) const {
+    const double threshold = cfg_.train.stop_at_accuracy;
+    if (threshold <= 0) return false;
+    if (!r.example_accuracy)
+      throw ConfigError(str_cat("train.stop_at_accuracy: the validation data (", cfg_.data.valid,
+                                ") reports no example accuracy; expected synthetic-task shards (linea prepare "
+                                "--synthetic) or stop_at_accuracy 0"));
+    if (!(*r.example_accuracy > threshold)) return false;
+    if (lead_)
+      std::fprintf(stderr, "linea: example accuracy %.4f > %g (train.stop_at_accuracy): stopping at step %ld\n",
+                   *r.example_accuracy, threshold, long(state_.step));
+    return true;
+  }
+
   void read_best() {
     std::ifstream in(run_.file("checkpoints/best.json"));
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -356,6 +372,7 @@ class Trainer {
         window_steps = 0;
       }
       const bool evaluated = cfg_.train.eval_every > 0 && (state_.step % cfg_.train.eval_every == 0 || last);
+      bool accurate_enough = false;  // train.stop_at_accuracy reached
       if (evaluated) {
         EvalResult r = objective_->evaluate(cfg_.train.eval_batches, micro, EvalShard{comm_.rank(), comm_.size()});
         if (r.partial) combine_across_ranks(r);
@@ -365,9 +382,13 @@ class Trainer {
         if (lead_) std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
         last_eval = r;
         keep_if_best(r.mean_nll);
+        accurate_enough = reached_accuracy(r);
       }
-      // A signal may reach the ranks at different steps; they stop together.
-      const bool stop = comm_.size() > 1 ? comm_.all_reduce_value(stop_requested(), ReduceOp::max) > 0 : stop_requested();
+      // A signal may reach the ranks at different steps; they stop together. The evaluation
+      // is combined across ranks, so every rank sees the same accuracy.
+      const bool signalled =
+          comm_.size() > 1 ? comm_.all_reduce_value(stop_requested(), ReduceOp::max) > 0 : stop_requested();
+      const bool stop = signalled || accurate_enough;
       const bool saving = last || stop || (cfg_.train.ckpt_every > 0 && state_.step % cfg_.train.ckpt_every == 0);
       if (saving) checkpoint();
       if (evaluated || saving) {  // tokens/s measures training steps only
@@ -377,10 +398,11 @@ class Trainer {
         window_tokens = 0;
         window_steps = 0;
       }
-      if (stop) {
+      if (signalled) {
         if (lead_) std::fprintf(stderr, "linea: stopped at step %ld; resume with --resume auto\n", long(state_.step));
         return 0;
       }
+      if (stop) break;
     }
     if (lead_ && state_.step > start_step) {
       const double tokens = double(state_.tokens_seen), wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

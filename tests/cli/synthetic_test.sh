@@ -57,6 +57,25 @@ assert abs(float(m.group(1)) - last["loss"]) < 1e-5, (m.group(1), last["loss"])
 assert abs(float(m.group(2)) - last["accuracy"]) < 1e-4 and abs(float(m.group(3)) - last["example_accuracy"]) < 1e-4
 PY
 
+# train.stop_at_accuracy (Zoology's stop rule): the run ends, checkpointed, after the first
+# evaluation above the threshold, whose earlier evaluations were all at or below it.
+"$linea" train mqar.yaml --run-dir stop --no-progress \
+  --set train.steps=400 train.eval_every=10 train.stop_at_accuracy=0.04 2>stop.err || fail "stop_at_accuracy: $(cat stop.err)"
+/usr/bin/python3 - stop/metrics.jsonl <<'PY' && echo "ok: stop_at_accuracy ended the run at the first evaluation above 0.04" || fail "stop_at_accuracy: $(tail -3 stop.err)"
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if '"valid"' in line]
+acc = [r["example_accuracy"] for r in rows]
+assert acc[-1] > 0.04 and all(a <= 0.04 for a in acc[:-1]), acc
+assert rows[-1]["step"] < 400, rows[-1]
+PY
+last_step=$(ls stop/checkpoints | tail -1)
+grep -q "example accuracy 0\.[0-9]* > 0.04 (train.stop_at_accuracy): stopping at step" stop.err && [[ -n "$last_step" ]] \
+  && echo "ok: it says why and keeps $last_step" || fail "stop_at_accuracy printed $(cat stop.err)"
+expect_user_error "train.stop_at_accuracy: expected train.eval_every > 0" train mqar.yaml --run-dir bad \
+  --set train.eval_every=0 train.stop_at_accuracy=0.5
+expect_user_error "train.stop_at_accuracy: expected a number in [0, 1), got 1" train mqar.yaml --run-dir bad \
+  --set train.stop_at_accuracy=1
+
 # Bad combinations: one line, exit 2, nothing written.
 expect_user_error "vocabulary 32 is not larger than the sequence length 32, expected V > L" \
   prepare --synthetic mqar --vocab 32 --seq-len 32 --pairs 4 --examples 8 --seed 1 --output bad

@@ -30,7 +30,9 @@ TEST(AbsolutePositions, SinusoidsAreFairseqsFromPositionTwo) {
         EXPECT_NEAR(t.at({p, i}), std::sin(angle), 1e-12) << p << " " << i;
         EXPECT_NEAR(t.at({p, half + i}), std::cos(angle), 1e-12) << p << " " << i;
       }
-      if (hidden % 2) EXPECT_EQ(t.at({p, hidden - 1}), 0.0);
+      if (hidden % 2) {
+        EXPECT_EQ(t.at({p, hidden - 1}), 0.0);
+      }
     }
   }
   // Growth keeps the rows it had.
