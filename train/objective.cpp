@@ -113,6 +113,7 @@ class CausalLmObjective : public TrainingObjective {
   }
   double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)); }
   std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
+  bool reports_example_accuracy() const override { return valid_.shards().example_tokens() > 0; }
 
  protected:
   PackedCausalDataset train_, valid_;

@@ -49,6 +49,9 @@ class TrainingObjective {
   // sha256 of the tokenizer file the examples were tokenized with (stored in checkpoints so a
   // resume on data from another tokenizer is refused).
   virtual std::string tokenizer_sha256() const = 0;
+  // Whether evaluate() reports an example accuracy (validation shards of a synthetic task),
+  // which train.stop_at_accuracy reads.
+  virtual bool reports_example_accuracy() const { return false; }
 };
 
 // The shards' tokenizer ids must be the model's embedding rows: model.vocab_size is the

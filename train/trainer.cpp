@@ -104,6 +104,9 @@ class Trainer {
     const int64_t W = comm.size(), B = cfg_.train.batch_size, micro = cfg_.train.micro_batch_size;
     LINEA_CHECK_T(ConfigError, B % (W * micro) == 0, "train.batch_size: ", B, " is not divisible by the world size ",
                   W, " times train.micro_batch_size ", micro, "; expected a multiple of ", W * micro);
+    LINEA_CHECK_T(ConfigError, cfg_.train.stop_at_accuracy == 0 || objective_->reports_example_accuracy(),
+                  "train.stop_at_accuracy: the validation data (", cfg_.data.valid,
+                  ") reports no example accuracy; expected synthetic-task shards (linea prepare --synthetic) or 0");
     Generator init(uint64_t(cfg_.seed));
     objective_->init_parameters(init);
     if (!cfg_.train.trainable.empty()) train_only(cfg_.train.trainable);
@@ -190,15 +193,10 @@ class Trainer {
   }
 
   // train.stop_at_accuracy: whether evaluation `r` ends the run (Zoology's "test accuracy >
-  // 0.99"). Only synthetic-task shards report an example accuracy.
+  // 0.99"). The constructor made sure the validation data reports an example accuracy.
   bool reached_accuracy(const EvalResult& r) const {
     const double threshold = cfg_.train.stop_at_accuracy;
-    if (threshold <= 0) return false;
-    if (!r.example_accuracy)
-      throw ConfigError(str_cat("train.stop_at_accuracy: the validation data (", cfg_.data.valid,
-                                ") reports no example accuracy; expected synthetic-task shards (linea prepare "
-                                "--synthetic) or stop_at_accuracy 0"));
-    if (!(*r.example_accuracy > threshold)) return false;
+    if (threshold <= 0 || !r.example_accuracy || !(*r.example_accuracy > threshold)) return false;
     if (lead_)
       std::fprintf(stderr, "linea: example accuracy %.4f > %g (train.stop_at_accuracy): stopping at step %ld\n",
                    *r.example_accuracy, threshold, long(state_.step));

@@ -118,6 +118,8 @@ sed 's/optim: {lr: 3.0e-3}/optim: {lrr: 3.0e-3}/' tiny.yaml > typo.yaml
 expect_user_error "did you mean 'lr'?" train typo.yaml --run-dir bad
 expect_user_error "optim.lr: expected a number" train tiny.yaml --run-dir bad --set optim.lr=fast
 expect_user_error "optim.lr" train tiny.yaml --run-dir bad --set optim.lr=-1
+expect_user_error "train.stop_at_accuracy: the validation data (valid) reports no example accuracy; expected synthetic-task shards" \
+  train tiny.yaml --run-dir bad --set train.stop_at_accuracy=0.5
 # A warmup not shorter than the run (a smoke test of a long recipe) becomes a tenth of it, with a warning.
 out=$("$linea" config tiny.yaml --set train.steps=20 --set schedule.warmup_steps=50 2>warn.txt) || fail "config with a long warmup"
 [[ "$out" == *"warmup_steps: 2"* && "$(cat warn.txt)" == "warning: --set schedule.warmup_steps=50: schedule.warmup_steps 50 >= train.steps 20 for a decaying schedule; warming up for 2 steps instead" ]] \
