@@ -90,6 +90,7 @@ void cpu_raw_free(void* p, int) { std::free(p); }
 }  // namespace
 
 CachingAllocator& allocator_for(Device d) {
+  LINEA_CHECK(!d.is_meta(), "the meta device allocates nothing (its tensors have no data)");
   if (d.is_cpu()) {
     static CachingAllocator* cpu = new CachingAllocator(cpu_raw_alloc, cpu_raw_free, 0);  // lives for the process
     return *cpu;

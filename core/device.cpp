@@ -5,7 +5,10 @@
 
 namespace linea {
 
-std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
+std::string Device::str() const {
+  if (is_meta()) return "meta";
+  return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
+}
 
 Device device_from_name(const std::string& name) {
   if (name == "cpu") return Device::cpu();

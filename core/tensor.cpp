@@ -41,9 +41,11 @@ Shape contiguous_strides(const Shape& s) {
 // ---- Storage ----------------------------------------------------------------
 
 Storage::Storage(size_t bytes, Device device)
-    : data_(allocator_for(device).allocate(bytes)), bytes_(bytes), device_(device) {}
+    : data_(device.is_meta() ? nullptr : allocator_for(device).allocate(bytes)), bytes_(bytes), device_(device) {}
 
-Storage::~Storage() { allocator_for(device_).deallocate(data_); }
+Storage::~Storage() {
+  if (!device_.is_meta()) allocator_for(device_).deallocate(data_);
+}
 
 // ---- error helpers ------------------------------------------------------------
 
@@ -351,8 +353,11 @@ void Tensor::copy_(const Tensor& src) {
 #endif
 }
 
-void Tensor::fill_(double value) { kernels::fill(*this, value); }
-void Tensor::zero_() { kernels::fill(*this, 0.0); }
+// A meta tensor's values are not held anywhere: filling it is a no-op, so modules build on it.
+void Tensor::fill_(double value) {
+  if (!device_.is_meta()) kernels::fill(*this, value);
+}
+void Tensor::zero_() { fill_(0.0); }
 
 // ---- element access -------------------------------------------------------------------
 

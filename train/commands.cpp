@@ -20,6 +20,7 @@
 #include "train/context_length_eval.h"
 #include "train/evaluate.h"
 #include "train/objective.h"
+#include "train/recipe_info.h"
 #include "train/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -204,6 +205,8 @@ int verify_files(const std::vector<std::string>& files, bool shards) {
 }  // namespace
 
 int run_info(const std::string& path, bool verify) {
+  const std::string ext = fs::path(path).extension().string();
+  if (!verify && (ext == ".yaml" || ext == ".yml")) return describe_recipe(path);
   if (is_shard_folder(path) || is_shard_file(path)) {
     if (!verify) return describe_shards(path);
     return verify_files(fs::is_directory(path) ? TokenShards::files(path) : std::vector<std::string>{path}, true);

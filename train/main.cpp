@@ -207,8 +207,11 @@ int main(int argc, char** argv) {
 
   std::string info_path;
   CLI::App* info_cmd =
-      app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint, or what a token shard holds");
-  info_cmd->add_option("path", info_path, linea::str_cat(kCheckpointHelp, ", or a token shard (folder or .h5)"))
+      app.add_subcommand("info", "config, step, parameters and tensors of a checkpoint, what a token shard holds, or "
+                                 "a recipe's parameter count (total and per token)");
+  info_cmd->add_option("path", info_path,
+                       linea::str_cat(kCheckpointHelp, ", a token shard (folder or .h5), or a recipe (.yaml: its model "
+                                                       "counted without allocating it)"))
       ->required();
   bool info_verify = false;
   info_cmd->add_flag("--verify", info_verify,

@@ -4,9 +4,15 @@
 #include "core/device.h"
 #include "core/error.h"
 
+// Meta tensors (core/device.h) hold no data for a kernel to read or write.
+#define LINEA_REFUSE_META(device, name)                                                                   \
+  LINEA_CHECK(!(device).is_meta(), #name, ": tensors on the meta device have a shape but no data, expected " \
+              "tensors on cpu or cuda")
+
 #ifdef LINEA_WITH_CUDA
 #define LINEA_DISPATCH_DEVICE(device, name, ...)  \
   do {                                            \
+    LINEA_REFUSE_META(device, name);              \
     if ((device).is_cpu()) {                      \
       ::linea::cpu::name(__VA_ARGS__);            \
     } else {                                      \
@@ -16,6 +22,7 @@
 #else
 #define LINEA_DISPATCH_DEVICE(device, name, ...)                                                   \
   do {                                                                                             \
+    LINEA_REFUSE_META(device, name);                                                               \
     if ((device).is_cpu()) {                                                                       \
       ::linea::cpu::name(__VA_ARGS__);                                                             \
     } else {                                                                                       \

@@ -60,6 +60,20 @@ info=$("$linea" info straight)
 for want in "kda none | moe 16" "mla none | moe 16"; do
   [[ "$info" == *"$want"* ]] && echo "ok: info shows '$want'" || fail "info lacks '$want': $info"
 done
+# The recipe itself, counted without data, has the checkpoint's parameters; per token only
+# top_k 2 of the 4 routed experts of every layer count.
+params=$("$linea" info straight | sed -n 's/^parameters *\([0-9]*\) in.*/\1/p')
+recipe_info=$("$linea" info kimi.yaml) || fail "info kimi.yaml"
+[[ -n "$params" && "$recipe_info" == *"parameters     $params ("* && "$recipe_info" == *"kda none | moe 16"* ]] \
+  && echo "ok: info kimi.yaml counts the checkpoint's $params parameters" || fail "info kimi.yaml: $recipe_info (checkpoint: $params)"
+/usr/bin/python3 - "$recipe_info" <<'PY' && echo "ok: per token, half the routed experts" || fail "per-token count: $recipe_info"
+import re, sys
+text = sys.argv[1]
+total = int(re.search(r"^parameters +(\d+)", text, re.M).group(1))
+routed = int(re.search(r"^routed experts +(\d+)", text, re.M).group(1))
+active = int(re.search(r"^per token +(\d+)", text, re.M).group(1))
+assert active == total - routed // 2, (total, routed, active)
+PY
 gen() { "$linea" generate straight --max-new-tokens 10 --temperature 0 "$@" 2>/dev/null; }
 a=$(gen --prompt "In the beginning God")
 b=$(gen --prompt "In the beginning God")
