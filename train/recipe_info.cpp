@@ -19,9 +19,11 @@ std::unique_ptr<Module> build_on_meta(const ModelConfig& m) {
   return std::make_unique<Decoder>(m, Device::meta(), DType::f32);
 }
 
-std::string billions(int64_t n) {
+// 49.123B, 8.763M: three decimals of the largest unit below the count.
+std::string short_count(int64_t n) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.3fB", double(n) / 1e9);
+  if (n >= 1000000000) std::snprintf(text, sizeof text, "%.3fB", double(n) / 1e9);
+  else std::snprintf(text, sizeof text, "%.3fM", double(n) / 1e6);
   return text;
 }
 
@@ -58,13 +60,13 @@ int describe_recipe(const std::string& path) {
   const ParameterCount c = count_parameters(config.model);
   std::printf("recipe         %s\n", path.c_str());
   std::printf("parameters     %ld (%s) in %ld tensors, counted without data (meta device)\n", long(c.total),
-              billions(c.total).c_str(), long(c.tensors));
-  std::printf("embedding      %ld (%s); head %s\n", long(c.embedding), billions(c.embedding).c_str(),
-              c.head > 0 ? str_cat(c.head, " (", billions(c.head), ")").c_str() : "tied to the embedding");
+              short_count(c.total).c_str(), long(c.tensors));
+  std::printf("embedding      %ld (%s); head %s\n", long(c.embedding), short_count(c.embedding).c_str(),
+              c.head > 0 ? str_cat(c.head, " (", short_count(c.head), ")").c_str() : "tied to the embedding");
   if (c.routed_experts > 0)
-    std::printf("routed experts %ld (%s)\n", long(c.routed_experts), billions(c.routed_experts).c_str());
+    std::printf("routed experts %ld (%s)\n", long(c.routed_experts), short_count(c.routed_experts).c_str());
   std::printf("per token      %ld (%s) active; %s without embedding and head\n", long(c.active),
-              billions(c.active).c_str(), billions(c.active - c.embedding - c.head).c_str());
+              short_count(c.active).c_str(), short_count(c.active - c.embedding - c.head).c_str());
   std::printf("\n# layout\n");
   for (const std::string& line : layout_summary(config.model)) std::printf("%s\n", line.c_str());
   return 0;
