@@ -107,7 +107,8 @@ struct TrainConfig {
   std::vector<std::string> trainable;  // globs; empty: every parameter trains
   bool keep_best = false;              // keep checkpoints/best.h5 (lowest validation loss)
   // > 0: stop (checkpointing) after the first evaluation whose example accuracy exceeds it,
-  // Zoology's rule for synthetic tasks (test accuracy > 0.99); 0: run train.steps.
+  // Zoology's rule for synthetic tasks (test accuracy > 0.99); 0: run train.steps. A stopped
+  // run that is resumed trains on to its next evaluation (nothing records the stop).
   double stop_at_accuracy = 0;
 };
 

@@ -319,7 +319,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   Tensor t = empty(shape_, dtype_, device_);
-  kernels::copy(t, *this);
+  t.copy_(*this);
   return t;
 }
 
@@ -334,6 +334,11 @@ Tensor Tensor::to(Device device, DType dtype) const {
 }
 
 void Tensor::copy_(const Tensor& src) {
+  // Meta tensors hold no values: copying into one is a no-op, as filling it is (modules that
+  // upload a table in their constructor build on meta too); out of one there is nothing to copy.
+  if (device_.is_meta()) return;
+  LINEA_CHECK(!src.device().is_meta(), "copy_: ", src.desc(),
+              " is on the meta device (a shape without data), expected a tensor with data to copy from");
   if (src.device() == device_) {
     kernels::copy(*this, src);
     return;

@@ -24,6 +24,7 @@ results="$OUT/results.md"
 [[ -f "$results" ]] || printf '| mixer | L | P | lr | best example accuracy | at step | stopped early |\n|---|---|---|---|---|---|---|\n' > "$results"
 
 source scripts/lib/synthetic_runs.sh
+read -ra set_args <<< "${SET:-}"
 
 for setting in $SETTINGS; do
   L="${setting%%:*}" P="${setting##*:}"
@@ -39,7 +40,7 @@ for setting in $SETTINGS; do
         "recipes/kimi-linear/synthetic/mqar_$mixer.yaml" \
         --set "model.vocab_size=1024" "model.max_seq_len=$L" "data.seq_len=$L" "data.train=$data/train" \
         "data.valid=$data/test" "train.batch_size=64" "train.micro_batch_size=64" "train.steps=$STEPS" \
-        "train.eval_every=312" "train.log_every=52" "train.ckpt_every=1560" "optim.lr=$lr" ${SET:-}
+        "train.eval_every=312" "train.log_every=52" "train.ckpt_every=1560" "optim.lr=$lr" ${set_args[@]+"${set_args[@]}"}
     done
   done
 done

@@ -23,6 +23,7 @@ results="$OUT/results.md"
 [[ -f "$results" ]] || printf '| task | mixer | L | lr | best example accuracy | at step | stopped early |\n|---|---|---|---|---|---|---|\n' > "$results"
 
 source scripts/lib/synthetic_runs.sh
+read -ra set_args <<< "${SET:-}"
 
 for task in $TASKS; do
   for L in $LENGTHS; do
@@ -31,7 +32,7 @@ for task in $TASKS; do
     data="data/synthetic_suite/${task}_L$L"
     for split in "train 64000 1" "test 1000 2"; do
       set -- $split
-      [[ -d "$data/$1" ]] || "$linea" prepare --synthetic "$task" --vocab "$vocab" --seq-len "$L" "${task_args[@]}" \
+      [[ -d "$data/$1" ]] || "$linea" prepare --synthetic "$task" --vocab "$vocab" --seq-len "$L" ${task_args[@]+"${task_args[@]}"} \
         --examples "$2" --seed "$3" --output "$data/$1"
     done
     for mixer in $MIXERS; do
@@ -39,7 +40,7 @@ for task in $TASKS; do
         run_synthetic "$results" "| $task | $mixer | $L | $lr" "$OUT/${task}_L$L/${mixer}_lr$lr" \
           "$OUT/${task}_L$L-$mixer-$lr.log" "recipes/kimi-linear/synthetic/suite_$mixer.yaml" \
           --set "model.vocab_size=$vocab" "model.max_seq_len=$L" "data.seq_len=$L" "data.train=$data/train" \
-          "data.valid=$data/test" "optim.lr=$lr" ${SET:-}
+          "data.valid=$data/test" "optim.lr=$lr" ${set_args[@]+"${set_args[@]}"}
       done
     done
   done

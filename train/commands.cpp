@@ -206,7 +206,11 @@ int verify_files(const std::vector<std::string>& files, bool shards) {
 
 int run_info(const std::string& path, bool verify) {
   const std::string ext = fs::path(path).extension().string();
-  if (!verify && (ext == ".yaml" || ext == ".yml")) return describe_recipe(path);
+  if (ext == ".yaml" || ext == ".yml") {
+    LINEA_CHECK_T(ConfigError, !verify, "info: --verify reads checkpoints and shards; ", path,
+                  " is a recipe (expected a checkpoint, a run directory or shards)");
+    return describe_recipe(path);
+  }
   if (is_shard_folder(path) || is_shard_file(path)) {
     if (!verify) return describe_shards(path);
     return verify_files(fs::is_directory(path) ? TokenShards::files(path) : std::vector<std::string>{path}, true);

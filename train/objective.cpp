@@ -113,7 +113,11 @@ class CausalLmObjective : public TrainingObjective {
   }
   double flops_per_token() const override { return double(model_.flops_per_token(seq_len_)); }
   std::string tokenizer_sha256() const override { return train_.shards().tokenizer_sha256(); }
-  bool reports_example_accuracy() const override { return valid_.shards().example_tokens() > 0; }
+  // evaluate_windows scores examples when the shards are a synthetic task's (masked answers,
+  // one example per window).
+  bool reports_example_accuracy() const override {
+    return valid_.shards().has_loss_mask() && valid_.shards().example_tokens() > 0;
+  }
 
  protected:
   PackedCausalDataset train_, valid_;
@@ -141,6 +145,7 @@ class AttentionTransferObjective : public CausalLmObjective {
   EvalResult evaluate(int64_t max_batches, int64_t micro_batch, EvalShard shard) override {
     return evaluate_transfer(model_, valid_, mse_factor_, xent_factor_, max_batches, micro_batch, device_, shard);
   }
+  bool reports_example_accuracy() const override { return false; }  // the transfer loss only
   // The teacher's forward (no backward) plus the student maps' forward and backward: about a
   // third of a training step's 6 N per token, as the model's count gives it.
   double flops_per_token() const override { return CausalLmObjective::flops_per_token() / 3.0; }

@@ -34,13 +34,18 @@ ParameterCount count_parameters(const ModelConfig& m) {
   const std::vector<LayerSpec> specs = layer_specs(m);
   // Routed experts' parameters per layer, to scale each layer's by its own top_k / experts.
   std::vector<int64_t> routed(specs.size(), 0);
+  // Decoders: embed_tokens and lm_head (absent when tied); encoders: the word embeddings and
+  // the MLM head (its decoder weight is the embedding's).
+  const bool encoder = m.kind == ModelKind::encoder;
+  const std::string embedding = encoder ? "embeddings.word_embeddings." : "embed_tokens.";
+  const std::string head = encoder ? "mlm_head." : "lm_head.";
   ParameterCount c;
   for (const auto& [name, p] : model->named_parameters()) {
     const int64_t n = p.data().numel();
     c.total += n;
     ++c.tensors;
-    if (starts_with(name, "embed_tokens.")) c.embedding += n;
-    if (starts_with(name, "lm_head.")) c.head += n;
+    if (starts_with(name, embedding)) c.embedding += n;
+    if (starts_with(name, head)) c.head += n;
     for (size_t l = 0; l < specs.size(); ++l)
       if (specs[l].ffn.kind == FfnKind::moe && starts_with(name, str_cat("layers.", l, ".mlp.experts."))) routed[l] += n;
   }

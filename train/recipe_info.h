@@ -11,8 +11,8 @@ namespace linea {
 
 struct ParameterCount {
   int64_t total = 0;
-  int64_t embedding = 0;       // embed_tokens
-  int64_t head = 0;            // lm_head (0 when tied to the embedding)
+  int64_t embedding = 0;       // embed_tokens (encoders: embeddings.word_embeddings)
+  int64_t head = 0;            // lm_head, 0 when tied (encoders: the MLM head, whose decoder weight is tied)
   int64_t routed_experts = 0;  // every MoE layer's routed experts
   int64_t tensors = 0;
   // Per token: everything but the routed experts, plus top_k / experts of each layer's.

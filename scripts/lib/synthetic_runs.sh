@@ -22,7 +22,8 @@ PY
 # Trains (a run directory marked done is skipped; an unfinished one restarts), then appends
 # "ROW_PREFIX | best | at step | stopped early |" to RESULTS. The run stops early once its
 # test example accuracy exceeds train.stop_at_accuracy (Zoology's rule); "stopped early: no"
-# means it used all its steps.
+# means it used all its steps. A failed run returns 1 (naming its log), which ends a caller
+# running under set -e: the grid stops at the first broken run instead of filling the table.
 run_synthetic() {
   local results=$1 prefix=$2 run=$3 log=$4
   shift 4

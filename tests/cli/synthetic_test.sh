@@ -68,9 +68,9 @@ acc = [r["example_accuracy"] for r in rows]
 assert acc[-1] > 0.04 and all(a <= 0.04 for a in acc[:-1]), acc
 assert rows[-1]["step"] < 400, rows[-1]
 PY
-last_step=$(ls stop/checkpoints | tail -1)
-grep -q "example accuracy 0\.[0-9]* > 0.04 (train.stop_at_accuracy): stopping at step" stop.err && [[ -n "$last_step" ]] \
-  && echo "ok: it says why and keeps $last_step" || fail "stop_at_accuracy printed $(cat stop.err)"
+stopped_at=$(sed -n 's/.*(train.stop_at_accuracy): stopping at step \([0-9]*\)$/\1/p' stop.err)
+[[ -n "$stopped_at" && -f stop/checkpoints/step_$(printf %07d "$stopped_at").h5 ]] \
+  && echo "ok: it says why and keeps the checkpoint of step $stopped_at" || fail "stop_at_accuracy printed $(cat stop.err)"
 expect_user_error "train.stop_at_accuracy: expected train.eval_every > 0" train mqar.yaml --run-dir bad \
   --set train.eval_every=0 train.stop_at_accuracy=0.5
 expect_user_error "train.stop_at_accuracy: expected a number in [0, 1), got 1" train mqar.yaml --run-dir bad \

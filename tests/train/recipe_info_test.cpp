@@ -5,6 +5,8 @@
 // embedding and head), counted without the ~196 GB its f32 weights would take.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "configs/config.h"
 #include "layers/decoder.h"
 #include "support/tiny_models.h"
@@ -26,6 +28,10 @@ TEST(RecipeInfo, MetaCountEqualsTheBuiltModel) {
     EXPECT_EQ(c.routed_experts, 0);
     EXPECT_EQ(c.active, c.total);
   }
+  const ModelConfig e = linea::testing::tiny_encoder_config();
+  const ParameterCount ce = count_parameters(e);
+  EXPECT_EQ(ce.embedding, e.vocab_size * e.hidden);
+  EXPECT_GT(ce.head, 0);  // the MLM head's dense, norm and bias
 }
 
 TEST(RecipeInfo, EachMoeLayerCountsItsOwnTopK) {
@@ -44,6 +50,22 @@ TEST(RecipeInfo, EachMoeLayerCountsItsOwnTopK) {
   const int64_t expert = 3 * m.hidden * 8;  // gate, up, down of width 8
   EXPECT_EQ(c.routed_experts, 2 * 4 * expert);
   EXPECT_EQ(c.active, c.total - (4 - 1) * expert - (4 - 3) * expert);
+}
+
+// Every shipped recipe builds on the meta device (constructors that upload tables, such as
+// LRPE's or the hedgehog maps' identity init, copy into meta as a no-op) and counts its
+// embedding.
+TEST(RecipeInfo, EveryRecipeIsCounted) {
+  int recipes = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(LINEA_SOURCE_DIR "/recipes")) {
+    if (e.path().extension() != ".yaml") continue;
+    const Config config = load_config(e.path().string());
+    const ParameterCount c = count_parameters(config.model);
+    EXPECT_GT(c.embedding, 0) << e.path();
+    EXPECT_GT(c.total, c.embedding) << e.path();
+    ++recipes;
+  }
+  EXPECT_GT(recipes, 30);
 }
 
 TEST(RecipeInfo, KimiLinear48BHasTheSpecsBudget) {
