@@ -32,8 +32,12 @@ std::string short_count(int64_t n) {
 ParameterCount count_parameters(const ModelConfig& m) {
   const std::unique_ptr<Module> model = build_on_meta(m);
   const std::vector<LayerSpec> specs = layer_specs(m);
-  // Routed experts' parameters per layer, to scale each layer's by its own top_k / experts.
+  // Routed experts' parameters per layer, to scale each layer's by its own top_k / experts;
+  // their name prefix per MoE layer (empty for the others).
   std::vector<int64_t> routed(specs.size(), 0);
+  std::vector<std::string> experts(specs.size());
+  for (size_t l = 0; l < specs.size(); ++l)
+    if (specs[l].ffn.kind == FfnKind::moe) experts[l] = str_cat("layers.", l, ".mlp.experts.");
   // Decoders: embed_tokens and lm_head (absent when tied); encoders: the word embeddings and
   // the MLM head (its decoder weight is the embedding's).
   const bool encoder = m.kind == ModelKind::encoder;
@@ -47,7 +51,7 @@ ParameterCount count_parameters(const ModelConfig& m) {
     if (starts_with(name, embedding)) c.embedding += n;
     if (starts_with(name, head)) c.head += n;
     for (size_t l = 0; l < specs.size(); ++l)
-      if (specs[l].ffn.kind == FfnKind::moe && starts_with(name, str_cat("layers.", l, ".mlp.experts."))) routed[l] += n;
+      if (!experts[l].empty() && starts_with(name, experts[l])) routed[l] += n;
   }
   c.active = c.total;
   for (size_t l = 0; l < specs.size(); ++l) {

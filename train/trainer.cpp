@@ -400,7 +400,7 @@ class Trainer {
         if (lead_) std::fprintf(stderr, "linea: stopped at step %ld; resume with --resume auto\n", long(state_.step));
         return 0;
       }
-      if (stop) break;
+      if (accurate_enough) break;
     }
     if (lead_ && state_.step > start_step) {
       const double tokens = double(state_.tokens_seen), wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
