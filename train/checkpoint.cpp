@@ -22,6 +22,7 @@ void write_trainer(H5File& f, const TrainerState& s) {
   f.set_int_attr("/trainer", "sampler_epoch", s.sampler_epoch);
   f.set_int_attr("/trainer", "sampler_cursor", s.sampler_cursor);
   f.set_string_attr("/trainer", "tokenizer_sha256", s.tokenizer_sha256);
+  if (s.stopped_at_accuracy > 0) f.set_double_attr("/trainer", "stopped_at_accuracy", s.stopped_at_accuracy);
 }
 
 TrainerState read_trainer(const H5File& f) {
@@ -35,6 +36,7 @@ TrainerState read_trainer(const H5File& f) {
   s.schedule_state = f.read_tensor("/trainer/schedule_state").to_vector();
   // Checkpoints written before the attribute existed carry no tokenizer identity.
   if (f.has_attr("/trainer", "tokenizer_sha256")) s.tokenizer_sha256 = f.string_attr("/trainer", "tokenizer_sha256");
+  if (f.has_attr("/trainer", "stopped_at_accuracy")) s.stopped_at_accuracy = f.double_attr("/trainer", "stopped_at_accuracy");
   return s;
 }
 

@@ -25,6 +25,9 @@ struct TrainerState {
   int64_t sampler_epoch = 0, sampler_cursor = 0;
   std::vector<double> schedule_state;
   std::string tokenizer_sha256;  // of the tokenizer the training data came from ("" if unknown)
+  // The example accuracy whose evaluation ended the run at this step (train.stop_at_accuracy),
+  // so a resume knows the run is done; 0 when it did not stop on accuracy here.
+  double stopped_at_accuracy = 0;
 };
 
 // An optimizer's full state as stored under /optim: its kind ("adamw", "sgd"), the steps

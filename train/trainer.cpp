@@ -290,7 +290,17 @@ class Trainer {
     std::optional<double> last_loss;
     std::optional<EvalResult> last_eval;
 
+    // A run that ended on train.stop_at_accuracy stays ended, unless the threshold was raised
+    // above the accuracy that stopped it.
+    const double threshold = cfg_.train.stop_at_accuracy;
+    if (state_.stopped_at_accuracy > 0 && threshold > 0 && state_.stopped_at_accuracy > threshold) {
+      if (lead_)
+        std::fprintf(stderr, "linea: the run stopped at step %ld with example accuracy %.4f > %g (train.stop_at_accuracy); "
+                     "nothing to train\n", long(state_.step), state_.stopped_at_accuracy, threshold);
+      return 0;
+    }
     while (state_.step < cfg_.train.steps) {
+      state_.stopped_at_accuracy = 0;
       const double lr = schedule_->lr_at(state_.step);
       model_.zero_grad();
       const int64_t epoch = sampler_.state().epoch;
@@ -381,6 +391,7 @@ class Trainer {
         last_eval = r;
         keep_if_best(r.mean_nll);
         accurate_enough = reached_accuracy(r);
+        if (accurate_enough) state_.stopped_at_accuracy = *r.example_accuracy;
       }
       // A signal may reach the ranks at different steps; they stop together. The evaluation
       // is combined across ranks, so every rank sees the same accuracy.

@@ -71,6 +71,17 @@ PY
 stopped_at=$(sed -n 's/.*(train.stop_at_accuracy): stopping at step \([0-9]*\)$/\1/p' stop.err)
 [[ -n "$stopped_at" && -f stop/checkpoints/step_$(printf %07d "$stopped_at").h5 ]] \
   && echo "ok: it says why and keeps the checkpoint of step $stopped_at" || fail "stop_at_accuracy printed $(cat stop.err)"
+# Resuming a run that stopped on accuracy trains nothing; a threshold raised above the
+# accuracy that stopped it lets it go on.
+rows_before=$(wc -l < stop/metrics.jsonl)
+"$linea" train --run-dir stop --resume auto --no-progress 2>again.err || fail "resume after the stop: $(cat again.err)"
+grep -q "the run stopped at step $stopped_at with example accuracy .* > 0.04 (train.stop_at_accuracy); nothing to train" again.err \
+  && [[ $(wc -l < stop/metrics.jsonl) == "$rows_before" && $(cat stop/latest) == *"step_$(printf %07d "$stopped_at").h5" ]] \
+  && echo "ok: a resumed run that stopped on accuracy trains nothing" || fail "resume after the stop printed $(cat again.err)"
+"$linea" train --run-dir stop --resume auto --no-progress \
+  --set train.stop_at_accuracy=0.999 train.steps=$((stopped_at + 2)) 2>raised.err || fail "raised threshold: $(cat raised.err)"
+[[ -f stop/checkpoints/step_$(printf %07d $((stopped_at + 2))).h5 ]] \
+  && echo "ok: a raised threshold continues the run" || fail "raised threshold printed $(cat raised.err)"
 expect_user_error "train.stop_at_accuracy: expected train.eval_every > 0" train mqar.yaml --run-dir bad \
   --set train.eval_every=0 train.stop_at_accuracy=0.5
 expect_user_error "train.stop_at_accuracy: expected a number in [0, 1), got 1" train mqar.yaml --run-dir bad \
