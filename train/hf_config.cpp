@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -16,14 +17,29 @@ using nlohmann::json;
 // One config.json with located errors and a record of the defaults taken.
 class ConfigJson {
  public:
-  ConfigJson(std::string file, json j, std::vector<std::string>* defaulted)
-      : file_(std::move(file)), j_(std::move(j)), defaulted_(defaulted) {}
+  ConfigJson(std::string file, json j, std::vector<std::string>* defaulted, std::string prefix = "")
+      : file_(std::move(file)), j_(std::move(j)), defaulted_(defaulted), prefix_(std::move(prefix)) {}
 
   bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
   const json& at(const char* key) const { return j_[key]; }
+  // The map under `key`, its keys named "key.sub" in errors.
+  ConfigJson object(const char* key) const {
+    if (!has(key) || !j_[key].is_object()) fail(key, has(key) ? str_cat(j_[key].dump(), ", expected a map") : "missing, expected a map");
+    return ConfigJson(file_, j_[key], defaulted_, str_cat(prefix_, key, "."));
+  }
+  // A list of integers.
+  std::vector<int64_t> integers(const char* key) const {
+    if (!has(key) || !j_[key].is_array()) fail(key, has(key) ? str_cat(j_[key].dump(), ", expected a list of integers") : "missing, expected a list of integers");
+    std::vector<int64_t> out;
+    for (const json& v : j_[key]) {
+      if (!v.is_number_integer()) fail(key, str_cat(j_[key].dump(), ", expected a list of integers"));
+      out.push_back(v.get<int64_t>());
+    }
+    return out;
+  }
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw ConfigError(str_cat(file_, ": ", key, ": ", what));
+    throw ConfigError(str_cat(file_, ": ", prefix_, key, ": ", what));
   }
 
   int64_t integer(const char* key) const {
@@ -48,22 +64,22 @@ class ConfigJson {
   // The key's value, or Hugging Face's class default (recorded) when it is absent.
   int64_t integer_or(const char* key, int64_t fallback) const {
     if (has(key)) return integer(key);
-    defaulted_->push_back(str_cat(key, " = ", fallback));
+    defaulted_->push_back(str_cat(prefix_, key, " = ", fallback));
     return fallback;
   }
   double number_or(const char* key, double fallback) const {
     if (has(key)) return number(key);
-    defaulted_->push_back(str_cat(key, " = ", fallback));
+    defaulted_->push_back(str_cat(prefix_, key, " = ", fallback));
     return fallback;
   }
   bool boolean_or(const char* key, bool fallback) const {
     if (has(key)) return boolean(key);
-    defaulted_->push_back(str_cat(key, " = ", fallback ? "true" : "false"));
+    defaulted_->push_back(str_cat(prefix_, key, " = ", fallback ? "true" : "false"));
     return fallback;
   }
   std::string string_or(const char* key, const std::string& fallback) const {
     if (has(key)) return string(key);
-    defaulted_->push_back(str_cat(key, " = ", fallback));
+    defaulted_->push_back(str_cat(prefix_, key, " = ", fallback));
     return fallback;
   }
   // A key that must be absent or equal `expected` (what linea implements).
@@ -77,6 +93,7 @@ class ConfigJson {
   std::string file_;
   json j_;
   std::vector<std::string>* defaulted_;
+  std::string prefix_;  // "outer." for a nested map's keys
 };
 
 json read_json(const std::string& file) {
@@ -206,6 +223,101 @@ void read_transnormer(const ConfigJson& c, HfArchitecture& a) {
   if (m.layout.empty() && m.layers > 0 && lrpe[0]) m.attention.positions = PositionKind::lrpe;
 }
 
+// Kimi Linear (KimiLinearConfig): KDA on linear_attn_config.kda_layers and NoPE MLA on
+// full_attn_layers (1-based lists that together hold every layer once), a dense SwiGLU on the
+// first first_k_dense_replace layers and MoE after them (none without num_experts). Consecutive
+// layers of one kind form a layout group.
+void read_kimi(const ConfigJson& c, HfArchitecture& a) {
+  ModelConfig& m = a.model;
+  m.kind = ModelKind::decoder;
+  m.hidden = c.integer("hidden_size");
+  m.layers = c.integer("num_hidden_layers");
+  m.heads = c.integer("num_attention_heads");
+  m.kv_heads = m.heads;  // MLA's keys come from the latent; num_key_value_heads plays no part
+  m.vocab_size = c.integer("vocab_size");
+  if (m.hidden <= 0 || m.heads <= 0 || m.layers <= 0) c.fail("hidden_size", "hidden_size, num_attention_heads and num_hidden_layers must be positive");
+  c.require_absent_or("hidden_act", "silu", "the SwiGLU experts linea implements");
+  c.require_absent_or("q_lora_rank", nullptr, "linea's MLA has no q compression, as Kimi Linear's release");
+  c.require_absent_or("mla_use_nope", true, "linea's MLA is NoPE, as Kimi Linear's release");
+  c.require_absent_or("moe_router_activation_func", "sigmoid", "linea's router scores with a sigmoid");
+  c.require_absent_or("moe_layer_freq", 1, "linea's MoE layers follow the dense ones without gaps");
+  c.require_absent_or("num_nextn_predict_layers", 0, "linea has no multi-token prediction layers");
+  if (c.has("use_grouped_topk") && c.boolean("use_grouped_topk")) {
+    c.require_absent_or("num_expert_group", 1, "linea's router picks from one group of experts");
+    c.require_absent_or("topk_group", 1, "linea's router picks from one group of experts");
+  }
+  m.norm = NormConfig{NormKind::rmsnorm, c.number("rms_norm_eps"), NormPosition::pre};
+  m.tie_embeddings = c.boolean_or("tie_word_embeddings", false);
+  m.init_std = c.number_or("initializer_range", 0.02);
+  m.max_seq_len = c.integer_or("model_max_length", 1048576);
+  m.scale_embeddings = false;
+
+  const ConfigJson lin = c.object("linear_attn_config");
+  AttentionConfig kda;
+  kda.kind = AttentionKind::kda;
+  kda.positions = PositionKind::none;
+  if (lin.integer("num_heads") != m.heads)
+    lin.fail("num_heads", str_cat(lin.integer("num_heads"), ", expected num_attention_heads ", m.heads,
+                                  " (linea's KDA and MLA layers share the model's head count)"));
+  kda.kda.head_dim = lin.integer("head_dim");
+  kda.kda.value_dim = kda.kda.head_dim;
+  kda.kda.gate_rank = kda.kda.head_dim;  // the release's f_a/g_a projections have head_dim rows
+  kda.kda.conv_size = lin.integer("short_conv_kernel_size");
+  AttentionConfig mla;
+  mla.kind = AttentionKind::mla;
+  mla.positions = PositionKind::none;
+  mla.mla.kv_lora_rank = c.integer("kv_lora_rank");
+  mla.mla.nope_head_dim = c.integer("qk_nope_head_dim");
+  mla.mla.rope_head_dim = c.integer("qk_rope_head_dim");
+  mla.mla.v_head_dim = c.integer("v_head_dim");
+
+  std::vector<const AttentionConfig*> mixer(size_t(m.layers), nullptr);
+  auto place = [&](const ConfigJson& where, const char* key, const AttentionConfig* kind) {
+    for (int64_t one_based : where.integers(key)) {
+      if (one_based < 1 || one_based > m.layers)
+        where.fail(key, str_cat("layer ", one_based, " outside 1..", m.layers, " (the lists count layers from 1)"));
+      if (mixer[size_t(one_based - 1)]) where.fail(key, str_cat("layer ", one_based, " is listed twice"));
+      mixer[size_t(one_based - 1)] = kind;
+    }
+  };
+  place(lin, "kda_layers", &kda);
+  place(lin, "full_attn_layers", &mla);
+  for (int64_t i = 0; i < m.layers; ++i)
+    if (!mixer[size_t(i)]) lin.fail("kda_layers", str_cat("layer ", i + 1, " is in neither kda_layers nor full_attn_layers"));
+
+  FfnConfig dense;
+  dense.kind = FfnKind::swiglu;
+  dense.hidden = c.integer("intermediate_size");
+  FfnConfig moe;
+  int64_t dense_layers = m.layers;
+  if (c.has("num_experts")) {
+    dense_layers = std::min(c.integer_or("first_k_dense_replace", 0), m.layers);
+    moe.kind = FfnKind::moe;
+    moe.hidden = c.integer("moe_intermediate_size");
+    moe.moe.experts = c.integer("num_experts");
+    moe.moe.top_k = c.integer("num_experts_per_token");
+    moe.moe.shared_experts = c.integer_or("num_shared_experts", 0);
+    moe.moe.routed_scaling = c.number_or("routed_scaling_factor", 1.0);
+    moe.moe.renormalize = c.boolean_or("moe_renormalize", true);
+  }
+  m.attention = *mixer[0];
+  m.ffn = dense_layers > 0 ? dense : moe;
+  for (int64_t i = 0; i < m.layers; ++i) {
+    const AttentionConfig& att = *mixer[size_t(i)];
+    const FfnConfig& ffn = i < dense_layers ? dense : moe;
+    if (!m.layout.empty() && m.layout.back().attention.kind == att.kind && m.layout.back().ffn.kind == ffn.kind) {
+      ++m.layout.back().layers;
+      continue;
+    }
+    LayerGroup g;
+    g.layers = 1;
+    g.attention = att;
+    g.ffn = ffn;
+    m.layout.push_back(g);
+  }
+  if (m.layout.size() == 1) m.layout.clear();
+}
+
 // What keeps `m` from being a checkpoint of its family; "" when nothing does.
 std::string llama_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& specs) {
   if (m.norm.kind != NormKind::rmsnorm || m.norm.position != NormPosition::pre) return "norm: expected pre rmsnorm";
@@ -242,6 +354,69 @@ std::string transnormer_mismatch(const ModelConfig& m, const std::vector<LayerSp
   return "";
 }
 
+// What keeps `m` from being a Kimi Linear checkpoint: KimiLinearConfig has one KDA and one
+// MLA configuration, one dense width for the first layers and one MoE after them.
+std::string kimi_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& specs) {
+  if (m.norm.kind != NormKind::rmsnorm || m.norm.position != NormPosition::pre) return "norm: expected pre rmsnorm";
+  if (m.scale_embeddings || m.absolute_positions != AbsolutePositions::none)
+    return "expected no embedding scaling and no absolute positions";
+  const LayerSpec* first_kda = nullptr;
+  const LayerSpec* first_mla = nullptr;
+  const LayerSpec* first_dense = nullptr;
+  const LayerSpec* first_moe = nullptr;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const std::string at = str_cat("layer ", i, ": ");
+    const AttentionConfig& a = s.attention;
+    if (a.positions != PositionKind::none) return at + "attention.positions: expected none (Kimi Linear is NoPE)";
+    if (a.kind == AttentionKind::kda) {
+      const KdaConfig& k = a.kda;
+      const int64_t K = k.head_dim > 0 ? k.head_dim : m.head_dim();
+      if (k.decay != KdaDecay::per_channel || !k.delta_rule || k.gate_lower_bound != 0 ||
+          k.output_gate.rank != OutputGateRank::low || k.output_gate.act != OutputGateActivation::sigmoid || k.conv_size <= 0)
+        return at + "kda: expected the release's options (per-channel decay, delta rule, unbounded gate, low-rank "
+                    "sigmoid output gate, a short conv)";
+      if ((k.value_dim > 0 && k.value_dim != K) || (k.value_heads > 0 && k.value_heads != m.heads) ||
+          (k.gate_rank > 0 && k.gate_rank != (k.value_dim > 0 ? k.value_dim : K)))
+        return at + "kda: expected value_dim and gate_rank equal to head_dim and one value head per head";
+      if (first_kda && (k.head_dim != first_kda->attention.kda.head_dim || k.conv_size != first_kda->attention.kda.conv_size))
+        return at + "kda differs from the first kda layer's (linear_attn_config has one)";
+      if (!first_kda) first_kda = &s;
+    } else if (a.kind == AttentionKind::mla) {
+      const MlaConfig& x = a.mla;
+      if (first_mla) {
+        const MlaConfig& y = first_mla->attention.mla;
+        if (x.kv_lora_rank != y.kv_lora_rank || x.nope_head_dim != y.nope_head_dim || x.rope_head_dim != y.rope_head_dim ||
+            x.v_head_dim != y.v_head_dim)
+          return at + "mla differs from the first mla layer's (config.json has one)";
+      }
+      if (!first_mla) first_mla = &s;
+    } else {
+      return at + "attention.kind: expected kda or mla";
+    }
+    const FfnConfig& f = s.ffn;
+    if (f.kind == FfnKind::swiglu && !f.bias) {
+      if (first_moe) return at + "ffn: a dense layer after a MoE layer (Kimi Linear's dense layers come first)";
+      if (first_dense && f.hidden != first_dense->ffn.hidden) return at + "ffn: a dense width other than layer 0's";
+      if (!first_dense) first_dense = &s;
+    } else if (f.kind == FfnKind::moe) {
+      if (first_moe) {
+        const FfnConfig& g = first_moe->ffn;
+        if (f.hidden != g.hidden || f.moe.experts != g.moe.experts || f.moe.top_k != g.moe.top_k ||
+            f.moe.shared_experts != g.moe.shared_experts || f.moe.routed_scaling != g.moe.routed_scaling ||
+            f.moe.renormalize != g.moe.renormalize)
+          return at + "ffn: moe differs from the first moe layer's (config.json has one)";
+      }
+      if (!first_moe) first_moe = &s;
+    } else {
+      return at + "ffn: expected swiglu without bias or moe";
+    }
+  }
+  if (!first_kda) return "no kda layer (linear_attn_config needs its sizes)";
+  if (!first_mla) return "no mla layer (config.json needs its sizes)";
+  return "";
+}
+
 }  // namespace
 
 const char* to_string(HfFamily f) {
@@ -249,6 +424,7 @@ const char* to_string(HfFamily f) {
     case HfFamily::llama: return "llama";
     case HfFamily::mistral: return "mistral";
     case HfFamily::transnormer: return "transnormer";
+    case HfFamily::kimi_linear: return "kimi_linear";
   }
   return "?";
 }
@@ -264,10 +440,14 @@ HfArchitecture read_hf_config(const std::string& folder) {
     a.family = HfFamily::mistral;
   else if (type == "transnormer")
     a.family = HfFamily::transnormer;
+  else if (type == "kimi_linear")
+    a.family = HfFamily::kimi_linear;
   else
-    c.fail("model_type", str_cat("'", type, "' is not supported, expected llama, mistral or transnormer"));
+    c.fail("model_type", str_cat("'", type, "' is not supported, expected llama, mistral, transnormer or kimi_linear"));
   if (a.family == HfFamily::transnormer)
     read_transnormer(c, a);
+  else if (a.family == HfFamily::kimi_linear)
+    read_kimi(c, a);
   else
     read_llama(c, a);
   a.bos_token_id = c.token_id("bos_token_id");
@@ -280,6 +460,12 @@ HfFamily hf_family_of(const ModelConfig& m) {
                 "family linea exports (expected a decoder)");
   const std::vector<LayerSpec> specs = layer_specs(m);
   LINEA_CHECK_T(ConfigError, !specs.empty(), "export: the model has no layers");
+  for (const LayerSpec& s : specs)
+    if (s.attention.kind == AttentionKind::kda || s.attention.kind == AttentionKind::mla) {
+      const std::string why = kimi_mismatch(m, specs);
+      LINEA_CHECK_T(ConfigError, why.empty(), "export: not a Kimi Linear checkpoint: ", why);
+      return HfFamily::kimi_linear;
+    }
   if (specs[0].attention.kind == AttentionKind::lightning) {
     const std::string why = transnormer_mismatch(m, specs);
     LINEA_CHECK_T(ConfigError, why.empty(), "export: not a TransNormerLLM checkpoint: ", why);
@@ -321,6 +507,71 @@ std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, i
     token_ids();
     return j.dump(2) + "\n";
   }
+  if (family == HfFamily::kimi_linear) {
+    json kda_layers = json::array(), mla_layers = json::array();
+    const LayerSpec *kda = nullptr, *mla = nullptr, *moe = nullptr, *dense = nullptr;
+    int64_t dense_layers = 0;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const LayerSpec& s = specs[i];
+      const bool is_kda = s.attention.kind == AttentionKind::kda;
+      (is_kda ? kda_layers : mla_layers).push_back(int64_t(i) + 1);  // the release counts layers from 1
+      if (is_kda && !kda) kda = &s;
+      if (!is_kda && !mla) mla = &s;
+      if (s.ffn.kind == FfnKind::moe) {
+        if (!moe) moe = &s;
+      } else {
+        ++dense_layers;
+        if (!dense) dense = &s;
+      }
+    }
+    const int64_t kda_head_dim = kda->attention.kda.head_dim > 0 ? kda->attention.kda.head_dim : m.head_dim();
+    const MlaConfig& x = mla->attention.mla;
+    j = {{"architectures", {"KimiLinearForCausalLM"}},
+         {"model_type", "kimi_linear"},
+         {"hidden_size", m.hidden},
+         {"num_hidden_layers", m.layers},
+         {"num_attention_heads", m.heads},
+         {"num_key_value_heads", m.heads},
+         {"vocab_size", m.vocab_size},
+         {"intermediate_size", (dense ? dense : moe)->ffn.hidden},
+         {"hidden_act", "silu"},
+         {"rms_norm_eps", m.norm.eps},
+         {"tie_word_embeddings", m.tie_embeddings},
+         {"initializer_range", m.init_std},
+         {"model_max_length", m.max_seq_len},
+         {"q_lora_rank", nullptr},
+         {"kv_lora_rank", x.kv_lora_rank},
+         {"qk_nope_head_dim", x.nope_head_dim},
+         {"qk_rope_head_dim", x.rope_head_dim},
+         {"v_head_dim", x.v_head_dim},
+         {"mla_use_nope", true},
+         {"num_experts", nullptr},
+         {"first_k_dense_replace", dense_layers},
+         {"moe_layer_freq", 1},
+         {"num_nextn_predict_layers", 0},
+         {"linear_attn_config",
+          {{"kda_layers", kda_layers},
+           {"full_attn_layers", mla_layers},
+           {"num_heads", m.heads},
+           {"head_dim", kda_head_dim},
+           {"short_conv_kernel_size", kda->attention.kda.conv_size}}},
+         {"torch_dtype", torch_dtype}};
+    if (moe) {
+      const MoeConfig& e = moe->ffn.moe;
+      j["num_experts"] = e.experts;
+      j["num_experts_per_token"] = e.top_k;
+      j["num_shared_experts"] = e.shared_experts;
+      j["moe_intermediate_size"] = moe->ffn.hidden;
+      j["routed_scaling_factor"] = e.routed_scaling;
+      j["moe_renormalize"] = e.renormalize;
+      j["moe_router_activation_func"] = "sigmoid";
+      j["use_grouped_topk"] = true;
+      j["num_expert_group"] = 1;
+      j["topk_group"] = 1;
+    }
+    token_ids();
+    return j.dump(2) + "\n";
+  }
   const AttentionConfig& att = specs[0].attention;
   const bool mistral = family == HfFamily::mistral;
   j = {{"architectures", {mistral ? "MistralForCausalLM" : "LlamaForCausalLM"}},
@@ -354,6 +605,24 @@ std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, i
 }
 
 HfTensor hf_tensor(HfFamily family, const std::string& name, const Shape& shape) {
+  if (family == HfFamily::kimi_linear) {
+    if (name == "lm_head.weight") return {name, shape};
+    // MoE layers live under block_sparse_moe. (the routed experts' projections named w1 = gate,
+    // w3 = up, w2 = down); dense layers under mlp.
+    static const std::regex moe(R"(layers\.(\d+)\.mlp\.(gate\..+|shared_experts\..+|experts\.(\d+)\.(gate|up|down)_proj\.weight))");
+    static const std::regex kda_taps(R"(layers\.\d+\.self_attn\.[qkv]_conv1d\.weight)");
+    static const std::regex kda_rate(R"(layers\.\d+\.self_attn\.A_log)");
+    std::smatch g;
+    if (std::regex_match(name, g, moe)) {
+      const std::string prefix = str_cat("model.layers.", g[1].str(), ".block_sparse_moe.");
+      if (!g[3].matched) return {prefix + g[2].str(), shape};
+      static const std::map<std::string, std::string> kExpert = {{"gate", "w1"}, {"up", "w3"}, {"down", "w2"}};
+      return {str_cat(prefix, "experts.", g[3].str(), ".", kExpert.at(g[4].str()), ".weight"), shape};
+    }
+    if (std::regex_match(name, kda_taps) && shape.size() == 2) return {"model." + name, {shape[0], 1, shape[1]}};
+    if (std::regex_match(name, kda_rate) && shape.size() == 1) return {"model." + name, {1, 1, shape[0], 1}};
+    return {"model." + name, shape};
+  }
   if (family != HfFamily::transnormer) return {name == "lm_head.weight" ? name : "model." + name, shape};
   static const std::regex layer(R"(layers\.(\d+)\.(self_attn|mlp)\.(\w+)(\.weight)?)");
   std::smatch g;

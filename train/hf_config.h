@@ -4,7 +4,10 @@
 // Families: `llama` (LlamaForCausalLM) and `mistral` (MistralForCausalLM: Llama plus a
 // sliding window), whose names linea's decoder already uses, under a `model.` prefix
 // (specs decoder.md); and `transnormer` (TransNormerLLM's release, modeling_transnormer.py),
-// whose token mixer is linea's `lightning`. Every field the math uses is read from
+// whose token mixer is linea's `lightning`; and `kimi_linear` (Moonshot's Kimi Linear release,
+// KimiLinearForCausalLM: KDA and NoPE MLA layers, a dense first MLP, then MoE blocks under
+// `block_sparse_moe.`), whose router correction bias is a linea buffer rather than a parameter.
+// Every field the math uses is read from
 // config.json; a required key that is missing, or a value linea does not implement, is a
 // ConfigError naming "<folder>/config.json: <key>". Keys Hugging Face's own config classes
 // default when absent (rope_theta, num_key_value_heads, tie_word_embeddings, ...) take that
@@ -18,7 +21,7 @@
 
 namespace linea {
 
-enum class HfFamily { llama, mistral, transnormer };
+enum class HfFamily { llama, mistral, transnormer, kimi_linear };
 const char* to_string(HfFamily f);
 
 struct HfArchitecture {
@@ -40,8 +43,9 @@ HfFamily hf_family_of(const ModelConfig& m);
 std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, int64_t bos_token_id,
                            int64_t eos_token_id);
 
-// Where the linea parameter `name` of shape `shape` lives in the family's checkpoint, and its
-// shape there (the same element order; only TransNormer's LRPE θ has an extra unit axis).
+// Where the linea parameter (or stored buffer) `name` of shape `shape` lives in the family's
+// checkpoint, and its shape there (the same element order; only unit axes differ: TransNormer's
+// LRPE θ, Kimi's A_log [1, 1, H, 1] and short-conv taps [C, 1, W]).
 struct HfTensor {
   std::string name;
   Shape shape;

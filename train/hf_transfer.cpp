@@ -56,6 +56,15 @@ std::optional<StoredTokenizer> folder_tokenizer(const std::string& folder, int64
   return std::nullopt;
 }
 
+// What a Hugging Face checkpoint holds of a model: its parameters, then its buffers (Kimi's
+// router correction biases, which steer routing but are not trained by gradients).
+std::vector<std::pair<std::string, Tensor>> stored_tensors(const Decoder& model) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [name, p] : model.named_parameters()) out.emplace_back(name, p.data());
+  for (const auto& [name, b] : model.named_buffers()) out.emplace_back(name, b);
+  return out;
+}
+
 bool same_values(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.to_vector() == b.to_vector();
 }
@@ -69,19 +78,16 @@ ImportReport import_hf(const std::string& folder, const std::string& output) {
   const Config cfg = imported_config(r.arch, folder);
   const SafetensorsSet files = SafetensorsSet::open_folder(folder);
   Decoder model(cfg.model);
-  LINEA_CHECK_T(InternalError, model.named_buffers().empty(), "import: ", to_string(r.arch.family),
-                " models are expected to have no buffers");
 
   std::set<std::string> used;
-  for (const auto& [name, p] : model.named_parameters()) {
-    const HfTensor h = hf_tensor(r.arch.family, name, p.shape());
+  for (auto& [name, dst] : stored_tensors(model)) {
+    const HfTensor h = hf_tensor(r.arch.family, name, dst.shape());
     const SafetensorsEntry* e = files.find(h.name);
     LINEA_CHECK_T(CheckpointError, e, files.describe(), ": tensor ", h.name, " is missing (config.json's model has it: linea's ",
                   name, ")");
     LINEA_CHECK_T(CheckpointError, e->shape == h.shape, files.describe(), ": tensor ", h.name, " has shape ",
                   shape_str(e->shape), ", config.json implies ", shape_str(h.shape));
-    Tensor dst = p.data();
-    dst.copy_(files.read(h.name, DType::f32).reshape(p.shape()));
+    dst.copy_(files.read(h.name, DType::f32).reshape(dst.shape()));
     used.insert(h.name);
     ++r.tensors;
   }
@@ -132,11 +138,11 @@ ExportReport export_hf(const std::string& checkpoint, const std::string& output,
   for (auto& [path, m] : model.named_modules())
     if (const auto* lora = dynamic_cast<const LoraLinear*>(m)) merged[path + ".weight"] = lora->merged_weight();
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& [name, t] : stored_tensors(model)) {
     if (name.find(".lora_A") != std::string::npos || name.find(".lora_B") != std::string::npos) continue;
-    const HfTensor h = hf_tensor(r.family, name, p.shape());
+    const HfTensor h = hf_tensor(r.family, name, t.shape());
     const auto m = merged.find(name);
-    tensors.emplace_back(h.name, (m == merged.end() ? p.data() : m->second).reshape(h.shape));
+    tensors.emplace_back(h.name, (m == merged.end() ? t : m->second).reshape(h.shape));
   }
   std::optional<StoredTokenizer> tok;
   try {

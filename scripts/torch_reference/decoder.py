@@ -324,6 +324,32 @@ def kda_attention(h, p, pre, att, m):
     return y.reshape(B, T, HV * V) @ p[pre + "o_proj.weight"].T
 
 
+def mla_attention(h, p, pre, att, m):
+    """Kimi Linear's NoPE Multi-head Latent Attention (specs/kimi_linear.md §3), linea's
+    model.attention.mla: q = h W_q^T per head [q_nope; q_s]; [c; k_s] = h W_kv_a^T, c RMS-normed
+    (kv_a_layernorm, eps = model.norm.eps); per head [k_nope; v] = c W_kv_b^T; keys [k_nope; k_s]
+    with k_s shared by the heads; causal softmax at scale (nope + rope)^-1/2; o_proj."""
+    if att.get("positions", "none") != "none":
+        raise NotImplementedError(f"mla: positions {att['positions']} (mla is NoPE)")
+    o = att.get("mla") or {}
+    rank, nope = o.get("kv_lora_rank", 512), o.get("nope_head_dim", 128)
+    rope, vd = o.get("rope_head_dim", 64), o.get("v_head_dim", 128)
+    B, T, _ = h.shape
+    H = m["heads"]
+    q = (h @ p[pre + "q_proj.weight"].T).view(B, T, H, nope + rope)
+    ckv = h @ p[pre + "kv_a_proj_with_mqa.weight"].T
+    c = rms_norm(ckv[..., :rank], p[pre + "kv_a_layernorm.weight"], m["norm"]["eps"])
+    shared = ckv[..., rank:][:, :, None, :].expand(B, T, H, rope)
+    kv = (c @ p[pre + "kv_b_proj.weight"].T).view(B, T, H, nope + vd)
+    k = torch.cat([kv[..., :nope], shared], -1)
+    v = kv[..., nope:]
+    scores = torch.einsum("bihd,bjhd->bhij", q, k) / math.sqrt(nope + rope)
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    probs = torch.softmax(scores.masked_fill(~causal, float("-inf")), -1)
+    out = torch.einsum("bhij,bjhd->bihd", probs, v).reshape(B, T, H * vd)
+    return out @ p[pre + "o_proj.weight"].T
+
+
 def token_mixer(h, p, pre, att, m, layer):
     kind = att.get("kind", "softmax")
     if kind == "softmax":
@@ -332,6 +358,8 @@ def token_mixer(h, p, pre, att, m, layer):
         return lightning_attention(h, p, pre + "self_attn.", att, m, layer)
     if kind == "kda":
         return kda_attention(h, p, pre + "self_attn.", att, m)
+    if kind == "mla":
+        return mla_attention(h, p, pre + "self_attn.", att, m)
     raise NotImplementedError(f"attention kind {kind}")
 
 
@@ -339,18 +367,48 @@ def token_mixer(h, p, pre, att, m, layer):
 GLU_ACTIVATIONS = {"swiglu": "silu", "sglu": "none"}
 
 
+def glu(h, p, pre, act="silu"):
+    """down(act(gate(x)) * up(x)) with p[pre + "{gate,up,down}_proj.weight"]."""
+    g = ACTIVATIONS[act](h @ p[pre + "gate_proj.weight"].T)
+    return (g * (h @ p[pre + "up_proj.weight"].T)) @ p[pre + "down_proj.weight"].T
+
+
+def moe(h, p, pre, ffn):
+    """The moe channel mixer (specs/kimi_linear.md §4.2): sigmoid scores s = sigmoid(h W_gate^T);
+    each token's top_k experts by s + gate.e_score_correction_bias; their unbiased scores,
+    renormalised to sum 1 (+1e-20) when asked, times routed_scaling, weight the experts'
+    SwiGLUs; the shared experts' SwiGLU (one, of shared_experts x the width) is added.
+    Written token by token from the definition, not as grouped GEMMs."""
+    o = ffn.get("moe") or {}
+    k, renormalize, scaling = o.get("top_k", 2), o.get("renormalize", True), o.get("routed_scaling", 1.0)
+    X = h.reshape(-1, h.shape[-1])
+    s = torch.sigmoid(X @ p[pre + "gate.weight"].T)
+    chosen = torch.topk(s + p[pre + "gate.e_score_correction_bias"], k, dim=-1).indices
+    w = torch.gather(s, 1, chosen)
+    if renormalize:
+        w = w / (w.sum(-1, keepdim=True) + 1e-20)
+    w = w * scaling
+    y = torch.zeros_like(X)
+    for n in range(X.shape[0]):
+        for j in range(k):
+            y[n] += w[n, j] * glu(X[n:n + 1], p, f"{pre}experts.{int(chosen[n, j])}.")[0]
+    if o.get("shared_experts", 1) > 0:
+        y = y + glu(X, p, pre + "shared_experts.")
+    return y.reshape(h.shape)
+
+
 def channel_mixer(h, p, pre, ffn):
-    """down(act(gate(x)) * up(x))."""
+    """down(act(gate(x)) * up(x)), or moe."""
     kind = ffn.get("kind", "swiglu")
+    if kind == "moe":
+        return moe(h, p, pre + "mlp.", ffn)
     if kind == "glu":
         act = ffn["activation"]
     elif kind in GLU_ACTIVATIONS:
         act = GLU_ACTIVATIONS[kind]
     else:
         raise NotImplementedError(f"ffn kind {kind}")
-    g = ACTIVATIONS[act](h @ p[pre + "mlp.gate_proj.weight"].T)
-    u = h @ p[pre + "mlp.up_proj.weight"].T
-    return (g * u) @ p[pre + "mlp.down_proj.weight"].T
+    return glu(h, p, pre + "mlp.", act)
 
 
 def forward_logits(p, cfg, inputs):

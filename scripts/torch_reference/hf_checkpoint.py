@@ -20,6 +20,11 @@ Architectures (config.json model_type):
 - llama, mistral: LlamaForCausalLM / MistralForCausalLM (specs/decoder.md); mistral's
   sliding_window w lets query i see keys i - w < j <= i.
 - transnormer: TransNormerLLM as released (modeling_transnormer.py; specs/transnormer.md §2).
+- kimi_linear: Kimi Linear as released (KimiLinearForCausalLM; specs/kimi_linear.md §1-4): KDA
+  and NoPE MLA layers by linear_attn_config's 1-based lists, dense SwiGLU on the first
+  first_k_dense_replace layers, MoE blocks (block_sparse_moe.*, routed experts w1/w3/w2) after.
+  Routing weights are the unbiased sigmoid scores (vLLM's and sglang's reading; the released
+  modeling file adds the correction bias in place and so weights by the biased scores).
 
 The model math is decoder.py's (forward_logits): config.json becomes the cfg dict of a linea
 recipe and the tensors get linea's names, so this file holds only the format and the mapping.
@@ -126,6 +131,35 @@ def transnormer_dims(c):
                 tie=bool(c.get("tie_word_embeddings", True)))
 
 
+def kimi_dims(c):
+    """The sizes of a Kimi Linear config (KimiLinearConfig of the release), checked for what
+    changes the tensor set or the math. Layer lists in linear_attn_config count from 1."""
+    d, heads, layers = integer(c, "hidden_size"), integer(c, "num_attention_heads"), integer(c, "num_hidden_layers")
+    lin = c.get("linear_attn_config")
+    if not isinstance(lin, dict):
+        raise Refused(f"config.json: linear_attn_config must be a map, got {lin!r}")
+    kda, mla = lin.get("kda_layers"), lin.get("full_attn_layers")
+    if not isinstance(kda, list) or not isinstance(mla, list) or sorted(kda + mla) != list(range(1, layers + 1)):
+        raise Refused(f"config.json: linear_attn_config kda_layers {kda!r} and full_attn_layers {mla!r} must "
+                      f"together hold 1..{layers} once each")
+    if integer(lin, "num_heads") != heads:
+        raise Refused("config.json: linear_attn_config.num_heads differs from num_attention_heads")
+    for key, value in (("q_lora_rank", None), ("mla_use_nope", True), ("moe_router_activation_func", "sigmoid"),
+                       ("hidden_act", "silu"), ("moe_layer_freq", 1)):
+        if c.get(key, value) != value:
+            raise Refused(f"config.json: {key} {c[key]!r}; only {value!r} is supported")
+    experts = c.get("num_experts")
+    dense = min(c.get("first_k_dense_replace", 0), layers) if experts is not None else layers
+    return dict(d=d, heads=heads, layers=layers, vocab=integer(c, "vocab_size"), kda=set(kda),
+                K=integer(lin, "head_dim"), W=integer(lin, "short_conv_kernel_size"),
+                rank=integer(c, "kv_lora_rank"), nope=integer(c, "qk_nope_head_dim"),
+                rope=integer(c, "qk_rope_head_dim"), vd=integer(c, "v_head_dim"),
+                inter=integer(c, "intermediate_size"), dense=dense, experts=experts,
+                moe_inter=integer(c, "moe_intermediate_size") if experts is not None else 0,
+                shared=c.get("num_shared_experts", 0) if experts is not None else 0,
+                tie=bool(c.get("tie_word_embeddings", False)))
+
+
 def hf_tensors(c):
     """[(Hugging Face name, shape, is a norm gain)] of the architecture, in the order of the
     model's state dict."""
@@ -163,8 +197,50 @@ def hf_tensors(c):
                     (pre + "channel_mixer.l3.weight", (d, g), False)]
         # token_norm, channel_norm, token_mixer.norm and final_norm are SimpleRMSNorm: no tensors.
         vocab, width = k["vocab"], d
+    elif kind == "kimi_linear":
+        k = kimi_dims(c)
+        d, H, K = k["d"], k["heads"], k["K"]
+        C = H * K
+        out.append(("model.embed_tokens.weight", (k["vocab"], d), False))
+        for i in range(k["layers"]):
+            pre = f"model.layers.{i}."
+            if i + 1 in k["kda"]:
+                a = pre + "self_attn."
+                for x in "qkv":
+                    out += [(a + f"{x}_proj.weight", (C, d), False), (a + f"{x}_conv1d.weight", (C, 1, k["W"]), False)]
+                out += [(a + "A_log", (1, 1, H, 1), False), (a + "dt_bias", (C,), False),
+                        (a + "f_a_proj.weight", (K, d), False), (a + "f_b_proj.weight", (C, K), False),
+                        (a + "b_proj.weight", (H, d), False),
+                        (a + "g_a_proj.weight", (K, d), False), (a + "g_b_proj.weight", (C, K), False),
+                        (a + "o_norm.weight", (K,), True), (a + "o_proj.weight", (d, C), False)]
+            else:
+                a = pre + "self_attn."
+                out += [(a + "q_proj.weight", (H * (k["nope"] + k["rope"]), d), False),
+                        (a + "kv_a_proj_with_mqa.weight", (k["rank"] + k["rope"], d), False),
+                        (a + "kv_a_layernorm.weight", (k["rank"],), True),
+                        (a + "kv_b_proj.weight", (H * (k["nope"] + k["vd"]), k["rank"]), False),
+                        (a + "o_proj.weight", (d, H * k["vd"]), False)]
+            if i < k["dense"]:
+                f = k["inter"]
+                out += [(pre + "mlp.gate_proj.weight", (f, d), False), (pre + "mlp.up_proj.weight", (f, d), False),
+                        (pre + "mlp.down_proj.weight", (d, f), False)]
+            else:
+                b, f = pre + "block_sparse_moe.", k["moe_inter"]
+                out += [(b + "gate.weight", (k["experts"], d), False),
+                        (b + "gate.e_score_correction_bias", (k["experts"],), False)]
+                for e in range(k["experts"]):
+                    out += [(b + f"experts.{e}.w1.weight", (f, d), False), (b + f"experts.{e}.w2.weight", (d, f), False),
+                            (b + f"experts.{e}.w3.weight", (f, d), False)]
+                if k["shared"]:
+                    fs = f * k["shared"]
+                    out += [(b + "shared_experts.gate_proj.weight", (fs, d), False),
+                            (b + "shared_experts.up_proj.weight", (fs, d), False),
+                            (b + "shared_experts.down_proj.weight", (d, fs), False)]
+            out += [(pre + "input_layernorm.weight", (d,), True), (pre + "post_attention_layernorm.weight", (d,), True)]
+        out.append(("model.norm.weight", (d,), True))
+        vocab, width = k["vocab"], d
     else:
-        raise Refused(f"config.json: model_type {kind!r}; supported: llama, mistral, transnormer")
+        raise Refused(f"config.json: model_type {kind!r}; supported: llama, mistral, transnormer, kimi_linear")
     if not k["tie"]:
         out.append(("lm_head.weight", (vocab, width), False))
     return out
@@ -253,6 +329,44 @@ def transnormer_to_linea(c, t):
     return cfg, p
 
 
+# The release's routed-expert names -> linea's (w1 gate, w3 up, w2 down).
+KIMI_EXPERT = {"w1": "gate_proj", "w3": "up_proj", "w2": "down_proj"}
+
+
+def kimi_to_linea(c, t):
+    k = kimi_dims(c)
+    kda = {"kind": "kda", "positions": "none",
+           "kda": {"head_dim": k["K"], "value_dim": k["K"], "gate_rank": k["K"], "conv_size": k["W"]}}
+    mla = {"kind": "mla", "positions": "none",
+           "mla": {"kv_lora_rank": k["rank"], "nope_head_dim": k["nope"], "rope_head_dim": k["rope"],
+                   "v_head_dim": k["vd"]}}
+    dense = {"kind": "swiglu", "hidden": k["inter"]}
+    moe = {"kind": "moe", "hidden": k["moe_inter"],
+           "moe": {"experts": k["experts"], "top_k": c.get("num_experts_per_token"), "shared_experts": k["shared"],
+                   "routed_scaling": c.get("routed_scaling_factor", 1.0), "renormalize": c.get("moe_renormalize", True)}}
+    layout = [{"layers": 1, "attention": kda if i + 1 in k["kda"] else mla, "ffn": dense if i < k["dense"] else moe}
+              for i in range(k["layers"])]
+    cfg = {"model": {"hidden": k["d"], "heads": k["heads"], "kv_heads": k["heads"], "layers": k["layers"],
+                     "vocab_size": k["vocab"], "norm": {"kind": "rmsnorm", "eps": number(c, "rms_norm_eps"), "position": "pre"},
+                     "layout": layout, "tie_embeddings": k["tie"], "scale_embeddings": False}}
+    p = {}
+    for name, v in t.items():
+        name = re.sub(r"^model\.", "", name)
+        m = re.fullmatch(r"(layers\.\d+\.)block_sparse_moe\.(.+)", name)
+        if m:
+            rest = m[2]
+            e = re.fullmatch(r"experts\.(\d+)\.(w[123])\.weight", rest)
+            if e:
+                rest = f"experts.{e[1]}.{KIMI_EXPERT[e[2]]}.weight"
+            name = m[1] + "mlp." + rest
+        if re.fullmatch(r"layers\.\d+\.self_attn\.[qkv]_conv1d\.weight", name):
+            v = v.reshape(v.shape[0], v.shape[2])  # [C, 1, W] -> decoder.py's [C, W]
+        elif name.endswith("self_attn.A_log"):
+            v = v.reshape(-1)  # [1, 1, H, 1] -> [H]
+        p[name] = v
+    return cfg, p
+
+
 def to_linea(c, t):
     """decoder.py's cfg dict and parameters for config c and the Hugging Face tensors t, after
     checking that t holds exactly the tensors the config implies."""
@@ -272,6 +386,8 @@ def to_linea(c, t):
             raise Refused(f"{name}: shape {list(t[name].shape)}, config.json implies {list(shape)}")
     if c["model_type"] == "transnormer":
         return transnormer_to_linea(c, t)
+    if c["model_type"] == "kimi_linear":
+        return kimi_to_linea(c, t)
     return llama_to_linea(c, t)
 
 

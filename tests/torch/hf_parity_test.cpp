@@ -114,22 +114,40 @@ TEST(HfParity, TransNormerLlmRelease) {
                "--dtype f32 --shards 2");
 }
 
-// The other direction: a linea model exported gives the reference linea's own loss.
-TEST(HfParity, ExportedCheckpointGivesTheReferenceLineasLoss) {
+// Kimi Linear's release layout (KimiLinearForCausalLM): KDA on layers 1, 2, 4 and NoPE MLA on
+// 3 (1-based lists), a dense first MLP then MoE blocks with a shared expert, routed scaling and
+// random correction biases that change which experts win, conv taps [C, 1, W], A_log
+// [1, 1, H, 1], bf16 storage in two shards. The top-2 choices are the same in f32 and f64
+// unless two biased scores lie within ~1e-6 of each other, which these seeds do not produce.
+TEST(HfParity, KimiLinearRelease) {
+  check_import(R"({"architectures": ["KimiLinearForCausalLM"], "model_type": "kimi_linear", "hidden_size": 32,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 50,
+    "intermediate_size": 48, "hidden_act": "silu", "rms_norm_eps": 1e-05, "tie_word_embeddings": false,
+    "q_lora_rank": null, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 12,
+    "mla_use_nope": true, "num_experts": 4, "num_experts_per_token": 2, "num_shared_experts": 1,
+    "moe_intermediate_size": 16, "first_k_dense_replace": 1, "moe_layer_freq": 1, "routed_scaling_factor": 2.446,
+    "moe_renormalize": true, "moe_router_activation_func": "sigmoid", "use_grouped_topk": true,
+    "num_expert_group": 1, "topk_group": 1,
+    "linear_attn_config": {"kda_layers": [1, 2, 4], "full_attn_layers": [3], "num_heads": 4, "head_dim": 8,
+                           "short_conv_kernel_size": 4}})",
+               "--dtype bf16 --shards 2");
+}
+
+namespace {
+
+// The other direction: `m` with random weights (and buffers), exported, gives the reference
+// linea's own loss.
+void check_export(const ModelConfig& m) {
   if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 with torch, h5py and yaml is not installed";
   linea::testing::TempDir dir;
-  Config cfg;  // the quickstart's architecture, narrower
-  cfg.model.vocab_size = 60;
-  cfg.model.hidden = 32;
-  cfg.model.heads = 4;
-  cfg.model.kv_heads = 2;
-  cfg.model.ffn.hidden = 40;
-  cfg.model.layers = 2;
+  Config cfg;
+  cfg.model = m;
   cfg.data.seq_len = 16;
   Decoder model(cfg.model);
   Generator gen(9);
   model.init_parameters(gen);
   for (auto& [n, p] : model.named_parameters()) normal_(p.data(), gen, 0.0, 0.2);
+  for (auto& [n, b] : model.named_buffers()) normal_(b, gen, 0.0, 0.2);
   save_checkpoint(dir.file("model.h5"), model, nullptr, TrainerState{}, dump_config(cfg), 1);
   export_hf(dir.file("model.h5"), dir.file("hf"), DType::f32, "");
 
@@ -138,4 +156,38 @@ TEST(HfParity, ExportedCheckpointGivesTheReferenceLineasLoss) {
   run(kScript + "forward " + dir.file("hf") + " " + dir.file("batch.h5") + " " + dir.file("out.h5"));
   const double ref_loss = H5File::open_read(dir.file("out.h5")).read_tensor("/loss").item();
   EXPECT_NEAR(model.loss(inputs, targets).data().item(), ref_loss, 1e-5 * ref_loss);
+}
+
+}  // namespace
+
+TEST(HfParity, ExportedCheckpointGivesTheReferenceLineasLoss) {
+  ModelConfig m;  // the quickstart's architecture, narrower
+  m.vocab_size = 60;
+  m.hidden = 32;
+  m.heads = 4;
+  m.kv_heads = 2;
+  m.ffn.hidden = 40;
+  m.layers = 2;
+  check_export(m);
+}
+
+// recipes/kimi-linear/tiny_moe.yaml's kind of model, narrower: 3:1 KDA:MLA over four layers,
+// every layer MoE (no dense one), tied embeddings.
+TEST(HfParity, ExportedKimiHybridGivesTheReferenceLineasLoss) {
+  ModelConfig m;
+  m.vocab_size = 60;
+  m.hidden = 32;
+  m.heads = 4;
+  m.kv_heads = 4;
+  m.layers = 4;
+  m.attention.kind = AttentionKind::kda;
+  m.attention.positions = PositionKind::none;
+  m.attention.mla = MlaConfig{16, 8, 4, 8, 0.0};
+  m.layer_pattern = {AttentionKind::kda, AttentionKind::kda, AttentionKind::kda, AttentionKind::mla};
+  m.ffn.kind = FfnKind::moe;
+  m.ffn.hidden = 16;
+  m.ffn.moe.experts = 4;
+  m.ffn.moe.top_k = 2;
+  m.ffn.moe.routed_scaling = 2.0;
+  check_export(m);
 }

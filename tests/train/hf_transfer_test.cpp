@@ -1,6 +1,7 @@
 // linea import / export (train/hf_transfer.h, train/hf_config.h): export then import gives
 // back every parameter bit for bit and the same model config, for Llama (GQA, untied, Llama 3
-// rope scaling), Mistral (sliding window) and TransNormerLLM (LRPE on some layers); config.json
+// rope scaling), Mistral (sliding window), TransNormerLLM (LRPE on some layers) and Kimi Linear
+// (KDA, MLA, a dense layer then MoE, the router's correction-bias buffers); config.json
 // values linea does not implement, and folders whose tensors do not fit their config, are
 // errors that name the key or tensor and write nothing. Logit parity with an independent
 // PyTorch reader is tests/torch/hf_parity_test.cpp.
@@ -64,7 +65,35 @@ ModelConfig transnormer_config() {
   return m;
 }
 
-// A checkpoint of `m` with weights drawn from `seed` (norm gains too, so none is left at 1).
+// Kimi Linear as an import builds it: a dense KDA layer, then MoE under KDA, MLA, KDA (one
+// layout group per run of equal layers), the release's KDA options spelled out.
+ModelConfig kimi_config() {
+  ModelConfig m = linea::testing::tiny_decoder_config(/*tie_embeddings=*/false);
+  m.layers = 4;
+  m.kv_heads = m.heads;
+  m.max_seq_len = 4096;
+  AttentionConfig kda, mla;
+  kda.kind = AttentionKind::kda;
+  kda.positions = PositionKind::none;
+  kda.kda.head_dim = kda.kda.value_dim = kda.kda.gate_rank = 8;
+  kda.kda.conv_size = 3;
+  mla.kind = AttentionKind::mla;
+  mla.positions = PositionKind::none;
+  mla.mla = MlaConfig{8, 4, 2, 6, 0.0};
+  FfnConfig dense{FfnKind::swiglu, 24, Activation::silu}, moe{FfnKind::moe, 8, Activation::silu};
+  moe.moe.experts = 4;
+  moe.moe.top_k = 2;
+  moe.moe.shared_experts = 1;
+  moe.moe.routed_scaling = 2.5;
+  m.attention = kda;
+  m.ffn = dense;
+  m.layout = {LayerGroup{1, kda, dense, {}}, LayerGroup{1, kda, moe, {}}, LayerGroup{1, mla, moe, {}},
+              LayerGroup{1, kda, moe, {}}};
+  return m;
+}
+
+// A checkpoint of `m` with weights drawn from `seed` (norm gains too, so none is left at 1;
+// buffers too: Kimi's router correction biases).
 std::string save_model(const linea::testing::TempDir& dir, const ModelConfig& m, const std::string& name,
                        uint64_t seed = 5) {
   Config cfg;
@@ -74,6 +103,7 @@ std::string save_model(const linea::testing::TempDir& dir, const ModelConfig& m,
   Generator gen(seed);
   model.init_parameters(gen);
   for (auto& [n, p] : model.named_parameters()) normal_(p.data(), gen, 0.0, 0.3);
+  for (auto& [n, b] : model.named_buffers()) normal_(b, gen, 0.0, 0.3);
   const std::string path = dir.file(name);
   save_checkpoint(path, model, nullptr, TrainerState{}, dump_config(cfg), 1);
   return path;
@@ -85,6 +115,7 @@ std::map<std::string, std::vector<double>> parameters_of(const std::string& chec
   load_checkpoint(checkpoint, model, nullptr, nullptr);
   std::map<std::string, std::vector<double>> out;
   for (const auto& [n, p] : model.named_parameters()) out[n] = p.data().to_vector();
+  for (const auto& [n, b] : model.named_buffers()) out[n] = b.to_vector();
   return out;
 }
 
@@ -120,7 +151,8 @@ TEST(HfTransfer, ExportThenImportIsBitExactForEachFamily) {
     const char* family;
   };
   for (const Case& c : {Case{"llama", llama_config(), "llama"}, Case{"mistral", mistral_config(), "mistral"},
-                        Case{"transnormer", transnormer_config(), "transnormer"}}) {
+                        Case{"transnormer", transnormer_config(), "transnormer"},
+                        Case{"kimi_linear", kimi_config(), "kimi_linear"}}) {
     SCOPED_TRACE(c.name);
     linea::testing::TempDir dir;
     const std::string original = save_model(dir, c.model, "original.h5");
@@ -162,6 +194,32 @@ TEST(HfTransfer, NamesAndShapesFollowEachFamilysCheckpoints) {
   const json tc = read_json(dir.file("tnl/config.json"));
   EXPECT_EQ(tc["linear_use_lrpe_list"], json({1, 0, 0}));
   EXPECT_EQ(tc["no_scale_embedding"], false);
+
+  // Kimi Linear's release: 1-based layer lists, unit axes on A_log and the conv taps, MoE
+  // layers under block_sparse_moe with w1/w3/w2 experts and the bias inside the gate.
+  export_hf(save_model(dir, kimi_config(), "k.h5"), dir.file("kimi"), DType::f32, "");
+  SafetensorsFile k = SafetensorsFile::open(dir.file("kimi/model.safetensors"));
+  EXPECT_EQ(k.find("model.layers.0.self_attn.A_log")->shape, (Shape{1, 1, 4, 1}));
+  EXPECT_EQ(k.find("model.layers.0.self_attn.q_conv1d.weight")->shape, (Shape{32, 1, 3}));
+  EXPECT_EQ(k.find("model.layers.0.self_attn.dt_bias")->shape, (Shape{32}));
+  EXPECT_EQ(k.find("model.layers.0.self_attn.f_a_proj.weight")->shape, (Shape{8, 16}));
+  EXPECT_EQ(k.find("model.layers.0.mlp.gate_proj.weight")->shape, (Shape{24, 16}));
+  EXPECT_EQ(k.find("model.layers.2.self_attn.kv_a_proj_with_mqa.weight")->shape, (Shape{10, 16}));
+  EXPECT_EQ(k.find("model.layers.2.self_attn.kv_b_proj.weight")->shape, (Shape{40, 8}));
+  EXPECT_EQ(k.find("model.layers.1.block_sparse_moe.gate.weight")->shape, (Shape{4, 16}));
+  EXPECT_EQ(k.find("model.layers.1.block_sparse_moe.gate.e_score_correction_bias")->shape, (Shape{4}));
+  EXPECT_EQ(k.find("model.layers.3.block_sparse_moe.experts.3.w1.weight")->shape, (Shape{8, 16}));
+  EXPECT_EQ(k.find("model.layers.3.block_sparse_moe.experts.3.w2.weight")->shape, (Shape{16, 8}));
+  EXPECT_EQ(k.find("model.layers.3.block_sparse_moe.experts.3.w3.weight")->shape, (Shape{8, 16}));
+  EXPECT_EQ(k.find("model.layers.3.block_sparse_moe.shared_experts.down_proj.weight")->shape, (Shape{16, 8}));
+  EXPECT_EQ(k.find("model.layers.1.mlp.gate.weight"), nullptr);
+  const json kc = read_json(dir.file("kimi/config.json"));
+  EXPECT_EQ(kc["model_type"], "kimi_linear");
+  EXPECT_EQ(kc["linear_attn_config"]["kda_layers"], json({1, 2, 4}));
+  EXPECT_EQ(kc["linear_attn_config"]["full_attn_layers"], json({3}));
+  EXPECT_EQ(kc["first_k_dense_replace"], 1);
+  EXPECT_EQ(kc["num_experts"], 4);
+  EXPECT_EQ(kc["q_lora_rank"], nullptr);
 }
 
 TEST(HfTransfer, Bf16ExportImportsAsTheRoundedValues) {
@@ -185,7 +243,7 @@ TEST(HfTransfer, ConfigValuesLineaDoesNotImplementAreNamed) {
   const std::vector<Case> cases = {
       {[](json& j) { j.erase("hidden_size"); }, "config.json: hidden_size: missing, expected an integer"},
       {[](json& j) { j["rms_norm_eps"] = "small"; }, "rms_norm_eps: \"small\", expected a number"},
-      {[](json& j) { j["model_type"] = "gpt2"; }, "model_type: 'gpt2' is not supported, expected llama, mistral or transnormer"},
+      {[](json& j) { j["model_type"] = "gpt2"; }, "model_type: 'gpt2' is not supported, expected llama, mistral, transnormer or kimi_linear"},
       {[](json& j) { j["rope_scaling"]["rope_type"] = "dynamic"; }, "rope_scaling.rope_type: \"dynamic\" is not supported"},
       {[](json& j) { j["rope_scaling"].erase("factor"); }, "rope_scaling.factor: missing"},
       {[](json& j) { j["head_dim"] = 8; }, "head_dim: 8, expected hidden_size / num_attention_heads = 4"},
@@ -226,6 +284,27 @@ TEST(HfTransfer, ConfigValuesLineaDoesNotImplementAreNamed) {
     c.edit(t);
     write_json(dir.file("tnl/config.json"), t);
     expect_error<ConfigError>([&] { import_hf(dir.file("tnl"), dir.file("out.h5")); }, c.error);
+  }
+
+  export_hf(save_model(dir, kimi_config(), "k.h5"), dir.file("kimi"), DType::f32, "");
+  const json kimi = read_json(dir.file("kimi/config.json"));
+  const std::vector<Case> kimi_cases = {
+      {[](json& j) { j["q_lora_rank"] = 64; }, "q_lora_rank: 64, expected null (linea's MLA has no q compression"},
+      {[](json& j) { j["mla_use_nope"] = false; }, "mla_use_nope: false, expected true"},
+      {[](json& j) { j["moe_router_activation_func"] = "softmax"; }, "moe_router_activation_func: \"softmax\", expected \"sigmoid\""},
+      {[](json& j) { j["num_expert_group"] = 2; }, "num_expert_group: 2, expected 1"},
+      {[](json& j) { j["linear_attn_config"]["num_heads"] = 2; }, "linear_attn_config.num_heads: 2, expected num_attention_heads 4"},
+      {[](json& j) { j["linear_attn_config"]["kda_layers"] = {1, 2}; }, "linear_attn_config.kda_layers: layer 4 is in neither"},
+      {[](json& j) { j["linear_attn_config"]["full_attn_layers"] = {3, 4}; }, "linear_attn_config.full_attn_layers: layer 4 is listed twice"},
+      {[](json& j) { j["linear_attn_config"]["kda_layers"] = {0, 1, 2}; }, "layer 0 outside 1..4 (the lists count layers from 1)"},
+      {[](json& j) { j.erase("linear_attn_config"); }, "linear_attn_config: missing, expected a map"},
+      {[](json& j) { j.erase("kv_lora_rank"); }, "kv_lora_rank: missing"},
+  };
+  for (const Case& c : kimi_cases) {
+    json k = kimi;
+    c.edit(k);
+    write_json(dir.file("kimi/config.json"), k);
+    expect_error<ConfigError>([&] { import_hf(dir.file("kimi"), dir.file("out.h5")); }, c.error);
   }
 }
 
@@ -299,8 +378,17 @@ TEST(HfTransfer, ExportRefusesModelsWithoutAnEquivalentAndExistingFolders) {
   tnl.norm.eps = 1e-5;
   expect_error<ConfigError>([&] { export_hf(save_model(dir, tnl, "t.h5"), dir.file("t"), DType::f32, ""); },
                             "expected pre simple_rmsnorm with eps 1e-6");
+  ModelConfig bounded = kimi_config();  // fla's lower-bound gate: not the release's
+  bounded.layout[3].attention.kda.gate_lower_bound = -5;
+  expect_error<ConfigError>([&] { export_hf(save_model(dir, bounded, "k.h5"), dir.file("k"), DType::f32, ""); },
+                            "export: not a Kimi Linear checkpoint: layer 3: kda: expected the release's options");
+  ModelConfig late_dense = kimi_config();  // the release's dense layers come first
+  late_dense.layout[3].ffn = late_dense.layout[0].ffn;
+  expect_error<ConfigError>([&] { export_hf(save_model(dir, late_dense, "d.h5"), dir.file("d"), DType::f32, ""); },
+                            "layer 3: ffn: a dense layer after a MoE layer");
   EXPECT_FALSE(fs::exists(dir.file("a")));
   EXPECT_FALSE(fs::exists(dir.file("t")));
+  EXPECT_FALSE(fs::exists(dir.file("k")));
 
   const std::string ok = save_model(dir, llama_config(), "l.h5");
   fs::create_directories(dir.file("busy"));
