@@ -1,5 +1,6 @@
 #include "train/hf_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -238,20 +239,20 @@ void read_kimi(const ConfigJson& c, HfArchitecture& a) {
   if (m.hidden <= 0 || m.heads <= 0 || m.layers <= 0) c.fail("hidden_size", "hidden_size, num_attention_heads and num_hidden_layers must be positive");
   c.require_absent_or("hidden_act", "silu", "the SwiGLU experts linea implements");
   c.require_absent_or("q_lora_rank", nullptr, "linea's MLA has no q compression, as Kimi Linear's release");
-  c.require_absent_or("mla_use_nope", true, "linea's MLA is NoPE, as Kimi Linear's release");
   c.require_absent_or("moe_router_activation_func", "sigmoid", "linea's router scores with a sigmoid");
   c.require_absent_or("moe_layer_freq", 1, "linea's MoE layers follow the dense ones without gaps");
   c.require_absent_or("num_nextn_predict_layers", 0, "linea has no multi-token prediction layers");
-  if (c.has("use_grouped_topk") && c.boolean("use_grouped_topk")) {
-    c.require_absent_or("num_expert_group", 1, "linea's router picks from one group of experts");
-    c.require_absent_or("topk_group", 1, "linea's router picks from one group of experts");
-  }
   m.norm = NormConfig{NormKind::rmsnorm, c.number("rms_norm_eps"), NormPosition::pre};
   m.tie_embeddings = c.boolean_or("tie_word_embeddings", false);
   m.init_std = c.number_or("initializer_range", 0.02);
   m.max_seq_len = c.integer_or("model_max_length", 1048576);
   m.scale_embeddings = false;
 
+  auto positive = [](const ConfigJson& where, const char* key) {
+    const int64_t v = where.integer(key);
+    if (v <= 0) where.fail(key, str_cat(v, ", expected a positive integer"));
+    return v;
+  };
   const ConfigJson lin = c.object("linear_attn_config");
   AttentionConfig kda;
   kda.kind = AttentionKind::kda;
@@ -259,17 +260,17 @@ void read_kimi(const ConfigJson& c, HfArchitecture& a) {
   if (lin.integer("num_heads") != m.heads)
     lin.fail("num_heads", str_cat(lin.integer("num_heads"), ", expected num_attention_heads ", m.heads,
                                   " (linea's KDA and MLA layers share the model's head count)"));
-  kda.kda.head_dim = lin.integer("head_dim");
+  kda.kda.head_dim = positive(lin, "head_dim");
   kda.kda.value_dim = kda.kda.head_dim;
   kda.kda.gate_rank = kda.kda.head_dim;  // the release's f_a/g_a projections have head_dim rows
-  kda.kda.conv_size = lin.integer("short_conv_kernel_size");
+  kda.kda.conv_size = positive(lin, "short_conv_kernel_size");
   AttentionConfig mla;
   mla.kind = AttentionKind::mla;
   mla.positions = PositionKind::none;
-  mla.mla.kv_lora_rank = c.integer("kv_lora_rank");
-  mla.mla.nope_head_dim = c.integer("qk_nope_head_dim");
-  mla.mla.rope_head_dim = c.integer("qk_rope_head_dim");
-  mla.mla.v_head_dim = c.integer("v_head_dim");
+  mla.mla.kv_lora_rank = positive(c, "kv_lora_rank");
+  mla.mla.nope_head_dim = positive(c, "qk_nope_head_dim");
+  mla.mla.rope_head_dim = positive(c, "qk_rope_head_dim");
+  mla.mla.v_head_dim = positive(c, "v_head_dim");
 
   std::vector<const AttentionConfig*> mixer(size_t(m.layers), nullptr);
   auto place = [&](const ConfigJson& where, const char* key, const AttentionConfig* kind) {
@@ -284,22 +285,32 @@ void read_kimi(const ConfigJson& c, HfArchitecture& a) {
   place(lin, "full_attn_layers", &mla);
   for (int64_t i = 0; i < m.layers; ++i)
     if (!mixer[size_t(i)]) lin.fail("kda_layers", str_cat("layer ", i + 1, " is in neither kda_layers nor full_attn_layers"));
+  // KimiLinearConfig defaults mla_use_nope to false, a variant its own modeling code refuses.
+  if (std::find(mixer.begin(), mixer.end(), &mla) != mixer.end() && (!c.has("mla_use_nope") || !c.boolean("mla_use_nope")))
+    c.fail("mla_use_nope", str_cat(c.has("mla_use_nope") ? "false" : "missing", ", expected true (linea's MLA is NoPE, as the release's)"));
 
-  FfnConfig dense;
-  dense.kind = FfnKind::swiglu;
-  dense.hidden = c.integer("intermediate_size");
   FfnConfig moe;
   int64_t dense_layers = m.layers;
   if (c.has("num_experts")) {
     dense_layers = std::min(c.integer_or("first_k_dense_replace", 0), m.layers);
     moe.kind = FfnKind::moe;
-    moe.hidden = c.integer("moe_intermediate_size");
-    moe.moe.experts = c.integer("num_experts");
-    moe.moe.top_k = c.integer("num_experts_per_token");
+    moe.hidden = positive(c, "moe_intermediate_size");
+    moe.moe.experts = positive(c, "num_experts");
+    moe.moe.top_k = positive(c, "num_experts_per_token");
+    if (moe.moe.top_k > moe.moe.experts)
+      c.fail("num_experts_per_token", str_cat(moe.moe.top_k, ", expected at most num_experts ", moe.moe.experts));
     moe.moe.shared_experts = c.integer_or("num_shared_experts", 0);
     moe.moe.routed_scaling = c.number_or("routed_scaling_factor", 1.0);
-    moe.moe.renormalize = c.boolean_or("moe_renormalize", true);
+    // The release renormalizes the chosen scores only when it picks more than one expert.
+    moe.moe.renormalize = c.boolean_or("moe_renormalize", true) && moe.moe.top_k > 1;
+    if (c.boolean_or("use_grouped_topk", true)) {
+      c.require_absent_or("num_expert_group", 1, "linea's router picks from one group of experts");
+      c.require_absent_or("topk_group", 1, "linea's router picks from one group of experts");
+    }
   }
+  FfnConfig dense;
+  dense.kind = FfnKind::swiglu;
+  if (dense_layers > 0) dense.hidden = positive(c, "intermediate_size");
   m.attention = *mixer[0];
   m.ffn = dense_layers > 0 ? dense : moe;
   for (int64_t i = 0; i < m.layers; ++i) {
@@ -407,6 +418,8 @@ std::string kimi_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& sp
             f.moe.renormalize != g.moe.renormalize)
           return at + "ffn: moe differs from the first moe layer's (config.json has one)";
       }
+      if (f.moe.top_k == 1 && f.moe.renormalize)
+        return at + "ffn: moe renormalizes a single expert's score (the release renormalizes only with top_k > 1)";
       if (!first_moe) first_moe = &s;
     } else {
       return at + "ffn: expected swiglu without bias or moe";
@@ -615,13 +628,15 @@ HfTensor hf_tensor(HfFamily family, const std::string& name, const Shape& shape)
     std::smatch g;
     if (std::regex_match(name, g, moe)) {
       const std::string prefix = str_cat("model.layers.", g[1].str(), ".block_sparse_moe.");
+      if (g[2] == "gate.e_score_correction_bias") return {prefix + g[2].str(), shape, true};
       if (!g[3].matched) return {prefix + g[2].str(), shape};
       static const std::map<std::string, std::string> kExpert = {{"gate", "w1"}, {"up", "w3"}, {"down", "w2"}};
       return {str_cat(prefix, "experts.", g[3].str(), ".", kExpert.at(g[4].str()), ".weight"), shape};
     }
     if (std::regex_match(name, kda_taps) && shape.size() == 2) return {"model." + name, {shape[0], 1, shape[1]}};
-    if (std::regex_match(name, kda_rate) && shape.size() == 1) return {"model." + name, {1, 1, shape[0], 1}};
-    return {"model." + name, shape};
+    if (std::regex_match(name, kda_rate) && shape.size() == 1) return {"model." + name, {1, 1, shape[0], 1}, true};
+    static const std::regex kda_dt_bias(R"(layers\.\d+\.self_attn\.dt_bias)");
+    return {"model." + name, shape, std::regex_match(name, kda_dt_bias)};
   }
   if (family != HfFamily::transnormer) return {name == "lm_head.weight" ? name : "model." + name, shape};
   static const std::regex layer(R"(layers\.(\d+)\.(self_attn|mlp)\.(\w+)(\.weight)?)");

@@ -49,6 +49,9 @@ std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, i
 struct HfTensor {
   std::string name;
   Shape shape;
+  // Stored in f32 whatever the export's dtype: values that steer routing or set decay rates
+  // (Kimi's correction biases, A_log, dt_bias), which the release keeps in f32 too.
+  bool full_precision = false;
 };
 HfTensor hf_tensor(HfFamily family, const std::string& name, const Shape& shape);
 

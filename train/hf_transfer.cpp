@@ -65,6 +65,18 @@ std::vector<std::pair<std::string, Tensor>> stored_tensors(const Decoder& model)
   return out;
 }
 
+// Shapes that hold the same elements in the same order: equal once unit axes are dropped
+// (a release may store Kimi's conv taps as [C, 1, W] or [C, W]).
+bool same_up_to_unit_axes(const Shape& a, const Shape& b) {
+  auto squeezed = [](const Shape& s) {
+    Shape out;
+    for (int64_t d : s)
+      if (d != 1) out.push_back(d);
+    return out;
+  };
+  return squeezed(a) == squeezed(b);
+}
+
 bool same_values(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.to_vector() == b.to_vector();
 }
@@ -85,7 +97,7 @@ ImportReport import_hf(const std::string& folder, const std::string& output) {
     const SafetensorsEntry* e = files.find(h.name);
     LINEA_CHECK_T(CheckpointError, e, files.describe(), ": tensor ", h.name, " is missing (config.json's model has it: linea's ",
                   name, ")");
-    LINEA_CHECK_T(CheckpointError, e->shape == h.shape, files.describe(), ": tensor ", h.name, " has shape ",
+    LINEA_CHECK_T(CheckpointError, same_up_to_unit_axes(e->shape, h.shape), files.describe(), ": tensor ", h.name, " has shape ",
                   shape_str(e->shape), ", config.json implies ", shape_str(h.shape));
     dst.copy_(files.read(h.name, DType::f32).reshape(dst.shape()));
     used.insert(h.name);
@@ -138,11 +150,13 @@ ExportReport export_hf(const std::string& checkpoint, const std::string& output,
   for (auto& [path, m] : model.named_modules())
     if (const auto* lora = dynamic_cast<const LoraLinear*>(m)) merged[path + ".weight"] = lora->merged_weight();
   std::vector<std::pair<std::string, Tensor>> tensors;
+  std::set<std::string> full_precision;
   for (const auto& [name, t] : stored_tensors(model)) {
     if (name.find(".lora_A") != std::string::npos || name.find(".lora_B") != std::string::npos) continue;
     const HfTensor h = hf_tensor(r.family, name, t.shape());
     const auto m = merged.find(name);
     tensors.emplace_back(h.name, (m == merged.end() ? t : m->second).reshape(h.shape));
+    if (h.full_precision) full_precision.insert(h.name);
   }
   std::optional<StoredTokenizer> tok;
   try {
@@ -164,7 +178,7 @@ ExportReport export_hf(const std::string& checkpoint, const std::string& output,
   fs::create_directories(tmp);
   try {
     write_file_atomically((tmp / "config.json").string(), hf_config_json(cfg.model, r.family, dtype, bos, eos));
-    write_safetensors((tmp / "model.safetensors").string(), tensors, dtype, {{"format", "pt"}});
+    write_safetensors((tmp / "model.safetensors").string(), tensors, dtype, {{"format", "pt"}}, full_precision);
     if (tok) {  // under the name Hugging Face's loaders look for
       r.tokenizer = tok->kind == "sentencepiece" ? "tokenizer.model" : tok->kind == "bpe" ? "tokenizer.json" : "vocab.txt";
       write_file_atomically((tmp / r.tokenizer).string(), tok->bytes);

@@ -291,12 +291,15 @@ class Trainer {
     std::optional<EvalResult> last_eval;
 
     // A run that ended on train.stop_at_accuracy stays ended, unless the threshold was raised
-    // above the accuracy that stopped it.
+    // above the accuracy that stopped it (or set to 0). The stored accuracy is trusted: it is
+    // not measured again, even when the evaluation settings changed.
     const double threshold = cfg_.train.stop_at_accuracy;
-    if (state_.stopped_at_accuracy > 0 && threshold > 0 && state_.stopped_at_accuracy > threshold) {
+    if (state_.step < cfg_.train.steps && state_.stopped_at_accuracy > 0 && threshold > 0 &&
+        state_.stopped_at_accuracy > threshold) {
       if (lead_)
         std::fprintf(stderr, "linea: the run stopped at step %ld with example accuracy %.4f > %g (train.stop_at_accuracy); "
-                     "nothing to train\n", long(state_.step), state_.stopped_at_accuracy, threshold);
+                     "nothing to train (raise train.stop_at_accuracy above it, or set it to 0, to go on)\n",
+                     long(state_.step), state_.stopped_at_accuracy, threshold);
       return 0;
     }
     while (state_.step < cfg_.train.steps) {
@@ -389,9 +392,9 @@ class Trainer {
         schedule_->observe(r.mean_nll);
         if (lead_) std::fprintf(stderr, "%s\n", format_eval_line(state_.step, r).c_str());
         last_eval = r;
-        keep_if_best(r.mean_nll);
         accurate_enough = reached_accuracy(r);
-        if (accurate_enough) state_.stopped_at_accuracy = *r.example_accuracy;
+        if (accurate_enough) state_.stopped_at_accuracy = *r.example_accuracy;  // before best.h5 is written
+        keep_if_best(r.mean_nll);
       }
       // A signal may reach the ranks at different steps; they stop together. The evaluation
       // is combined across ranks, so every rank sees the same accuracy.

@@ -226,8 +226,7 @@ Tensor SafetensorsSet::read(const std::string& name, DType to) const {
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors, DType dtype,
-                       const std::map<std::string, std::string>& metadata) {
-  const char* stored = stored_name(dtype);
+                       const std::map<std::string, std::string>& metadata, const std::set<std::string>& full_precision) {
   std::vector<Tensor> data;
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -235,9 +234,10 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   for (const auto& [name, t] : tensors) {
     LINEA_CHECK_T(ConfigError, name != "__metadata__" && !header.contains(name), "write_safetensors ", path,
                   ": tensor name ", name, " is reserved or repeated");
-    data.push_back(t.to(Device::cpu(), dtype).contiguous());
+    const DType as = full_precision.count(name) ? DType::f32 : dtype;
+    data.push_back(t.to(Device::cpu(), as).contiguous());
     const uint64_t bytes = data.back().nbytes();
-    header[name] = {{"dtype", stored}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {{"dtype", stored_name(as)}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,8 +73,10 @@ class SafetensorsSet {
 // Writes `tensors` (any dtype/device/layout; stored as `dtype`: f32, bf16 or f16, rounded to
 // nearest even) with the given metadata, in the given order, to `path` through a temporary
 // file renamed into place. The header is padded with spaces to a multiple of 8 bytes, so
-// every tensor's data is 8-byte aligned in the file (as Hugging Face's writer does).
+// every tensor's data is 8-byte aligned in the file (as Hugging Face's writer does). Tensors
+// named in `full_precision` are stored as f32 whatever `dtype` is.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       DType dtype, const std::map<std::string, std::string>& metadata = {});
+                       DType dtype, const std::map<std::string, std::string>& metadata = {},
+                       const std::set<std::string>& full_precision = {});
 
 }  // namespace linea

@@ -144,10 +144,14 @@ def kimi_dims(c):
                       f"together hold 1..{layers} once each")
     if integer(lin, "num_heads") != heads:
         raise Refused("config.json: linear_attn_config.num_heads differs from num_attention_heads")
-    for key, value in (("q_lora_rank", None), ("mla_use_nope", True), ("moe_router_activation_func", "sigmoid"),
+    if mla and c.get("mla_use_nope") is not True:  # KimiLinearConfig's default (False) is refused by its model
+        raise Refused(f"config.json: mla_use_nope {c.get('mla_use_nope')!r}; only true is supported")
+    for key, value in (("q_lora_rank", None), ("moe_router_activation_func", "sigmoid"),
                        ("hidden_act", "silu"), ("moe_layer_freq", 1)):
         if c.get(key, value) != value:
             raise Refused(f"config.json: {key} {c[key]!r}; only {value!r} is supported")
+    if c.get("use_grouped_topk", True) and (c.get("num_expert_group", 1) != 1 or c.get("topk_group", 1) != 1):
+        raise Refused("config.json: grouped top-k routing over several expert groups is not supported")
     experts = c.get("num_experts")
     dense = min(c.get("first_k_dense_replace", 0), layers) if experts is not None else layers
     return dict(d=d, heads=heads, layers=layers, vocab=integer(c, "vocab_size"), kda=set(kda),
@@ -342,8 +346,10 @@ def kimi_to_linea(c, t):
                    "v_head_dim": k["vd"]}}
     dense = {"kind": "swiglu", "hidden": k["inter"]}
     moe = {"kind": "moe", "hidden": k["moe_inter"],
+           # The release renormalizes the chosen scores only when it picks more than one expert.
            "moe": {"experts": k["experts"], "top_k": c.get("num_experts_per_token"), "shared_experts": k["shared"],
-                   "routed_scaling": c.get("routed_scaling_factor", 1.0), "renormalize": c.get("moe_renormalize", True)}}
+                   "routed_scaling": c.get("routed_scaling_factor", 1.0),
+                   "renormalize": c.get("moe_renormalize", True) and c.get("num_experts_per_token") > 1}}
     layout = [{"layers": 1, "attention": kda if i + 1 in k["kda"] else mla, "ffn": dense if i < k["dense"] else moe}
               for i in range(k["layers"])]
     cfg = {"model": {"hidden": k["d"], "heads": k["heads"], "kv_heads": k["heads"], "layers": k["layers"],

@@ -213,6 +213,14 @@ TEST(HfTransfer, NamesAndShapesFollowEachFamilysCheckpoints) {
   EXPECT_EQ(k.find("model.layers.3.block_sparse_moe.experts.3.w3.weight")->shape, (Shape{8, 16}));
   EXPECT_EQ(k.find("model.layers.3.block_sparse_moe.shared_experts.down_proj.weight")->shape, (Shape{16, 8}));
   EXPECT_EQ(k.find("model.layers.1.mlp.gate.weight"), nullptr);
+  // bf16 exports keep what steers routing and sets decay rates in f32, as the release does.
+  export_hf(save_model(dir, kimi_config(), "k16.h5"), dir.file("kimi16"), DType::bf16, "");
+  SafetensorsFile k16 = SafetensorsFile::open(dir.file("kimi16/model.safetensors"));
+  EXPECT_EQ(k16.find("model.layers.1.block_sparse_moe.gate.e_score_correction_bias")->dtype, "F32");
+  EXPECT_EQ(k16.find("model.layers.0.self_attn.A_log")->dtype, "F32");
+  EXPECT_EQ(k16.find("model.layers.0.self_attn.dt_bias")->dtype, "F32");
+  EXPECT_EQ(k16.find("model.layers.0.self_attn.q_proj.weight")->dtype, "BF16");
+  EXPECT_EQ(k16.find("model.layers.1.block_sparse_moe.gate.weight")->dtype, "BF16");
   const json kc = read_json(dir.file("kimi/config.json"));
   EXPECT_EQ(kc["model_type"], "kimi_linear");
   EXPECT_EQ(kc["linear_attn_config"]["kda_layers"], json({1, 2, 4}));
@@ -220,6 +228,28 @@ TEST(HfTransfer, NamesAndShapesFollowEachFamilysCheckpoints) {
   EXPECT_EQ(kc["first_k_dense_replace"], 1);
   EXPECT_EQ(kc["num_experts"], 4);
   EXPECT_EQ(kc["q_lora_rank"], nullptr);
+}
+
+// Writers disagree on unit axes (llama.cpp accepts Kimi's conv taps as [C, W] or [C, 1, W]):
+// any shape with the same elements in the same order imports.
+TEST(HfTransfer, KimiTensorsImportWithOrWithoutUnitAxes) {
+  linea::testing::TempDir dir;
+  const std::string original = save_model(dir, kimi_config(), "k.h5");
+  export_hf(original, dir.file("hf"), DType::f32, "");
+  int squeezed = 0;
+  rewrite_tensors(dir.file("hf"), [&](std::string& n, Tensor& t) {
+    if (n.find("_conv1d.weight") != std::string::npos || n.find("A_log") != std::string::npos) {
+      Shape s;
+      for (int64_t d : t.shape())
+        if (d != 1) s.push_back(d);
+      t = t.reshape(s).contiguous();
+      ++squeezed;
+    }
+    return true;
+  });
+  EXPECT_EQ(squeezed, 3 * 4);  // three KDA layers: three conv weights and A_log each
+  import_hf(dir.file("hf"), dir.file("imported.h5"));
+  EXPECT_EQ(parameters_of(dir.file("imported.h5")), parameters_of(original));
 }
 
 TEST(HfTransfer, Bf16ExportImportsAsTheRoundedValues) {
@@ -299,6 +329,14 @@ TEST(HfTransfer, ConfigValuesLineaDoesNotImplementAreNamed) {
       {[](json& j) { j["linear_attn_config"]["kda_layers"] = {0, 1, 2}; }, "layer 0 outside 1..4 (the lists count layers from 1)"},
       {[](json& j) { j.erase("linear_attn_config"); }, "linear_attn_config: missing, expected a map"},
       {[](json& j) { j.erase("kv_lora_rank"); }, "kv_lora_rank: missing"},
+      {[](json& j) { j.erase("mla_use_nope"); }, "mla_use_nope: missing, expected true"},
+      {[](json& j) { j["linear_attn_config"]["head_dim"] = 0; }, "linear_attn_config.head_dim: 0, expected a positive integer"},
+      {[](json& j) { j["num_experts_per_token"] = 5; }, "num_experts_per_token: 5, expected at most num_experts 4"},
+      {[](json& j) {
+         j.erase("use_grouped_topk");  // the release's default: grouped
+         j["topk_group"] = 2;
+       },
+       "topk_group: 2, expected 1"},
   };
   for (const Case& c : kimi_cases) {
     json k = kimi;
@@ -306,6 +344,12 @@ TEST(HfTransfer, ConfigValuesLineaDoesNotImplementAreNamed) {
     write_json(dir.file("kimi/config.json"), k);
     expect_error<ConfigError>([&] { import_hf(dir.file("kimi"), dir.file("out.h5")); }, c.error);
   }
+  // The release renormalizes the chosen scores only with more than one expert per token.
+  json top1 = kimi;
+  top1["num_experts_per_token"] = 1;
+  write_json(dir.file("kimi/config.json"), top1);
+  EXPECT_FALSE(read_hf_config(dir.file("kimi")).model.layout[1].ffn.moe.renormalize);
+  EXPECT_TRUE(read_hf_config(dir.file("kimi")).model.layout[1].ffn.moe.top_k == 1);
 }
 
 TEST(HfTransfer, TensorsThatDoNotFitTheConfigAreNamedAndNothingIsWritten) {
@@ -382,6 +426,10 @@ TEST(HfTransfer, ExportRefusesModelsWithoutAnEquivalentAndExistingFolders) {
   bounded.layout[3].attention.kda.gate_lower_bound = -5;
   expect_error<ConfigError>([&] { export_hf(save_model(dir, bounded, "k.h5"), dir.file("k"), DType::f32, ""); },
                             "export: not a Kimi Linear checkpoint: layer 3: kda: expected the release's options");
+  ModelConfig top1 = kimi_config();  // linea would renormalize one expert's score to 1; the release does not
+  for (size_t g = 1; g < top1.layout.size(); ++g) top1.layout[g].ffn.moe.top_k = 1;
+  expect_error<ConfigError>([&] { export_hf(save_model(dir, top1, "k1.h5"), dir.file("k"), DType::f32, ""); },
+                            "layer 1: ffn: moe renormalizes a single expert's score");
   ModelConfig late_dense = kimi_config();  // the release's dense layers come first
   late_dense.layout[3].ffn = late_dense.layout[0].ffn;
   expect_error<ConfigError>([&] { export_hf(save_model(dir, late_dense, "d.h5"), dir.file("d"), DType::f32, ""); },
