@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -365,16 +366,40 @@ std::string transnormer_mismatch(const ModelConfig& m, const std::vector<LayerSp
   return "";
 }
 
+// The first layer of each kind in a Kimi Linear layout, whose settings config.json records
+// once for all layers of that kind; null where the model has none.
+struct KimiLayers {
+  const LayerSpec *kda = nullptr, *mla = nullptr, *dense = nullptr, *moe = nullptr;
+  size_t first_moe = SIZE_MAX;  // index of the first MoE layer
+  int64_t dense_layers = 0;     // layers whose channel mixer is not MoE
+};
+
+KimiLayers kimi_layers(const std::vector<LayerSpec>& specs) {
+  KimiLayers k;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const LayerSpec*& mixer = s.attention.kind == AttentionKind::kda ? k.kda : k.mla;
+    if (!mixer) mixer = &s;
+    if (s.ffn.kind == FfnKind::moe) {
+      if (!k.moe) {
+        k.moe = &s;
+        k.first_moe = i;
+      }
+    } else {
+      ++k.dense_layers;
+      if (!k.dense) k.dense = &s;
+    }
+  }
+  return k;
+}
+
 // What keeps `m` from being a Kimi Linear checkpoint: KimiLinearConfig has one KDA and one
 // MLA configuration, one dense width for the first layers and one MoE after them.
 std::string kimi_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& specs) {
   if (m.norm.kind != NormKind::rmsnorm || m.norm.position != NormPosition::pre) return "norm: expected pre rmsnorm";
   if (m.scale_embeddings || m.absolute_positions != AbsolutePositions::none)
     return "expected no embedding scaling and no absolute positions";
-  const LayerSpec* first_kda = nullptr;
-  const LayerSpec* first_mla = nullptr;
-  const LayerSpec* first_dense = nullptr;
-  const LayerSpec* first_moe = nullptr;
+  const KimiLayers first = kimi_layers(specs);
   for (size_t i = 0; i < specs.size(); ++i) {
     const LayerSpec& s = specs[i];
     const std::string at = str_cat("layer ", i, ": ");
@@ -390,43 +415,35 @@ std::string kimi_mismatch(const ModelConfig& m, const std::vector<LayerSpec>& sp
       if ((k.value_dim > 0 && k.value_dim != K) || (k.value_heads > 0 && k.value_heads != m.heads) ||
           (k.gate_rank > 0 && k.gate_rank != (k.value_dim > 0 ? k.value_dim : K)))
         return at + "kda: expected value_dim and gate_rank equal to head_dim and one value head per head";
-      if (first_kda && (k.head_dim != first_kda->attention.kda.head_dim || k.conv_size != first_kda->attention.kda.conv_size))
+      const KdaConfig& f = first.kda->attention.kda;
+      if (k.head_dim != f.head_dim || k.conv_size != f.conv_size)
         return at + "kda differs from the first kda layer's (linear_attn_config has one)";
-      if (!first_kda) first_kda = &s;
     } else if (a.kind == AttentionKind::mla) {
-      const MlaConfig& x = a.mla;
-      if (first_mla) {
-        const MlaConfig& y = first_mla->attention.mla;
-        if (x.kv_lora_rank != y.kv_lora_rank || x.nope_head_dim != y.nope_head_dim || x.rope_head_dim != y.rope_head_dim ||
-            x.v_head_dim != y.v_head_dim)
-          return at + "mla differs from the first mla layer's (config.json has one)";
-      }
-      if (!first_mla) first_mla = &s;
+      const MlaConfig &x = a.mla, &y = first.mla->attention.mla;
+      if (x.kv_lora_rank != y.kv_lora_rank || x.nope_head_dim != y.nope_head_dim || x.rope_head_dim != y.rope_head_dim ||
+          x.v_head_dim != y.v_head_dim)
+        return at + "mla differs from the first mla layer's (config.json has one)";
     } else {
       return at + "attention.kind: expected kda or mla";
     }
     const FfnConfig& f = s.ffn;
     if (f.kind == FfnKind::swiglu && !f.bias) {
-      if (first_moe) return at + "ffn: a dense layer after a MoE layer (Kimi Linear's dense layers come first)";
-      if (first_dense && f.hidden != first_dense->ffn.hidden) return at + "ffn: a dense width other than layer 0's";
-      if (!first_dense) first_dense = &s;
+      if (i > first.first_moe) return at + "ffn: a dense layer after a MoE layer (Kimi Linear's dense layers come first)";
+      if (f.hidden != first.dense->ffn.hidden) return at + "ffn: a dense width other than layer 0's";
     } else if (f.kind == FfnKind::moe) {
-      if (first_moe) {
-        const FfnConfig& g = first_moe->ffn;
-        if (f.hidden != g.hidden || f.moe.experts != g.moe.experts || f.moe.top_k != g.moe.top_k ||
-            f.moe.shared_experts != g.moe.shared_experts || f.moe.routed_scaling != g.moe.routed_scaling ||
-            f.moe.renormalize != g.moe.renormalize)
-          return at + "ffn: moe differs from the first moe layer's (config.json has one)";
-      }
+      const FfnConfig& g = first.moe->ffn;
+      if (f.hidden != g.hidden || f.moe.experts != g.moe.experts || f.moe.top_k != g.moe.top_k ||
+          f.moe.shared_experts != g.moe.shared_experts || f.moe.routed_scaling != g.moe.routed_scaling ||
+          f.moe.renormalize != g.moe.renormalize)
+        return at + "ffn: moe differs from the first moe layer's (config.json has one)";
       if (f.moe.top_k == 1 && f.moe.renormalize)
         return at + "ffn: moe renormalizes a single expert's score (the release renormalizes only with top_k > 1)";
-      if (!first_moe) first_moe = &s;
     } else {
       return at + "ffn: expected swiglu without bias or moe";
     }
   }
-  if (!first_kda) return "no kda layer (linear_attn_config needs its sizes)";
-  if (!first_mla) return "no mla layer (config.json needs its sizes)";
+  if (!first.kda) return "no kda layer (linear_attn_config needs its sizes)";
+  if (!first.mla) return "no mla layer (config.json needs its sizes)";
   return "";
 }
 
@@ -522,21 +539,10 @@ std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, i
   }
   if (family == HfFamily::kimi_linear) {
     json kda_layers = json::array(), mla_layers = json::array();
-    const LayerSpec *kda = nullptr, *mla = nullptr, *moe = nullptr, *dense = nullptr;
-    int64_t dense_layers = 0;
-    for (size_t i = 0; i < specs.size(); ++i) {
-      const LayerSpec& s = specs[i];
-      const bool is_kda = s.attention.kind == AttentionKind::kda;
-      (is_kda ? kda_layers : mla_layers).push_back(int64_t(i) + 1);  // the release counts layers from 1
-      if (is_kda && !kda) kda = &s;
-      if (!is_kda && !mla) mla = &s;
-      if (s.ffn.kind == FfnKind::moe) {
-        if (!moe) moe = &s;
-      } else {
-        ++dense_layers;
-        if (!dense) dense = &s;
-      }
-    }
+    for (size_t i = 0; i < specs.size(); ++i)  // the release counts layers from 1
+      (specs[i].attention.kind == AttentionKind::kda ? kda_layers : mla_layers).push_back(int64_t(i) + 1);
+    const KimiLayers layers = kimi_layers(specs);
+    const LayerSpec *kda = layers.kda, *mla = layers.mla, *dense = layers.dense, *moe = layers.moe;
     const int64_t kda_head_dim = kda->attention.kda.head_dim > 0 ? kda->attention.kda.head_dim : m.head_dim();
     const MlaConfig& x = mla->attention.mla;
     j = {{"architectures", {"KimiLinearForCausalLM"}},
@@ -559,7 +565,7 @@ std::string hf_config_json(const ModelConfig& m, HfFamily family, DType dtype, i
          {"v_head_dim", x.v_head_dim},
          {"mla_use_nope", true},
          {"num_experts", nullptr},
-         {"first_k_dense_replace", dense_layers},
+         {"first_k_dense_replace", layers.dense_layers},
          {"moe_layer_freq", 1},
          {"num_nextn_predict_layers", 0},
          {"linear_attn_config",
